@@ -1,0 +1,168 @@
+"""Every op, layer and loss as a gradient-check case, on small random float64 shapes.
+
+Used by ``python -m minicnn.gradcheck`` and by the test suite, so both check the same
+list. Inputs of max, min, max pooling, ReLU and |x| come from :func:`off_kinks`: values
+at least ``gap`` apart and from zero, so no finite difference straddles a kink.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .. import nn
+from ..nn import functional as F
+from ..random import manual_seed
+from ..tensor import Tensor
+
+
+@dataclass
+class Case:
+    op: str
+    config: str
+    build: Callable[[], tuple]  # () -> (fn, inputs)
+    fast: bool = False
+
+
+def off_kinks(rng: np.random.Generator, shape, gap: float = 0.05) -> np.ndarray:
+    """Distinct values, pairwise at least ``gap`` apart and at least ``gap/2`` from 0, shuffled."""
+    n = int(np.prod(shape))
+    values = (np.arange(n) - n // 2 + 0.5) * gap
+    return rng.permutation(values).reshape(shape)
+
+
+def leaf(array) -> Tensor:
+    return Tensor(np.asarray(array, dtype=np.float64), requires_grad=True)
+
+
+def _rng(seed: int = 0) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def _binary(op, shape_a, shape_b, positive_b=False):
+    def build():
+        rng = _rng()
+        b = rng.uniform(0.5, 2.0, shape_b) if positive_b else rng.standard_normal(shape_b)
+        return op, (leaf(rng.standard_normal(shape_a)), leaf(b))
+    return build
+
+
+def _unary(op, shape, make=lambda rng, shape: rng.standard_normal(shape)):
+    def build():
+        return op, (leaf(make(_rng(), shape)),)
+    return build
+
+
+def _positive(rng, shape):
+    return rng.uniform(0.5, 2.0, shape)
+
+
+def _conv(shape_x, shape_w, bias=True, **kw):
+    def build():
+        rng = _rng()
+        inputs = [leaf(rng.standard_normal(shape_x)), leaf(rng.standard_normal(shape_w))]
+        if bias:
+            inputs.append(leaf(rng.standard_normal(shape_w[0])))
+            return (lambda x, w, b: F.conv2d(x, w, b, **kw)), tuple(inputs)
+        return (lambda x, w: F.conv2d(x, w, None, **kw)), tuple(inputs)
+    return build
+
+
+def _pool(fn, shape, **kw):
+    return _unary(lambda x: fn(x, **kw), shape, off_kinks)
+
+
+def _batch_norm(training: bool, affine: bool = True):
+    def build():
+        rng = _rng()
+        x = leaf(rng.standard_normal((3, 2, 3, 3)))
+        mean, var = rng.standard_normal(2), rng.uniform(0.5, 2.0, 2)
+        if not affine:
+            return (lambda x: F.batch_norm(x, None, None, training=True)), (x,)
+        w, b = leaf(rng.uniform(0.5, 2.0, 2)), leaf(rng.standard_normal(2))
+        return (lambda x, w, b: F.batch_norm(x, mean.copy(), var.copy(), w, b, training=training)), (x, w, b)
+    return build
+
+
+def _cross_entropy(**kw):
+    def build():
+        rng = _rng()
+        target = Tensor(np.array([0, 2, 1, 2, 3]))
+        return (lambda x: F.cross_entropy(x, target, **kw)), (leaf(rng.standard_normal((5, 4))),)
+    return build
+
+
+def _dropout():
+    def fn(x):
+        manual_seed(7)  # the same mask at every evaluation
+        return F.dropout(x, 0.4, training=True)
+    return _unary(fn, (4, 5))
+
+
+def _small_cnn():
+    manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 3, kernel_size=3, padding=1), nn.BatchNorm2d(3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(3 * 3 * 3, 4)).double()
+    loss = nn.CrossEntropyLoss()
+    target = Tensor(np.array([1, 3]))
+    x = leaf(_rng().standard_normal((2, 1, 6, 6)))
+    return (lambda x, *params: loss(model(x), target)), (x, *model.parameters())
+
+
+CASES: list[Case] = [
+    Case("add", "(3,4) + (4,) broadcast", _binary(lambda a, b: a + b, (3, 4), (4,))),
+    Case("sub", "(3,1) - (1,4) broadcast", _binary(lambda a, b: a - b, (3, 1), (1, 4))),
+    Case("mul", "(2,3,4) * (3,1)", _binary(lambda a, b: a * b, (2, 3, 4), (3, 1))),
+    Case("div", "(3,4) / (3,4), b in [0.5, 2]", _binary(lambda a, b: a / b, (3, 4), (3, 4), True)),
+    Case("neg", "(3,4)", _unary(lambda a: -a, (3, 4))),
+    Case("pow", "a ** 3", _unary(lambda a: a ** 3, (3, 4))),
+    Case("pow", "a ** b, a in [0.5, 2]", _binary(lambda b, a: a ** b, (3, 4), (3, 4), True)),
+    Case("exp", "(3,4)", _unary(lambda a: a.exp(), (3, 4))),
+    Case("log", "(3,4), a in [0.5, 2]", _unary(lambda a: a.log(), (3, 4), _positive)),
+    Case("abs", "(3,4) off zero", _unary(lambda a: a.abs(), (3, 4), off_kinks)),
+    Case("sum", "all", _unary(lambda a: a.sum(), (3, 4))),
+    Case("sum", "dim=(0,2), keepdim", _unary(lambda a: a.sum(dim=(0, 2), keepdim=True), (2, 3, 4))),
+    Case("mean", "dim=1", _unary(lambda a: a.mean(dim=1), (2, 3, 4))),
+    Case("max", "dim=1 values", _unary(lambda a: a.max(1)[0], (3, 5), off_kinks)),
+    Case("max", "all", _unary(lambda a: a.max(), (3, 5), off_kinks)),
+    Case("min", "dim=0 keepdim", _unary(lambda a: a.min(0, keepdim=True)[0], (3, 5), off_kinks)),
+    Case("matmul", "(3,4) @ (4,5)", _binary(lambda a, b: a @ b, (3, 4), (4, 5))),
+    Case("matmul", "(2,3,4) @ (4,2) batched", _binary(lambda a, b: a @ b, (2, 3, 4), (4, 2))),
+    Case("matmul", "(4,) @ (4,3)", _binary(lambda a, b: a @ b, (4,), (4, 3))),
+    Case("reshape", "(2,3,4) -> (6,-1)", _unary(lambda a: a.reshape(6, -1) * 2, (2, 3, 4))),
+    Case("permute", "(2,3,4) -> (2,0,1)", _unary(lambda a: a.permute(2, 0, 1) * 2, (2, 3, 4))),
+    Case("getitem", "a[1:, ::2]", _unary(lambda a: a[1:, ::2] * 2, (3, 5))),
+    Case("getitem", "a[[0,2,0]] repeated rows", _unary(lambda a: a[np.array([0, 2, 0])] * 2, (3, 4))),
+    Case("relu", "(3,4) off zero", _unary(F.relu, (3, 4), off_kinks)),
+    Case("softmax", "dim=1", _unary(lambda a: F.softmax(a, 1), (3, 4))),
+    Case("log_softmax", "dim=0", _unary(lambda a: F.log_softmax(a, 0), (3, 4))),
+    Case("dropout", "p=0.4, training", _dropout()),
+    Case("conv2d", "x(2,3,5,5) w(4,3,3,3) pad 1", _conv((2, 3, 5, 5), (4, 3, 3, 3), padding=1)),
+    Case("conv2d", "stride 2, no bias", _conv((1, 2, 6, 5), (3, 2, 3, 3), bias=False, stride=2)),
+    Case("conv2d", "kernel (2,3) dilation 2 pad (1,0)",
+         _conv((2, 2, 6, 7), (2, 2, 2, 3), dilation=2, padding=(1, 0))),
+    Case("conv2d", "stride 3 > kernel 2", _conv((1, 2, 7, 7), (2, 2, 2, 2), stride=3)),
+    Case("conv2d", "kernel = input 4x4", _conv((2, 2, 4, 4), (3, 2, 4, 4))),
+    Case("max_pool2d", "k2 (2,3,4,6)", _pool(F.max_pool2d, (2, 3, 4, 6), kernel_size=2)),
+    Case("max_pool2d", "k3 s2 pad 1 overlapping", _pool(F.max_pool2d, (1, 2, 5, 5), kernel_size=3,
+                                                        stride=2, padding=1)),
+    Case("max_pool2d", "k2 dilation 2", _pool(F.max_pool2d, (1, 1, 5, 5), kernel_size=2, dilation=2)),
+    Case("avg_pool2d", "k3 s2 pad 1", _pool(F.avg_pool2d, (1, 2, 5, 5), kernel_size=3, stride=2,
+                                            padding=1)),
+    Case("batch_norm", "training, affine", _batch_norm(True)),
+    Case("batch_norm", "evaluation, running stats", _batch_norm(False)),
+    Case("batch_norm", "training, no affine", _batch_norm(True, affine=False)),
+    Case("linear", "x(3,5) W(4,5) b(4)", lambda: (F.linear, (leaf(_rng().standard_normal((3, 5))),
+                                                            leaf(_rng(1).standard_normal((4, 5))),
+                                                            leaf(_rng(2).standard_normal(4))))),
+    Case("cross_entropy", "mean", _cross_entropy()),
+    Case("cross_entropy", "sum, class weights", _cross_entropy(reduction="sum",
+                                                               weight=np.array([1.0, 2.0, 0.5, 1.5]))),
+    Case("cross_entropy", "none, label_smoothing 0.2, weights",
+         _cross_entropy(reduction="none", label_smoothing=0.2, weight=np.array([1.0, 2.0, 0.5, 1.5]))),
+    Case("cross_entropy", "mean, ignore_index=2", _cross_entropy(ignore_index=2)),
+    Case("Sequential", "conv-bn-relu-pool-linear + CE loss", _small_cnn),
+    Case("Sequential", "same, fast directional mode", _small_cnn, fast=True),
+]

@@ -1,0 +1,42 @@
+"""``Linear``: ``y = x @ W^T + b``, the fully connected layer."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import functional as F
+from . import init
+from .module import Module
+from .parameter import Parameter
+
+
+class Linear(Module):
+    """``(N, in_features) -> (N, out_features)``; W ``(out, in)``, b ``(out,)``.
+
+    Backward: ``dL/dx = g @ W``, ``dL/dW = g^T @ x``, ``dL/db = sum_n g``. Initialised as
+    torch: W and b uniform on ``(-1/sqrt(in_features), 1/sqrt(in_features))``.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=np.float32):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
+        if bias:
+            self.bias = Parameter(np.empty(out_features, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            init.uniform_(self.bias, -1 / math.sqrt(self.in_features), 1 / math.sqrt(self.in_features))
+
+    def forward(self, x):
+        return F.linear(x, self.weight, self.bias,
+                        where=f"Linear({self.in_features}, {self.out_features})")
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")

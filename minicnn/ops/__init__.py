@@ -1,0 +1,1 @@
+"""Differentiable functions, one file per family; each op is a ``Function`` subclass."""
