@@ -1,0 +1,1 @@
+"""Experiments run with minicnn: the digits demo now, the knee study later."""
