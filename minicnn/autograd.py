@@ -173,5 +173,7 @@ def backward(root: Tensor, grad_root) -> None:
                     raise RuntimeError(
                         f"{node.function.__name__}.backward returned a gradient of shape "
                         f"{tuple(g.shape)} for an input of shape {parent.shape}")
+                if g.dtype != parent.dtype:  # a gradient has its tensor's dtype, as in torch
+                    g = g.astype(parent.dtype)
                 key = id(parent)
                 grads[key] = g if key not in grads else grads[key] + g

@@ -11,6 +11,7 @@ import numpy as np
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from .checks import check_input
 from .module import Module
 from .parameter import Parameter
 
@@ -53,8 +54,7 @@ class BatchNorm2d(Module):
 
     def forward(self, x):
         where = f"BatchNorm2d({self.num_features})"
-        if x.ndim != 4:
-            raise ValueError(f"{where}: expected input (N, {self.num_features}, H, W), got {x.shape}")
+        check_input(where, x, f"(N, {self.num_features}, H, W)", (4,), self.num_features)
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.data += 1

@@ -22,3 +22,12 @@ def check_window_fits(where: str, x: Tensor, win) -> None:
         raise ValueError(f"{where}: input {x.shape} is smaller than the window "
                          f"(kernel {(win.kh, win.kw)}, padding {(win.ph, win.pw)}, "
                          f"dilation {(win.dh, win.dw)}): the output would be {oh} x {ow}")
+
+
+def check_same_dtype(where: str, x: Tensor, *params) -> None:
+    """Raise ``ValueError`` when the input's dtype differs from a parameter's (as torch does
+    for its layers): ``model.double()`` or ``x.float()`` fixes it."""
+    for p in params:
+        if p is not None and p.dtype != x.dtype:
+            raise ValueError(f"{where}: input of dtype {x.dtype} {x.shape} but parameters of dtype "
+                             f"{p.dtype}; convert one side (x.float(), model.double())")

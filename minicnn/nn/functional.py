@@ -14,7 +14,7 @@ from ..ops.norm import BatchNormFunction
 from ..ops.pool import AvgPool2dFunction, MaxPool2dFunction
 from ..random import generator
 from ..tensor import Tensor
-from .checks import check_input, check_window_fits
+from .checks import check_input, check_same_dtype, check_window_fits
 
 
 def _data(value):
@@ -25,6 +25,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
            dilation=1, where: str = "conv2d") -> Tensor:
     """x ``(N, C, H, W)``, weight ``(F, C, kh, kw)``, bias ``(F,)`` -> ``(N, F, OH, OW)``."""
     check_input(where, input, f"(N, {weight.shape[1]}, H, W)", (4,), weight.shape[1])
+    check_same_dtype(where, input, weight, bias)
     win = Window.of(tuple(weight.shape[2:]), stride, padding, dilation)
     check_window_fits(where, input, win)
     return Conv2dFunction.apply(input, weight, bias, win=win)
@@ -61,6 +62,7 @@ def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None,
     running ones (if given) updated in place; otherwise the running ones are used."""
     channels = next((t.shape[0] for t in (weight, running_mean) if t is not None), None)
     check_input(where, input, f"(N, {channels if channels else 'C'}, ...)", (2, 3, 4, 5), channels)
+    check_same_dtype(where, input, weight, bias)
     if not training and running_mean is None:
         raise ValueError(f"{where}: evaluation mode needs running_mean and running_var")
     return BatchNormFunction.apply(input, weight, bias, running_mean=_data(running_mean),
@@ -77,6 +79,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None,
     """``y = x @ W^T + b``: x ``(..., in)``, W ``(out, in)``, b ``(out,)`` -> ``(..., out)``."""
     in_features = weight.shape[1]
     check_input(where, input, f"(N, {in_features})", tuple(range(1, 9)), in_features, -1)
+    check_same_dtype(where, input, weight, bias)
     out = input @ weight.t()
     return out if bias is None else out + bias
 
