@@ -10,45 +10,44 @@ import numpy as np
 from .window import Window
 
 
-def _source(win: Window, oy: int, ox: int, i: int, j: int) -> tuple[int, int]:
-    """The unpadded input pixel (y, x) read by output (oy, ox) at kernel offset (i, j)."""
-    return oy * win.sh + i * win.dh - win.ph, ox * win.sw + j * win.dw - win.pw
+def _taps(shape_nc: tuple, win: Window, h: int, w: int, oh: int, ow: int):
+    """Every (n, c, i, j, oy, ox, y, x) where output pixel (oy, ox) at kernel offset (i, j)
+    reads the input pixel (y, x) = (oy*sh + i*dh - ph, ox*sw + j*dw - pw), when it lies
+    inside the unpadded input."""
+    for b in range(shape_nc[0]):
+        for ch in range(shape_nc[1]):
+            for i in range(win.kh):
+                for j in range(win.kw):
+                    for oy in range(oh):
+                        for ox in range(ow):
+                            y = oy * win.sh + i * win.dh - win.ph
+                            x = ox * win.sw + j * win.dw - win.pw
+                            if 0 <= y < h and 0 <= x < w:
+                                yield b, ch, i, j, oy, ox, y, x
 
 
 def im2col(x, win: Window, pad_value: float = 0.0):
     n, c, h, w = x.shape
     oh, ow = win.out_shape(h, w)
     col = np.full((n, c, win.kh, win.kw, oh, ow), pad_value, dtype=x.dtype)
-    for b in range(n):
-        for ch in range(c):
-            for i in range(win.kh):
-                for j in range(win.kw):
-                    for oy in range(oh):
-                        for ox in range(ow):
-                            y, xx = _source(win, oy, ox, i, j)
-                            if 0 <= y < h and 0 <= xx < w:
-                                col[b, ch, i, j, oy, ox] = x[b, ch, y, xx]
+    for b, ch, i, j, oy, ox, y, xx in _taps((n, c), win, h, w, oh, ow):
+        col[b, ch, i, j, oy, ox] = x[b, ch, y, xx]
     return col
 
 
 def col2im(col, win: Window, h: int, w: int):
     n, c, _, _, oh, ow = col.shape
     x = np.zeros((n, c, h, w), dtype=col.dtype)
-    for b in range(n):
-        for ch in range(c):
-            for i in range(win.kh):
-                for j in range(win.kw):
-                    for oy in range(oh):
-                        for ox in range(ow):
-                            y, xx = _source(win, oy, ox, i, j)
-                            if 0 <= y < h and 0 <= xx < w:
-                                x[b, ch, y, xx] += col[b, ch, i, j, oy, ox]
+    for b, ch, i, j, oy, ox, y, xx in _taps((n, c), win, h, w, oh, ow):
+        x[b, ch, y, xx] += col[b, ch, i, j, oy, ox]
     return x
 
 
 def maxpool2d_forward(x, win: Window):
-    n, c, h, w = x.shape
-    oh, ow = win.out_shape(h, w)
+    """Scan each window in row-major (i, j) order, padding read as -inf; a strict ``>``
+    keeps the first maximum on ties."""
+    col = im2col(x, win, pad_value=-np.inf)
+    n, c, _, _, oh, ow = col.shape
     y = np.empty((n, c, oh, ow), dtype=x.dtype)
     argmax = np.empty((n, c, oh, ow), dtype=np.int64)
     for b in range(n):
@@ -58,11 +57,8 @@ def maxpool2d_forward(x, win: Window):
                     best, best_k = -np.inf, 0
                     for i in range(win.kh):
                         for j in range(win.kw):
-                            yy, xx = _source(win, oy, ox, i, j)
-                            inside = 0 <= yy < h and 0 <= xx < w
-                            value = x[b, ch, yy, xx] if inside else -np.inf
-                            if value > best:  # strict: ties keep the first maximum
-                                best, best_k = value, i * win.kw + j
+                            if col[b, ch, i, j, oy, ox] > best:
+                                best, best_k = col[b, ch, i, j, oy, ox], i * win.kw + j
                     y[b, ch, oy, ox] = best
                     argmax[b, ch, oy, ox] = best_k
     return y, argmax
@@ -71,12 +67,7 @@ def maxpool2d_forward(x, win: Window):
 def maxpool2d_backward(grad_y, argmax, win: Window, h: int, w: int):
     n, c, oh, ow = grad_y.shape
     grad_x = np.zeros((n, c, h, w), dtype=grad_y.dtype)
-    for b in range(n):
-        for ch in range(c):
-            for oy in range(oh):
-                for ox in range(ow):
-                    i, j = divmod(int(argmax[b, ch, oy, ox]), win.kw)
-                    yy, xx = _source(win, oy, ox, i, j)
-                    if 0 <= yy < h and 0 <= xx < w:
-                        grad_x[b, ch, yy, xx] += grad_y[b, ch, oy, ox]
+    for b, ch, i, j, oy, ox, y, xx in _taps((n, c), win, h, w, oh, ow):
+        if argmax[b, ch, oy, ox] == i * win.kw + j:
+            grad_x[b, ch, y, xx] += grad_y[b, ch, oy, ox]
     return grad_x

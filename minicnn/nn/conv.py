@@ -1,8 +1,6 @@
 """``Conv2d``: learnable 2-d convolution; the math is in ``minicnn/ops/conv.py``."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..kernels.window import pair
@@ -36,10 +34,7 @@ class Conv2d(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(init.calculate_fan_in_and_fan_out(self.weight)[0])
-            init.uniform_(self.bias, -bound, bound)
+        init.layer_default_(self.weight, self.bias)
 
     def _name(self) -> str:
         k = self.kernel_size[0] if self.kernel_size[0] == self.kernel_size[1] else self.kernel_size

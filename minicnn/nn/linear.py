@@ -1,8 +1,6 @@
 """``Linear``: ``y = x @ W^T + b``, the fully connected layer."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from . import functional as F
@@ -29,9 +27,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            init.uniform_(self.bias, -1 / math.sqrt(self.in_features), 1 / math.sqrt(self.in_features))
+        init.layer_default_(self.weight, self.bias)
 
     def forward(self, x):
         return F.linear(x, self.weight, self.bias,

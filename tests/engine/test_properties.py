@@ -2,7 +2,7 @@
 padding and dilation (batch 1, odd sizes, stride larger than the kernel, kernel equal to
 the input), with pooling inputs kept off the kinks of max."""
 import numpy as np
-from hypothesis import example, given, settings, strategies as st
+from hypothesis import assume, example, given, settings, strategies as st
 
 import minicnn
 from minicnn.gradcheck.cases import leaf, off_kinks
@@ -60,6 +60,9 @@ def pool_problems(draw):
 def test_pooling_gradients(problem, seed):
     shape, kw, dilation = problem
     x = leaf(off_kinks(np.random.default_rng(seed), shape))
+    # A dilated window can lie wholly in the padding: its maximum is -inf, as in torch,
+    # and has no finite difference.
+    assume(np.isfinite(F.max_pool2d(x, dilation=dilation, **kw).data).all())
     assert minicnn.gradcheck(lambda t: F.max_pool2d(t, dilation=dilation, **kw), (x,))
     assert minicnn.gradcheck(lambda t: F.avg_pool2d(t, **kw), (x,))
 
