@@ -247,5 +247,9 @@ def grouped_folds(labels: np.ndarray, patients: np.ndarray, folds: int = 5, seed
     ``StratifiedGroupKFold``, shuffled with ``seed``); a list of (train, test) index arrays."""
     from sklearn.model_selection import StratifiedGroupKFold
 
+    if len(set(patients.tolist())) < folds or np.bincount(labels).max(initial=0) < folds:
+        raise ValueError(f"grouped_folds: {folds} folds need at least {folds} patients and some "
+                         f"grade with {folds} knees; got {len(set(patients.tolist()))} patients, "
+                         f"knees per grade {np.bincount(labels, minlength=5).tolist()}")
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     return [(train, test) for train, test in splitter.split(np.zeros(len(labels)), labels, patients)]

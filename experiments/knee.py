@@ -13,7 +13,7 @@ bladder or an injection site wins as easily as a knee):
    leg (20%-65% of the way from crotch to feet, which leaves out hips and ankles).
 4. Confidence is ``1 - rival / peak``, where ``rival`` is the largest bump more than 30
    rows from the chosen one, times 0.4 when the two legs' own peaks are more than 12 rows
-   apart and times 0.6 when no leg gap was found; below 0.5 the scan is reported.
+   apart and times 0.3 when no leg gap was found; below 0.5 the scan is reported.
 
 The proposal's heuristic (``proposal_window``) is kept as the baseline it is measured
 against.
@@ -96,7 +96,7 @@ def locate_knees(view: np.ndarray) -> KneeWindow:
     rival = total[elsewhere].max() if elsewhere.any() else 0.0
     distinct = float(np.clip(1.0 - max(rival, 0.0) / total[peak], 0.0, 1.0)) if total[peak] > 0 else 0.0
     legs_agree = abs(int(np.argmax(bumps[0][lo:hi])) - int(np.argmax(bumps[1][lo:hi]))) <= 12
-    confidence = distinct * (1.0 if legs_agree else 0.4) * (1.0 if method == "locator" else 0.6)
+    confidence = distinct * (1.0 if legs_agree else 0.4) * (1.0 if method == "locator" else 0.3)
     centre = lo + peak
     return KneeWindow(window_at(centre, view.shape[0]), centre, round(confidence, 3), method)
 

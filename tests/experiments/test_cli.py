@@ -1,0 +1,28 @@
+"""minicnn-knee phantom, crops and preview from the command line."""
+import numpy as np
+
+from experiments import cli
+from experiments.dataset import load_dataset
+
+
+def test_phantom_crops_preview(tmp_path, capsys):
+    scans, out, png = tmp_path / "scans", tmp_path / "crops.npz", tmp_path / "preview.png"
+    assert cli.main(["phantom", "--out", str(scans), "--patients", "4", "--seed", "1", "--quiet"]) == 0
+    assert sorted(p.name for p in scans.iterdir()) == [f"{i:07d}.mat" for i in range(1, 5)]
+    (scans / "0000005.mat").write_bytes(b"broken")
+    assert cli.main(["crops", str(scans), "--out", str(out), "--exclude", "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "loaded 4 scans" in text and "skipped 1 files: {'not a .mat': 1}" in text and "built" in text
+    skipped = (tmp_path / "crops.skipped.tsv").read_text().splitlines()
+    assert skipped[1].startswith("0000005.mat\tnot a .mat\t")
+    data = load_dataset(str(out))
+    assert data.images.dtype == np.float32 and data.images.shape[1:] == (1, 128, 128)
+    assert cli.main(["crops", str(scans), "--out", str(out), "--exclude", "--quiet"]) == 0
+    assert "read from the cache" in capsys.readouterr().out
+    assert cli.main(["preview", str(scans), "--out", str(png), "--count", "3"]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+
+
+def test_a_missing_folder_is_a_clear_error(tmp_path, capsys):
+    assert cli.main(["crops", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x.npz")]) == 2
+    assert "does not exist" in capsys.readouterr().err

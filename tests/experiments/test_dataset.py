@@ -1,0 +1,144 @@
+"""Folder -> crops: good files give crops, every bad file one reason, the cache is keyed by
+content, and splits never put one patient on both sides."""
+import os
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings, strategies as st
+
+from experiments import dataset
+from experiments.dataset import BuildOptions, grouped_folds, load_or_build, proposal_holdout
+from experiments.matfile import write_mat
+from tests.experiments.scan_files import labels, phantom_variables, with_changes, write_good
+from tests.experiments.test_bonescan import bad_variants
+
+
+@pytest.fixture
+def mixed_folder(tmp_path):
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    for index in range(3):
+        write_good(folder, index, "v5" if index != 1 else "v7.3")
+    for number, (kind, variables) in enumerate(bad_variants().items()):
+        write_mat(str(folder / f"bad_{number}_{kind.replace(' ', '_')}.mat"), variables)
+    (folder / "bad_text.mat").write_text("not a mat file" * 50)
+    good = (folder / "0000001.mat").read_bytes()
+    (folder / "bad_truncated.mat").write_bytes(good[:200_000])
+    write_mat(str(folder / "unspecified.mat"), with_changes(phantom_variables(5), diaginfo=labels(-1, 3)))
+    (folder / "readme.txt").write_text("not a scan, not a .mat: ignored")
+    return folder
+
+
+def test_good_files_give_crops_and_each_bad_file_one_reason(mixed_folder):
+    data = dataset.build_dataset(str(mixed_folder), BuildOptions(exclude=()), progress=False)
+    summary = data.summary
+    assert summary.loaded == 4  # three good scans and the one with an unspecified knee
+    assert len(data.labels) == 3 * 2 + 1 and data.images.shape == (7, 1, 128, 128)
+    assert summary.unspecified_knees == 1
+    skipped = {name: kind for name, kind, _ in summary.skipped}
+    assert len(skipped) == len(bad_variants()) + 2
+    for name, kind in skipped.items():
+        assert name.startswith("bad_")
+    assert skipped["bad_text.mat"] == "not a .mat" and skipped["bad_truncated.mat"] == "unreadable"
+    for number, kind in enumerate(bad_variants()):
+        assert skipped[f"bad_{number}_{kind.replace(' ', '_')}.mat"] == kind
+    assert set(data.files) == {"0000001.mat", "0000002.mat", "0000003.mat", "unspecified.mat"}
+    assert set(data.sides[data.files == "unspecified.mat"]) == {1}
+    assert "skipped 8 files" in summary.text()
+
+
+def test_labels_patients_and_sides_line_up(tmp_path):
+    folder = tmp_path / "s"
+    folder.mkdir()
+    write_good(folder, 0)
+    codes = phantom_variables(0)["diaginfo"]["kneejointid"][0]
+    data = dataset.build_dataset(str(folder), BuildOptions(exclude=()), progress=False)
+    expected = [int(c) - 2 for c in codes if c != -1]
+    assert data.labels.tolist() == expected and set(data.patients) == {"0000001"}
+
+
+def test_the_exclusion_list_and_manual_rows_apply(tmp_path):
+    folder = tmp_path / "s"
+    folder.mkdir()
+    write_good(folder, 0)
+    write_good(folder, 1)
+    options = BuildOptions(exclude=("0000001.mat",), overrides=(("0000002.mat", 300),))
+    data = dataset.build_dataset(str(folder), options, progress=False)
+    assert data.summary.excluded == ["0000001.mat"] and data.summary.manual == ["0000002.mat"]
+    assert set(data.rows) == {300 - 64}
+
+
+def test_the_cache_serves_the_second_build_and_notices_a_change(tmp_path):
+    folder = tmp_path / "s"
+    folder.mkdir()
+    for index in range(2):
+        write_good(folder, index)
+    out = str(tmp_path / "crops.npz")
+    first, cached = load_or_build(str(folder), out, progress=False)
+    assert not cached
+    second, cached = load_or_build(str(folder), out, progress=False)
+    assert cached and np.array_equal(first.images, second.images)
+    assert second.summary.loaded == first.summary.loaded
+    write_mat(str(folder / "0000002.mat"), with_changes(phantom_variables(1), diaginfo=labels(6, 6)))
+    third, cached = load_or_build(str(folder), out, progress=False)
+    assert not cached and third.labels[-2:].tolist() == [4, 4]
+    _, cached = load_or_build(str(folder), out, BuildOptions(view="both"), progress=False)
+    assert not cached  # other options, other key
+
+
+def test_a_damaged_cache_is_rebuilt(tmp_path):
+    folder = tmp_path / "s"
+    folder.mkdir()
+    write_good(folder, 0)
+    out = tmp_path / "crops.npz"
+    out.write_bytes(b"garbage")
+    data, cached = load_or_build(str(folder), str(out), BuildOptions(exclude=()), progress=False)
+    assert not cached and len(data.labels) > 0
+    assert dataset.load_dataset(str(out)).cache_key == data.cache_key
+
+
+def test_override_table_parsing(tmp_path):
+    table = tmp_path / "rows.csv"
+    table.write_text("file,row\n# checked by hand\n0000007.mat, 512\n")
+    assert dataset.read_overrides(str(table)) == (("0000007.mat", 512),)
+    table.write_text("0000007.mat;512\n")
+    with pytest.raises(ValueError, match="line 1"):
+        dataset.read_overrides(str(table))
+
+
+@st.composite
+def knee_sets(draw):
+    patients = draw(st.integers(6, 40))
+    per_patient = draw(st.lists(st.integers(1, 2), min_size=patients, max_size=patients))
+    ids = np.repeat([f"p{i:03d}" for i in range(patients)], per_patient)
+    grades = np.array(draw(st.lists(st.integers(0, 4), min_size=len(ids), max_size=len(ids))))
+    return ids, grades
+
+
+@pytest.mark.filterwarnings("ignore:The least populated class:UserWarning")  # tiny random sets
+@settings(max_examples=60, deadline=None)
+@given(data=knee_sets(), folds=st.integers(2, 5), seed=st.integers(0, 1000), test_patients=st.integers(1, 5))
+def test_no_patient_is_on_both_sides_of_any_split(data, folds, seed, test_patients):
+    patients, grades = data
+    train, test = proposal_holdout(patients, test_patients)
+    assert not set(patients[train]) & set(patients[test])
+    assert len(set(patients[test])) == test_patients and len(train) + len(test) == len(patients)
+    assume(np.bincount(grades).max() >= folds)
+    for train, test in grouped_folds(grades, patients, folds, seed):
+        assert not set(patients[train]) & set(patients[test])
+        assert len(train) + len(test) == len(patients)
+
+
+def test_too_many_folds_is_a_clear_error():
+    with pytest.raises(ValueError, match="5 folds need at least 5 patients"):
+        grouped_folds(np.array([0, 1, 0, 1]), np.array(["a", "a", "b", "c"]), 5)
+
+
+def test_folds_cover_every_knee_once_and_are_seeded():
+    rng = np.random.default_rng(0)
+    patients = np.repeat(np.arange(50).astype(str), 2)
+    grades = rng.integers(0, 5, 100)
+    folds = grouped_folds(grades, patients, 5, seed=1)
+    assert sorted(np.concatenate([t for _, t in folds]).tolist()) == list(range(100))
+    again = grouped_folds(grades, patients, 5, seed=1)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(folds, again))
