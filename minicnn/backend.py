@@ -5,6 +5,10 @@ Ops never branch on the device. They call :func:`xp_of` to get the array module
 (im2col, col2im, max pooling) that serves it. CuPy is optional: it is imported only
 when a CUDA array or device is asked for, so the package imports cleanly without CUDA.
 
+Kernel sets: ``reference`` (plain loops), ``numpy`` (vectorised NumPy), ``numba`` (the CPU
+default; ``MINICNN_KERNELS=numpy`` picks NumPy instead) and ``cupy`` (GPU arrays). Threads
+for Numba and BLAS: ``MINICNN_NUM_THREADS`` (default: every core), applied on import.
+
 The kernel set can be forced for a block of code, which is how tests hold the fast
 sets to the plain-loop reference::
 
@@ -15,15 +19,56 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
+import os
+import warnings
 
 import numpy as np
 
-_DEFAULT_KERNELS = "vectorized"
 _KERNEL_SETS = {
     "reference": "minicnn.kernels.reference",
-    "vectorized": "minicnn.kernels.vectorized",
+    "numpy": "minicnn.kernels.vectorized",
+    "numba": "minicnn.kernels.cpu",
+    "cupy": "minicnn.kernels.gpu",
 }
 _forced_kernels: str | None = None
+
+
+def _cpu_default() -> str:
+    """``MINICNN_KERNELS`` (numpy or numba; default numba), falling back on NumPy with one
+    warning when Numba is missing."""
+    wanted = os.environ.get("MINICNN_KERNELS", "numba").strip().lower()
+    if wanted not in ("numpy", "numba"):
+        raise ValueError(f"MINICNN_KERNELS must be 'numpy' or 'numba', got {wanted!r}")
+    if wanted == "numba" and importlib.util.find_spec("numba") is None:
+        warnings.warn("minicnn: Numba is not installed; the NumPy kernels serve the CPU (slower)",
+                      stacklevel=2)
+        return "numpy"
+    return wanted
+
+
+def num_threads() -> int:
+    """``MINICNN_NUM_THREADS``, or every core."""
+    value = os.environ.get("MINICNN_NUM_THREADS")
+    return int(value) if value else (os.cpu_count() or 1)
+
+
+def set_num_threads(count: int) -> None:
+    """Use ``count`` threads. With the Numba kernels, Numba runs ``count`` threads and each
+    calls single-threaded BLAS; with the NumPy kernels, BLAS runs ``count`` threads."""
+    if count < 1:
+        raise ValueError(f"minicnn.backend.set_num_threads: need at least 1 thread, got {count}")
+    from threadpoolctl import threadpool_limits
+    if _CPU_KERNELS == "numba":
+        import numba
+        import scipy.linalg.cython_blas  # noqa: F401 - the BLAS that Numba calls, limited below
+        numba.set_num_threads(min(count, numba.config.NUMBA_NUM_THREADS))
+        threadpool_limits(limits=1, user_api="blas")
+    else:
+        threadpool_limits(limits=count, user_api="blas")
+
+
+_CPU_KERNELS = _cpu_default()
 
 
 def cupy_module():
@@ -62,8 +107,10 @@ def device_of(array) -> str:
 
 
 def kernels_of(array):
-    """The kernel set that serves ``array`` (see ``minicnn/kernels/__init__.py``)."""
-    return importlib.import_module(_KERNEL_SETS[_forced_kernels or _DEFAULT_KERNELS])
+    """The kernel set that serves ``array`` (see ``minicnn/kernels/__init__.py``): the one
+    forced by :func:`use_kernels`, else CuPy's for a GPU array and the CPU default otherwise."""
+    name = _forced_kernels or ("cupy" if is_cupy_array(array) else _CPU_KERNELS)
+    return importlib.import_module(_KERNEL_SETS[name])
 
 
 @contextlib.contextmanager
@@ -80,9 +127,9 @@ def use_kernels(name: str):
         _forced_kernels = previous
 
 
-def kernel_set_names() -> list[str]:
-    """Names accepted by :func:`use_kernels`."""
-    return sorted(_KERNEL_SETS)
+def kernel_set_names(cpu_only: bool = False) -> list[str]:
+    """Names accepted by :func:`use_kernels` (``cpu_only``: those that take NumPy arrays)."""
+    return sorted(k for k in _KERNEL_SETS if not (cpu_only and k == "cupy"))
 
 
 def to_device(array, device: str):
@@ -92,3 +139,6 @@ def to_device(array, device: str):
     if device == "cuda":
         return array if is_cupy_array(array) else cupy_module().asarray(array)
     raise ValueError(f"minicnn: unknown device {device!r}; use 'cpu' or 'cuda'")
+
+
+set_num_threads(num_threads())

@@ -16,10 +16,20 @@ Every kernel set is a module with these functions (``win`` is a :class:`Window`)
 ``maxpool2d_backward(grad_y, argmax, win, h, w) -> grad_x``
     routes each ``grad_y`` entry to the input pixel its window's argmax names, adding
     where windows overlap.
+``conv2d_forward(x, weight, bias, win) -> (y, saved)`` and
+``conv2d_backward(g, saved, x, weight, win, need_x, need_w, need_b) -> (gx, gw, gb)``
+    convolution (``minicnn/ops/conv.py``); ``saved`` is whatever the set wants back in
+    backward (the NumPy set keeps ``col``, the Numba set nothing). Unneeded gradients are None.
+``batchnorm_stats(x) -> (mean, var)``, ``batchnorm_apply(x, mean, inv_std, weight, bias) -> y``,
+``batchnorm_backward(g, x, mean, inv_std, weight, batch_stats, need_x, need_w, need_b)``
+    batch normalisation per channel (axis 1), biased variance (``minicnn/ops/norm.py``).
+``relu_forward(x) -> y`` and ``relu_backward(g, y) -> g * [y > 0]``.
 
-Sets: ``reference`` (plain Python loops, for reading and as the oracle in tests) and
-``vectorized`` (NumPy slicing per kernel offset; the default). ``minicnn.backend``
-chooses the set serving an array.
+Sets: ``reference`` (plain Python loops for im2col, col2im and pooling, the NumPy formulas
+for the rest; for reading and as the oracle in tests), ``numpy`` (module ``vectorized``:
+NumPy slicing per kernel offset, works on CuPy arrays too), ``numba`` (module ``cpu``: the
+CPU default) and ``cupy`` (module ``gpu``: CUDA kernels). ``minicnn.backend`` chooses the
+set serving an array; every set is held to ``reference`` by ``tests/engine/test_kernels.py``.
 """
 from .window import Window
 

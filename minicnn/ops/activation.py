@@ -1,6 +1,7 @@
 """ReLU, softmax and log-softmax.
 
-ReLU: ``y = max(x, 0)``; ``dL/dx = g * [x > 0]`` (the kink at 0 gets gradient 0, as torch).
+ReLU: ``y = max(x, 0)``; ``dL/dx = g * [x > 0] = g * [y > 0]`` (the kink at 0 gets gradient 0,
+as torch); the output is what backward keeps.
 Softmax along ``dim``: ``y = exp(x - max) / sum exp(x - max)``;
 ``dL/dx = y * (g - sum(g * y, dim))``.
 Log-softmax: ``y = x - max - log sum exp(x - max)``; ``dL/dx = g - softmax(x) * sum(g, dim)``.
@@ -8,20 +9,20 @@ Log-softmax: ``y = x - max - log sum exp(x - max)``; ``dL/dx = g - softmax(x) * 
 from __future__ import annotations
 
 from ..autograd import Function
-from ..backend import xp_of
+from ..backend import kernels_of, xp_of
 
 
 class ReLU(Function):
     @staticmethod
     def forward(ctx, x):
-        positive = x > 0
-        ctx.save_for_backward(positive)
-        return x * positive
+        y = kernels_of(x).relu_forward(x)
+        ctx.save_for_backward(y)
+        return y
 
     @staticmethod
     def backward(ctx, g):
-        (positive,) = ctx.saved_tensors
-        return g * positive
+        (y,) = ctx.saved_tensors
+        return kernels_of(g).relu_backward(g, y)
 
 
 def _shifted(x, dim):

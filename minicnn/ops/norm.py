@@ -19,11 +19,7 @@ In evaluation mode ``mu`` and ``var`` are the running estimates, constants, so
 from __future__ import annotations
 
 from ..autograd import Function
-from ..backend import xp_of
-
-
-def _channel_shape(x) -> tuple:
-    return (1, x.shape[1]) + (1,) * (x.ndim - 2)
+from ..backend import kernels_of, xp_of
 
 
 class BatchNormFunction(Function):
@@ -32,12 +28,9 @@ class BatchNormFunction(Function):
                 use_batch_stats=True, momentum=0.1, eps=1e-5):
         """``running_mean``/``running_var`` (arrays) are updated in place when
         ``use_batch_stats`` and given; otherwise they are the statistics used."""
-        xp = xp_of(x)
-        axes = (0,) + tuple(range(2, x.ndim))
-        shape = _channel_shape(x)
+        kernels, xp = kernels_of(x), xp_of(x)
         if use_batch_stats:
-            mean = x.mean(axis=axes)
-            var = x.var(axis=axes)
+            mean, var = kernels.batchnorm_stats(x)
             if running_mean is not None:
                 count = x.size // x.shape[1]
                 running_mean *= 1 - momentum
@@ -46,31 +39,14 @@ class BatchNormFunction(Function):
                 running_var += momentum * var * (count / max(count - 1, 1))
         else:
             mean, var = running_mean, running_var
+        mean = mean.astype(x.dtype, copy=False)
         inv_std = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
-        xhat = (x - mean.reshape(shape)) * inv_std.reshape(shape)
-        y = xhat if weight is None else xhat * weight.reshape(shape)
-        if bias is not None:
-            y = y + bias.reshape(shape)
-        ctx.save_for_backward(xhat, inv_std, weight)
-        ctx.axes, ctx.shape, ctx.use_batch_stats = axes, shape, use_batch_stats
-        return y
+        ctx.save_for_backward(x, mean, inv_std, weight)
+        ctx.use_batch_stats = use_batch_stats
+        return kernels.batchnorm_apply(x, mean, inv_std, weight, bias)
 
     @staticmethod
     def backward(ctx, g):
-        xhat, inv_std, weight = ctx.saved_tensors
-        axes, shape = ctx.axes, ctx.shape
-        need_x, need_w, need_b = ctx.needs_input_grad
-        grad_x = grad_w = grad_b = None
-        if need_x:
-            scale = inv_std if weight is None else inv_std * weight
-            if ctx.use_batch_stats:
-                centred = (g - g.mean(axis=axes, keepdims=True)
-                           - xhat * (g * xhat).mean(axis=axes, keepdims=True))
-                grad_x = scale.reshape(shape) * centred
-            else:
-                grad_x = g * scale.reshape(shape)
-        if need_w:
-            grad_w = (g * xhat).sum(axis=axes)
-        if need_b:
-            grad_b = g.sum(axis=axes)
-        return grad_x, grad_w, grad_b
+        x, mean, inv_std, weight = ctx.saved_tensors
+        return kernels_of(g).batchnorm_backward(g, x, mean, inv_std, weight, ctx.use_batch_stats,
+                                                *ctx.needs_input_grad)

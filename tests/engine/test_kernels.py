@@ -1,15 +1,41 @@
-"""Every kernel set agrees with the plain-loop reference on random window geometries."""
+"""The kernel contract: every set agrees with the plain-loop reference on random geometries,
+in float32 (rtol 1e-4) and float64 (rtol 1e-10), with the same max-pooling tie rule.
+The CuPy set runs the same checks on a GPU (marked ``gpu``)."""
+import importlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
-
-import importlib
 
 from minicnn import backend
 from minicnn.gradcheck.cases import off_kinks
 from minicnn.kernels import Window, reference
 
-FAST_SETS = [name for name in backend.kernel_set_names() if name != "reference"]
+RTOL = {np.float32: 1e-4, np.float64: 1e-10}
+CPU_SETS = [name for name in backend.kernel_set_names(cpu_only=True) if name != "reference"]
+GPU = pytest.param("cupy", marks=pytest.mark.gpu)
+SETS = CPU_SETS + [GPU]
+
+
+def kernel_set(name):
+    if name == "cupy" and not backend.cuda_available():
+        pytest.skip("no CUDA device with CuPy on this machine")
+    return importlib.import_module(backend._KERNEL_SETS[name])
+
+
+def on(name, array):
+    return backend.to_device(array, "cuda" if name == "cupy" else "cpu")
+
+
+def host(array):
+    return None if array is None else np.asarray(backend.to_device(array, "cpu"))
+
+
+def close(ours, expected, dtype, what=""):
+    ours, expected = host(ours), np.asarray(expected)
+    assert ours.shape == expected.shape, what
+    scale = float(np.abs(expected).max(initial=0.0))
+    np.testing.assert_allclose(ours, expected, rtol=RTOL[dtype], atol=RTOL[dtype] * scale, err_msg=what)
 
 
 @st.composite
@@ -23,31 +49,75 @@ def geometries(draw):
     return draw(st.integers(1, 3)), draw(st.integers(1, 3)), h, w, win
 
 
-@pytest.mark.parametrize("name", FAST_SETS)
-@settings(max_examples=60, deadline=None)
-@given(geometry=geometries(), seed=st.integers(0, 2**16))
-def test_kernel_set_matches_reference(name, geometry, seed):
-    kernels = importlib.import_module(f"minicnn.kernels.{name}")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", SETS)
+@settings(max_examples=40, deadline=None)
+@given(geometry=geometries(), seed=st.integers(0, 2**16), filters=st.integers(1, 4))
+def test_kernel_set_matches_reference(name, dtype, geometry, seed, filters):
+    kernels = kernel_set(name)
     n, c, h, w, win = geometry
     rng = np.random.default_rng(seed)
-    x = off_kinks(rng, (n, c, h, w))
-    col = kernels.im2col(x, win)
-    assert np.array_equal(col, reference.im2col(x, win))
-    assert np.allclose(kernels.col2im(col, win, h, w), reference.col2im(col, win, h, w), rtol=1e-12)
-    y, argmax = kernels.maxpool2d_forward(x, win)
+    x = off_kinks(rng, (n, c, h, w)).astype(dtype)
+    xd = on(name, x)
+
+    col = kernels.im2col(xd, win)
+    assert np.array_equal(host(col), reference.im2col(x, win))
+    close(kernels.col2im(col, win, h, w), reference.col2im(reference.im2col(x, win), win, h, w), dtype, "col2im")
+
+    y, argmax = kernels.maxpool2d_forward(xd, win)
     y_ref, argmax_ref = reference.maxpool2d_forward(x, win)
-    assert np.array_equal(y, y_ref) and np.array_equal(argmax, argmax_ref)
-    g = rng.standard_normal(y.shape)
-    assert np.allclose(kernels.maxpool2d_backward(g, argmax, win, h, w),
-                       reference.maxpool2d_backward(g, argmax_ref, win, h, w), rtol=1e-12)
+    assert np.array_equal(host(y), y_ref) and np.array_equal(host(argmax), argmax_ref)
+    g = rng.standard_normal(y_ref.shape).astype(dtype)
+    close(kernels.maxpool2d_backward(on(name, g), argmax, win, h, w),
+          reference.maxpool2d_backward(g, argmax_ref, win, h, w), dtype, "maxpool backward")
+
+    weight = rng.standard_normal((filters, c, win.kh, win.kw)).astype(dtype)
+    bias = rng.standard_normal(filters).astype(dtype)
+    y, saved = kernels.conv2d_forward(xd, on(name, weight), on(name, bias), win)
+    y_ref, saved_ref = reference.conv2d_forward(x, weight, bias, win)
+    close(y, y_ref, dtype, "conv forward")
+    g = rng.standard_normal(y_ref.shape).astype(dtype)
+    ours = kernels.conv2d_backward(on(name, g), saved, xd, on(name, weight), win, True, True, True)
+    expected = reference.conv2d_backward(g, saved_ref, x, weight, win, True, True, True)
+    for part, a, b in zip(("input", "weight", "bias"), ours, expected):
+        close(a, b, dtype, f"conv gradient of the {part}")
+    only_w = kernels.conv2d_backward(on(name, g), saved, xd, on(name, weight), win, False, True, False)
+    assert only_w[0] is None and only_w[2] is None
 
 
-@pytest.mark.parametrize("name", backend.kernel_set_names())
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", SETS)
+@pytest.mark.parametrize("batch_stats", [True, False])
+def test_batchnorm_and_relu_match_reference(name, dtype, batch_stats):
+    kernels = kernel_set(name)
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((3, 4, 5, 6)) * 2 + 1).astype(dtype)
+    g = rng.standard_normal(x.shape).astype(dtype)
+    weight, bias = rng.uniform(0.5, 1.5, 4).astype(dtype), rng.standard_normal(4).astype(dtype)
+    mean, var = kernels.batchnorm_stats(on(name, x))
+    mean_ref, var_ref = reference.batchnorm_stats(x)
+    close(mean, mean_ref, dtype, "mean")
+    close(var, var_ref, dtype, "var")
+    inv_std = (1 / np.sqrt(var_ref + 1e-5)).astype(dtype)
+    args = [on(name, a) for a in (mean_ref, inv_std, weight)]
+    close(kernels.batchnorm_apply(on(name, x), *args, on(name, bias)),
+          reference.batchnorm_apply(x, mean_ref, inv_std, weight, bias), dtype, "batchnorm apply")
+    ours = kernels.batchnorm_backward(on(name, g), on(name, x), *args, batch_stats)
+    expected = reference.batchnorm_backward(g, x, mean_ref, inv_std, weight, batch_stats)
+    for part, a, b in zip(("input", "weight", "bias"), ours, expected):
+        close(a, b, dtype, f"batchnorm gradient of the {part}")
+    y = kernels.relu_forward(on(name, x))
+    close(y, reference.relu_forward(x), dtype, "relu")
+    close(kernels.relu_backward(on(name, g), y), reference.relu_backward(g, reference.relu_forward(x)),
+          dtype, "relu backward")
+
+
+@pytest.mark.parametrize("name", ["reference"] + SETS)
 def test_max_pool_ties_go_to_the_first_maximum_in_row_major_order(name):
-    kernels = importlib.import_module(f"minicnn.kernels.{name}")
+    kernels = kernel_set(name)
     x = np.array([[[[1.0, 3.0], [3.0, 3.0]]]])
-    _, argmax = kernels.maxpool2d_forward(x, Window(2, 2, 2, 2))
-    assert argmax.item() == 1
+    _, argmax = kernels.maxpool2d_forward(on(name, x), Window(2, 2, 2, 2))
+    assert int(host(argmax).item()) == 1
 
 
 def test_col2im_is_the_adjoint_of_im2col():
@@ -67,3 +137,12 @@ def test_use_kernels_switches_the_set_for_a_block():
     with pytest.raises(ValueError, match="unknown kernel set"):
         with backend.use_kernels("nope"):
             pass
+
+
+def test_numba_is_the_cpu_default_and_the_environment_can_choose(monkeypatch):
+    assert backend.kernels_of(np.zeros(1)).__name__ == "minicnn.kernels.cpu"
+    monkeypatch.setenv("MINICNN_KERNELS", "numpy")
+    assert backend._cpu_default() == "numpy"
+    monkeypatch.setenv("MINICNN_KERNELS", "fortran")
+    with pytest.raises(ValueError, match="MINICNN_KERNELS"):
+        backend._cpu_default()

@@ -1,0 +1,407 @@
+"""Numba kernels for the CPU: the contract of ``minicnn/kernels/__init__.py``, fast.
+
+What makes them fast, in order of weight:
+
+- Convolution spreads whole samples over the threads: each writes one sample's im2col
+  columns into its own workspace (reused across calls, small enough to stay in cache) and
+  multiplies them with single-threaded BLAS straight away. Nothing of ``col`` is kept for
+  backward: rebuilding it per sample is cheaper than writing and re-reading a whole-batch
+  ``col`` from memory. One threading system (Numba's) keeps both cores busy; BLAS threads
+  spinning beside Numba's would fight them for the same cores.
+- Outputs come from a caching allocator (``memory.POOL``): after the first step no large
+  array is freshly mapped (and zero-filled by the kernel) again.
+- Batch norm, ReLU and pooling are single fused loops (statistics in one parallel pass
+  per channel, the normalisation in another) instead of a chain of array expressions that
+  each read and write the whole tensor.
+- ``@njit(cache=True)``: compiled once per machine and kept on disk; ``parallel=True``
+  with ``prange`` over samples or channels, where the work is large enough.
+
+Threads: Numba uses ``MINICNN_NUM_THREADS``; BLAS runs one thread per Numba thread
+(see ``minicnn.backend.set_num_threads``).
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from .memory import POOL
+from .window import Window
+
+_workspaces: dict = {}
+
+
+def workspace(name: str, shape: tuple, dtype) -> np.ndarray:
+    """A scratch array kept between calls (one per name, shape and dtype): reusing it
+    avoids the page faults of a fresh large allocation at every step."""
+    key = (name, tuple(shape), np.dtype(dtype))
+    array = _workspaces.get(key)
+    if array is None:
+        array = _workspaces[key] = np.empty(shape, dtype)
+    return array
+
+
+@njit(cache=True)
+def _valid_range(offset, stride, size, out):
+    """Output positions ``o`` in [lo, hi) whose input index ``o*stride + offset`` is in [0, size)."""
+    lo = 0 if offset >= 0 else (-offset + stride - 1) // stride
+    hi = 0 if offset >= size else min(out, (size - 1 - offset) // stride + 1)
+    return lo, max(hi, lo)
+
+
+@njit(cache=True)
+def _im2col_sample(x, col, pad, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """x ``(C, H, W)`` -> col ``(C*kh*kw, oh*ow)``, ``pad`` where the window reads padding."""
+    channels, h, w = x.shape
+    for c in range(channels):
+        for i in range(kh):
+            for j in range(kw):
+                row = (c * kh + i) * kw + j
+                x0 = j * dw - pw
+                lo, hi = _valid_range(x0, sw, w, ow)
+                for oy in range(oh):
+                    y = oy * sh + i * dh - ph
+                    base = oy * ow
+                    if y < 0 or y >= h:
+                        for ox in range(ow):
+                            col[row, base + ox] = pad
+                        continue
+                    for ox in range(lo):
+                        col[row, base + ox] = pad
+                    for ox in range(lo, hi):
+                        col[row, base + ox] = x[c, y, ox * sw + x0]
+                    for ox in range(hi, ow):
+                        col[row, base + ox] = pad
+
+
+@njit(cache=True)
+def _col2im_sample(col, x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """The adjoint: add col ``(C*kh*kw, oh*ow)`` back into x ``(C, H, W)`` (zeroed first)."""
+    channels, h, w = x.shape
+    x[:] = 0
+    for c in range(channels):
+        for i in range(kh):
+            for j in range(kw):
+                row = (c * kh + i) * kw + j
+                x0 = j * dw - pw
+                lo, hi = _valid_range(x0, sw, w, ow)
+                for oy in range(oh):
+                    y = oy * sh + i * dh - ph
+                    if 0 <= y < h:
+                        base = oy * ow
+                        for ox in range(lo, hi):
+                            x[c, y, ox * sw + x0] += col[row, base + ox]
+
+
+@njit(parallel=True, cache=True)
+def _im2col_batch(x, col, pad, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    for k in prange(x.shape[0]):
+        _im2col_sample(x[k], col[k], pad, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+
+
+@njit(parallel=True, cache=True)
+def _col2im_batch(col, x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    for k in prange(x.shape[0]):
+        _col2im_sample(col[k], x[k], kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+
+
+@njit(parallel=True, cache=True)
+def _conv_forward(x, wmat, bias, y, cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """Each thread takes whole samples: im2col into its own ``cols[thread]``, then one
+    single-threaded BLAS product ``y[k] = W @ col`` while the columns are still in cache,
+    and the bias added while ``y[k]`` is."""
+    for k in prange(x.shape[0]):
+        col = cols[numba.get_thread_id()]
+        _im2col_sample(x[k], col, 0.0, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+        np.dot(wmat, col, y[k])
+        for f in range(bias.size):
+            y[k, f] += bias[f]
+
+
+@njit(parallel=True, cache=True)
+def _conv_backward(x, g3, wmat_t, grad_x, grad_ws, products, cols, need_x, need_w,
+                   kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """Per sample: rebuild ``col``; ``dW[thread] += g_k @ col^T``; ``dcol = W^T @ g_k``,
+    then col2im into ``dx[k]``. Each thread sums its own dW; the caller adds them up."""
+    for k in prange(x.shape[0]):
+        thread = numba.get_thread_id()
+        col = cols[thread]
+        if need_w:
+            _im2col_sample(x[k], col, 0.0, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+            np.dot(g3[k], col.T, products[thread])
+            grad_ws[thread] += products[thread]
+        if need_x:
+            np.dot(wmat_t, g3[k], col)
+            _col2im_sample(col, grad_x[k], kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+
+
+def _geometry(win: Window, oh: int, ow: int) -> tuple:
+    return (win.kh, win.kw, win.sh, win.sw, win.ph, win.pw, win.dh, win.dw, oh, ow)
+
+
+def im2col(x, win: Window, pad_value: float = 0.0):
+    n, c, h, w = x.shape
+    oh, ow = win.out_shape(h, w)
+    col = np.empty((n, c * win.kh * win.kw, oh * ow), x.dtype)
+    _im2col_batch(np.ascontiguousarray(x), col, x.dtype.type(pad_value), *_geometry(win, oh, ow))
+    return col.reshape(n, c, win.kh, win.kw, oh, ow)
+
+
+def col2im(col, win: Window, h: int, w: int):
+    n, c, kh, kw, oh, ow = col.shape
+    x = np.empty((n, c, h, w), col.dtype)
+    _col2im_batch(np.ascontiguousarray(col).reshape(n, c * kh * kw, oh * ow), x, *_geometry(win, oh, ow))
+    return x
+
+
+def _thread_columns(rows: int, pixels: int, dtype) -> np.ndarray:
+    return workspace("col", (numba.get_num_threads(), rows, pixels), dtype)
+
+
+def conv2d_forward(x, weight, bias, win: Window):
+    """``y[n] = W (F, C*kh*kw) @ col_n + b``, samples spread over the threads; saves nothing."""
+    x = np.ascontiguousarray(x)
+    n, c, h, w = x.shape
+    f = weight.shape[0]
+    oh, ow = win.out_shape(h, w)
+    wmat = np.ascontiguousarray(weight).reshape(f, -1)
+    y = POOL.empty((n, f, oh * ow), x.dtype)
+    _conv_forward(x, wmat, np.zeros(0, x.dtype) if bias is None else bias, y,
+                  _thread_columns(wmat.shape[1], oh * ow, x.dtype), *_geometry(win, oh, ow))
+    return y.reshape(n, f, oh, ow), None
+
+
+def conv2d_backward(g, saved, x, weight, win: Window, need_x=True, need_w=True, need_b=True):
+    x, g = np.ascontiguousarray(x), np.ascontiguousarray(g)
+    n, f = g.shape[:2]
+    oh, ow = g.shape[2:]
+    wmat = np.ascontiguousarray(weight).reshape(f, -1)
+    threads = numba.get_num_threads()
+    g3 = g.reshape(n, f, oh * ow)
+    grad_x = POOL.empty(x.shape, x.dtype) if need_x else np.empty((n, 0, 0, 0), x.dtype)
+    grad_ws = np.zeros((threads, f, wmat.shape[1]), x.dtype)
+    products = workspace("dW", (threads, f, wmat.shape[1]), x.dtype)
+    _conv_backward(x, g3, np.ascontiguousarray(wmat.T), grad_x, grad_ws, products,
+                   _thread_columns(wmat.shape[1], oh * ow, x.dtype), need_x, need_w,
+                   *_geometry(win, oh, ow))
+    grad_w = grad_ws.sum(axis=0).reshape(weight.shape) if need_w else None
+    grad_b = g3.sum(axis=(0, 2)) if need_b else None
+    return (grad_x if need_x else None), grad_w, grad_b
+
+
+@njit(parallel=True, cache=True)
+def _maxpool_forward(x, y, argmax, kh, kw, sh, sw, ph, pw, dh, dw):
+    """Any window. Taps are visited in row-major order and a tap wins only when strictly
+    greater, so the first maximum wins. Out-of-range taps are read clamped and masked
+    out: selects instead of branches, which random data would mispredict half the time."""
+    n, c, h, w = x.shape
+    oh, ow = y.shape[2], y.shape[3]
+    for plane in prange(n * c):
+        b, ch = plane // c, plane % c
+        image = x[b, ch]
+        for oy in range(oh):
+            y0 = oy * sh - ph
+            for ox in range(ow):
+                x0 = ox * sw - pw
+                best = image[0, 0] - np.inf
+                best_k = 0
+                for i in range(kh):
+                    yy = y0 + i * dh
+                    row_ok = (yy >= 0) & (yy < h)
+                    row = min(max(yy, 0), h - 1)
+                    for j in range(kw):
+                        xx = x0 + j * dw
+                        v = image[row, min(max(xx, 0), w - 1)]
+                        better = row_ok & (xx >= 0) & (xx < w) & (v > best)
+                        best_k = i * kw + j if better else best_k
+                        best = v if better else best
+                y[b, ch, oy, ox] = best
+                argmax[b, ch, oy, ox] = best_k
+
+
+@njit(parallel=True, cache=True)
+def _maxpool_forward_2x2(x, y, argmax):
+    """The common case (kernel 2, stride 2, no padding), unrolled: same tie rule."""
+    n, c = x.shape[0], x.shape[1]
+    oh, ow = y.shape[2], y.shape[3]
+    for plane in prange(n * c):
+        b, ch = plane // c, plane % c
+        for oy in range(oh):
+            top, bottom = x[b, ch, 2 * oy], x[b, ch, 2 * oy + 1]
+            out, arg = y[b, ch, oy], argmax[b, ch, oy]
+            for ox in range(ow):
+                best, k = top[2 * ox], 0
+                if top[2 * ox + 1] > best:
+                    best, k = top[2 * ox + 1], 1
+                if bottom[2 * ox] > best:
+                    best, k = bottom[2 * ox], 2
+                if bottom[2 * ox + 1] > best:
+                    best, k = bottom[2 * ox + 1], 3
+                out[ox] = best
+                arg[ox] = k
+
+
+@njit(parallel=True, cache=True)
+def _maxpool_backward(g, argmax, grad_x, kw, sh, sw, ph, pw, dh, dw):
+    n, c, h, w = grad_x.shape
+    oh, ow = g.shape[2], g.shape[3]
+    for plane in prange(n * c):  # windows overlap only inside one plane: no races
+        b, ch = plane // c, plane % c
+        grad_x[b, ch] = 0
+        for oy in range(oh):
+            for ox in range(ow):
+                k = argmax[b, ch, oy, ox]
+                yy = oy * sh + (k // kw) * dh - ph
+                xx = ox * sw + (k % kw) * dw - pw
+                if 0 <= yy < h and 0 <= xx < w:
+                    grad_x[b, ch, yy, xx] += g[b, ch, oy, ox]
+
+
+def maxpool2d_forward(x, win: Window):
+    """argmax is int8 when the window has at most 127 cells (a quarter of int32's memory)."""
+    n, c, h, w = x.shape
+    oh, ow = win.out_shape(h, w)
+    y = POOL.empty((n, c, oh, ow), x.dtype)
+    argmax = POOL.empty((n, c, oh, ow), np.int8 if win.kh * win.kw <= 127 else np.int32)
+    if win == Window(2, 2, 2, 2):
+        _maxpool_forward_2x2(np.ascontiguousarray(x), y, argmax)
+    else:
+        _maxpool_forward(np.ascontiguousarray(x), y, argmax, win.kh, win.kw, win.sh, win.sw,
+                         win.ph, win.pw, win.dh, win.dw)
+    return y, argmax
+
+
+def maxpool2d_backward(grad_y, argmax, win: Window, h: int, w: int):
+    n, c = grad_y.shape[:2]
+    grad_x = POOL.empty((n, c, h, w), grad_y.dtype)
+    _maxpool_backward(np.ascontiguousarray(grad_y), argmax, grad_x, win.kw, win.sh, win.sw,
+                      win.ph, win.pw, win.dh, win.dw)
+    return grad_x
+
+
+@njit(parallel=True, cache=True)
+def _channel_stats(x3):
+    """x3 ``(N, C, M)`` -> per-channel mean and biased variance (two passes, float64 sums)."""
+    n, c, m = x3.shape
+    mean = np.empty(c)
+    var = np.empty(c)
+    for ch in prange(c):
+        total = 0.0
+        for b in range(n):
+            for k in range(m):
+                total += x3[b, ch, k]
+        mu = total / (n * m)
+        squares = 0.0
+        for b in range(n):
+            for k in range(m):
+                d = x3[b, ch, k] - mu
+                squares += d * d
+        mean[ch] = mu
+        var[ch] = squares / (n * m)
+    return mean, var
+
+
+@njit(parallel=True, cache=True)
+def _bn_apply(x3, y3, shift, scale):
+    """``y = x * scale[c] + shift[c]``, one pass, parallel over (sample, channel) planes."""
+    n, c, m = x3.shape
+    for plane in prange(n * c):
+        b, ch = plane // c, plane % c
+        a, s = scale[ch], shift[ch]
+        for k in range(m):
+            y3[b, ch, k] = x3[b, ch, k] * a + s
+
+
+@njit(parallel=True, cache=True)
+def _bn_grad_sums(g3, x3, mean, inv_std):
+    """Per channel: ``sum(g)`` and ``sum(g * xhat)`` with ``xhat = (x - mean) * inv_std``."""
+    n, c, m = x3.shape
+    sum_g = np.empty(c)
+    sum_gx = np.empty(c)
+    for ch in prange(c):
+        s, sx = 0.0, 0.0
+        mu, inv = mean[ch], inv_std[ch]
+        for b in range(n):
+            for k in range(m):
+                gv = g3[b, ch, k]
+                s += gv
+                sx += gv * (x3[b, ch, k] - mu) * inv
+        sum_g[ch] = s
+        sum_gx[ch] = sx
+    return sum_g, sum_gx
+
+
+@njit(parallel=True, cache=True)
+def _bn_grad_input(g3, x3, out, mean, inv_std, scale, mean_g, mean_gx):
+    """``dx = scale * (g - mean(g) - xhat * mean(g * xhat))`` per channel."""
+    n, c, m = x3.shape
+    for plane in prange(n * c):
+        b, ch = plane // c, plane % c
+        mu, inv, a, mg, mgx = mean[ch], inv_std[ch], scale[ch], mean_g[ch], mean_gx[ch]
+        for k in range(m):
+            out[b, ch, k] = a * (g3[b, ch, k] - mg - (x3[b, ch, k] - mu) * inv * mgx)
+
+
+def _as3(x) -> np.ndarray:
+    x = np.ascontiguousarray(x)
+    return x.reshape(x.shape[0], x.shape[1], -1)
+
+
+def batchnorm_stats(x):
+    mean, var = _channel_stats(_as3(x))
+    return mean.astype(x.dtype), var.astype(x.dtype)
+
+
+def batchnorm_apply(x, mean, inv_std, weight, bias):
+    scale = inv_std if weight is None else inv_std * weight
+    shift = -mean * scale if bias is None else bias - mean * scale
+    x3 = _as3(x)
+    y = POOL.empty(x3.shape, x.dtype)
+    _bn_apply(x3, y, shift.astype(x.dtype), scale.astype(x.dtype))
+    return y.reshape(x.shape)
+
+
+def batchnorm_backward(g, x, mean, inv_std, weight, batch_stats: bool,
+                       need_x=True, need_w=True, need_b=True):
+    g3, x3 = _as3(g), _as3(x)
+    sum_g, sum_gx = _bn_grad_sums(g3, x3, mean, inv_std)
+    grad_x = None
+    if need_x:
+        count = x3.shape[0] * x3.shape[2]
+        scale = (inv_std if weight is None else inv_std * weight).astype(np.float64)
+        grad_x = POOL.empty(x.shape, x.dtype)
+        if batch_stats:
+            _bn_grad_input(g3, x3, grad_x.reshape(x3.shape), mean, inv_std, scale,
+                           sum_g / count, sum_gx / count)
+        else:  # constant statistics: dx = g * scale
+            zeros = np.zeros_like(sum_g)
+            _bn_grad_input(g3, x3, grad_x.reshape(x3.shape), mean, inv_std, scale, zeros, zeros)
+    grad_w = sum_gx.astype(x.dtype) if need_w else None
+    grad_b = sum_g.astype(x.dtype) if need_b else None
+    return grad_x, grad_w, grad_b
+
+
+@njit(parallel=True, cache=True)
+def _relu(x, y):
+    for k in prange(x.size):
+        y[k] = x[k] if x[k] > 0 else 0
+
+
+@njit(parallel=True, cache=True)
+def _relu_grad(g, y, out):
+    for k in prange(g.size):
+        out[k] = g[k] if y[k] > 0 else 0
+
+
+def relu_forward(x):
+    x = np.ascontiguousarray(x)
+    y = POOL.empty(x.shape, x.dtype)
+    _relu(x.reshape(-1), y.reshape(-1))
+    return y
+
+
+def relu_backward(g, y):
+    g = np.ascontiguousarray(g)
+    out = POOL.empty(g.shape, g.dtype)
+    _relu_grad(g.reshape(-1), np.ascontiguousarray(y).reshape(-1), out.reshape(-1))
+    return out

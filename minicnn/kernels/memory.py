@@ -1,0 +1,53 @@
+"""A caching allocator for large arrays: blocks come back to a free list when the last
+array using them dies, and the next request of the same size takes them again.
+
+Why: a fresh large NumPy array is zero-filled page by page by the kernel on first touch
+(mmap), which costs about as much as the arithmetic that fills it; a training step makes
+the same allocations every time, so after the first step nothing is newly mapped.
+
+How: each array is a view of a ``ctypes`` window over a pooled block; the window is
+referenced by every NumPy view made from the array (through the buffer protocol), so it
+dies only when the last view does, and its finalizer returns the block to the pool.
+Arrays smaller than ``min_bytes`` come from ``numpy.empty`` as usual.
+"""
+from __future__ import annotations
+
+import ctypes
+import math
+import weakref
+from collections import defaultdict
+
+import numpy as np
+
+PAGE = 4096
+
+
+class BufferPool:
+    def __init__(self, min_bytes: int = 1 << 20):
+        self.min_bytes = min_bytes
+        self._free: dict[int, list[np.ndarray]] = defaultdict(list)
+
+    def empty(self, shape, dtype) -> np.ndarray:
+        """An uninitialised C-contiguous array, like ``numpy.empty(shape, dtype)``."""
+        dtype = np.dtype(dtype)
+        count = math.prod(shape)
+        nbytes = count * dtype.itemsize
+        if nbytes < self.min_bytes:
+            return np.empty(shape, dtype)
+        size = -(-nbytes // PAGE) * PAGE
+        free = self._free[size]
+        block = free.pop() if free else np.empty(size, np.uint8)
+        window = (ctypes.c_byte * size).from_buffer(block)
+        weakref.finalize(window, free.append, block)
+        return np.frombuffer(window, dtype, count).reshape(shape)
+
+    def held_bytes(self) -> int:
+        """Bytes in free blocks, waiting for reuse."""
+        return sum(size * len(blocks) for size, blocks in self._free.items())
+
+    def release(self) -> None:
+        """Drop every free block (arrays in use are not affected)."""
+        self._free.clear()
+
+
+POOL = BufferPool()
