@@ -19,7 +19,8 @@ methods on raw arrays, exactly as ``torch.autograd.Function``::
 ``apply`` unwraps Tensor arguments to arrays, runs ``forward``, and, when grad mode is on
 and some input requires grad, records a :class:`Node` on the output so that
 ``Tensor.backward`` can later call ``backward`` with dL/d(output) and receive
-dL/d(input) for each positional input (``None`` for inputs that need none).
+dL/d(input) for each positional input (``None`` for inputs that need none). The tape
+links Nodes to Nodes, so only what ``save_for_backward`` keeps stays in memory.
 """
 from __future__ import annotations
 
@@ -66,21 +67,39 @@ class Context:
 
     def __init__(self, needs_input_grad: tuple[bool, ...]):
         self.needs_input_grad = needs_input_grad
-        self.saved_tensors: tuple = ()
+        self._saved: tuple | None = ()
 
     def save_for_backward(self, *arrays) -> None:
-        self.saved_tensors = arrays
+        self._saved = arrays
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self._saved is None:
+            raise RuntimeError("backward through the graph a second time: its saved arrays were "
+                               "freed by the first; call backward(retain_graph=True) the first time")
+        return self._saved
+
+    def release(self) -> None:
+        """Drop the saved arrays (backward is done with them)."""
+        self._saved = None
 
 
 class Node:
-    """One recorded op: the Function class, its context, and its Tensor inputs."""
+    """One recorded op: the Function class, its context, and where each input came from.
 
-    __slots__ = ("function", "ctx", "inputs")
+    ``parents[i]`` is the Node that produced positional input ``i``, the input itself when
+    it is a leaf that requires grad, or None. The tape links Nodes, not the intermediate
+    Tensors, so an intermediate result is freed as soon as nothing but the tape would hold
+    it (backward keeps only what ``save_for_backward`` kept), as in PyTorch.
+    """
 
-    def __init__(self, function, ctx: Context, inputs: tuple):
+    __slots__ = ("function", "ctx", "parents", "shapes")
+
+    def __init__(self, function, ctx: Context, parents: tuple, shapes: tuple):
         self.function = function
         self.ctx = ctx
-        self.inputs = inputs  # one entry per positional input: a Tensor or None
+        self.parents = parents
+        self.shapes = shapes  # (shape, dtype) of each input that has a parent
 
     def __repr__(self) -> str:
         return f"<{self.function.__name__}Backward>"
@@ -112,68 +131,72 @@ class Function:
         out = cls.forward(ctx, *arrays, **kwargs)
         result = Tensor(out, requires_grad=record)
         if record:
-            inputs = tuple(a if isinstance(a, Tensor) and a.requires_grad else None for a in args)
-            result.grad_fn = Node(cls, ctx, inputs)
+            parents = tuple((a.grad_fn or a) if need else None for a, need in zip(args, needs))
+            shapes = tuple((a.shape, a.dtype) if need else None for a, need in zip(args, needs))
+            result.grad_fn = Node(cls, ctx, parents, shapes)
         return result
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Tensors reachable from ``root`` through grad_fn, each after all its consumers.
+def _topological_order(root) -> list:
+    """Nodes and leaf Tensors reachable from ``root``, each after all its consumers.
 
     Iterative depth-first search (no recursion, so a graph of any depth works).
     """
-    order: list[Tensor] = []
+    order: list = []
     visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    stack: list[tuple[object, bool]] = [(root, False)]
     while stack:
-        tensor, expanded = stack.pop()
+        item, expanded = stack.pop()
         if expanded:
-            order.append(tensor)
+            order.append(item)
             continue
-        if id(tensor) in visited:
+        if id(item) in visited:
             continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        if tensor.grad_fn is not None:
-            for parent in tensor.grad_fn.inputs:
+        visited.add(id(item))
+        stack.append((item, True))
+        if isinstance(item, Node):
+            for parent in item.parents:
                 if parent is not None and id(parent) not in visited:
                     stack.append((parent, False))
     order.reverse()
     return order
 
 
-def backward(root: Tensor, grad_root) -> None:
+def backward(root: Tensor, grad_root, retain_graph: bool = False) -> None:
     """Propagate ``grad_root`` = dL/d(root) through the tape into the leaves' ``.grad``.
 
-    Gradients reaching the same tensor along several paths are summed; a leaf
-    (a tensor with ``requires_grad`` and no ``grad_fn``) adds its total to ``.grad``.
-    The tape is kept, so backward may run again on the same graph.
+    Gradients reaching the same Node or leaf along several paths are summed; a leaf
+    adds its total to ``.grad``. Each Node's saved arrays are freed once its backward has
+    run, unless ``retain_graph`` (then backward may run again on the same graph).
     """
-    grads: dict[int, object] = {id(root): grad_root}
+    start = root.grad_fn or root
+    grads: dict[int, object] = {id(start): grad_root}
     with no_grad():
-        for tensor in _topological_order(root):
-            grad = grads.pop(id(tensor), None)
+        for item in _topological_order(start):
+            grad = grads.pop(id(item), None)
             if grad is None:
                 continue
-            node = tensor.grad_fn
-            if node is None:
-                tensor._accumulate_grad(grad)
+            if isinstance(item, Tensor):
+                item._accumulate_grad(grad)
                 continue
-            input_grads = node.function.backward(node.ctx, grad)
+            input_grads = item.function.backward(item.ctx, grad)
+            if not retain_graph:
+                item.ctx.release()
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
-            if len(input_grads) != len(node.inputs):
+            if len(input_grads) != len(item.parents):
                 raise RuntimeError(
-                    f"{node.function.__name__}.backward returned {len(input_grads)} gradients "
-                    f"for {len(node.inputs)} inputs")
-            for parent, g in zip(node.inputs, input_grads):
+                    f"{item.function.__name__}.backward returned {len(input_grads)} gradients "
+                    f"for {len(item.parents)} inputs")
+            for parent, meta, g in zip(item.parents, item.shapes, input_grads):
                 if parent is None or g is None:
                     continue
-                if g.shape != parent.shape:
+                shape, dtype = meta
+                if tuple(g.shape) != tuple(shape):
                     raise RuntimeError(
-                        f"{node.function.__name__}.backward returned a gradient of shape "
-                        f"{tuple(g.shape)} for an input of shape {parent.shape}")
-                if g.dtype != parent.dtype:  # a gradient has its tensor's dtype, as in torch
-                    g = g.astype(parent.dtype)
+                        f"{item.function.__name__}.backward returned a gradient of shape "
+                        f"{tuple(g.shape)} for an input of shape {tuple(shape)}")
+                if g.dtype != dtype:  # a gradient has its tensor's dtype, as in torch
+                    g = g.astype(dtype)
                 key = id(parent)
                 grads[key] = g if key not in grads else grads[key] + g

@@ -169,11 +169,13 @@ class Tensor:
         return self.to(other.dtype)
 
     # ---- autograd ---------------------------------------------------------------
-    def backward(self, grad=None) -> None:
+    def backward(self, grad=None, retain_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
 
         ``grad`` is dL/d(self); it may be omitted only for a one-element tensor, where
-        it is 1. The tape is kept, so calling backward twice adds the gradients twice.
+        it is 1. The arrays the graph saved for backward are freed as it goes, as in torch;
+        with ``retain_graph=True`` they are kept and backward may run again (adding the
+        gradients again).
         """
         from .autograd import backward
         if not self.requires_grad:
@@ -188,7 +190,7 @@ class Tensor:
         if grad.shape != self.data.shape:
             raise ValueError(f"backward(): grad has shape {tuple(grad.shape)}, "
                              f"the tensor has shape {self.shape}")
-        backward(self, grad)
+        backward(self, grad, retain_graph)
 
     def _accumulate_grad(self, grad) -> None:
         if self.grad is None:

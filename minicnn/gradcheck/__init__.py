@@ -71,7 +71,7 @@ def _vjp(outs: list[Tensor], checked, output_grads) -> list[np.ndarray]:
     pairs = [(o, g) for o, g in zip(outs, output_grads) if o.requires_grad]
     if pairs:
         total = sum((o * Tensor(np.asarray(g, dtype=o.dtype))).sum() for o, g in pairs)
-        total.backward()
+        total.backward(retain_graph=True)
     return [np.zeros(t.shape) if t.grad is None else to_device(t.grad.data, "cpu").astype(np.float64)
             for t in checked]
 

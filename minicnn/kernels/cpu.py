@@ -51,27 +51,28 @@ def _valid_range(offset, stride, size, out):
 
 @njit(cache=True)
 def _im2col_sample(x, col, pad, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """x ``(C, H, W)`` -> col ``(C*kh*kw, oh*ow)``, ``pad`` where the window reads padding."""
+    """x ``(C, H, W)`` -> col ``(C*kh*kw, oh*ow)``, ``pad`` where the window reads padding.
+    With stride 1 each output row is one contiguous slice copy."""
     channels, h, w = x.shape
     for c in range(channels):
         for i in range(kh):
             for j in range(kw):
-                row = (c * kh + i) * kw + j
+                row = col[(c * kh + i) * kw + j]
                 x0 = j * dw - pw
                 lo, hi = _valid_range(x0, sw, w, ow)
                 for oy in range(oh):
                     y = oy * sh + i * dh - ph
-                    base = oy * ow
+                    out = row[oy * ow:(oy + 1) * ow]
                     if y < 0 or y >= h:
-                        for ox in range(ow):
-                            col[row, base + ox] = pad
+                        out[:] = pad
                         continue
-                    for ox in range(lo):
-                        col[row, base + ox] = pad
-                    for ox in range(lo, hi):
-                        col[row, base + ox] = x[c, y, ox * sw + x0]
-                    for ox in range(hi, ow):
-                        col[row, base + ox] = pad
+                    out[:lo] = pad
+                    out[hi:] = pad
+                    if sw == 1:
+                        out[lo:hi] = x[c, y, lo + x0:hi + x0]
+                    else:
+                        for ox in range(lo, hi):
+                            out[ox] = x[c, y, ox * sw + x0]
 
 
 @njit(cache=True)
@@ -82,15 +83,18 @@ def _col2im_sample(col, x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
     for c in range(channels):
         for i in range(kh):
             for j in range(kw):
-                row = (c * kh + i) * kw + j
+                row = col[(c * kh + i) * kw + j]
                 x0 = j * dw - pw
                 lo, hi = _valid_range(x0, sw, w, ow)
                 for oy in range(oh):
                     y = oy * sh + i * dh - ph
                     if 0 <= y < h:
-                        base = oy * ow
-                        for ox in range(lo, hi):
-                            x[c, y, ox * sw + x0] += col[row, base + ox]
+                        src = row[oy * ow:(oy + 1) * ow]
+                        if sw == 1:
+                            x[c, y, lo + x0:hi + x0] += src[lo:hi]
+                        else:
+                            for ox in range(lo, hi):
+                                x[c, y, ox * sw + x0] += src[ox]
 
 
 @njit(parallel=True, cache=True)

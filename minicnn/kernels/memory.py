@@ -8,7 +8,9 @@ the same allocations every time, so after the first step nothing is newly mapped
 How: each array is a view of a ``ctypes`` window over a pooled block; the window is
 referenced by every NumPy view made from the array (through the buffer protocol), so it
 dies only when the last view does, and its finalizer returns the block to the pool.
-Arrays smaller than ``min_bytes`` come from ``numpy.empty`` as usual.
+A request takes the smallest free block of at least its size and at most twice it, so a
+block freed by one layer can serve a smaller one later. Arrays smaller than ``min_bytes``
+come from ``numpy.empty`` as usual.
 """
 from __future__ import annotations
 
@@ -35,10 +37,14 @@ class BufferPool:
         if nbytes < self.min_bytes:
             return np.empty(shape, dtype)
         size = -(-nbytes // PAGE) * PAGE
-        free = self._free[size]
-        block = free.pop() if free else np.empty(size, np.uint8)
-        window = (ctypes.c_byte * size).from_buffer(block)
-        weakref.finalize(window, free.append, block)
+        fits = [s for s, blocks in self._free.items() if blocks and size <= s <= 2 * size]
+        if fits:
+            size = min(fits)
+            block = self._free[size].pop()
+        else:
+            block = np.empty(size, np.uint8)
+        window = (ctypes.c_byte * nbytes).from_buffer(block)
+        weakref.finalize(window, self._free[size].append, block)
         return np.frombuffer(window, dtype, count).reshape(shape)
 
     def held_bytes(self) -> int:

@@ -184,3 +184,13 @@ def test_repr_reads_like_torch():
     assert repr(minicnn.tensor([1.0, 2.0])) == "tensor([1., 2.])"
     assert "requires_grad=True" in repr(minicnn.tensor([1.0], requires_grad=True))
     assert "dtype=float64" in repr(minicnn.tensor([1.0], dtype=minicnn.float64))
+
+
+def test_backward_frees_the_saved_arrays_unless_the_graph_is_retained():
+    x = minicnn.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    assert x.grad.tolist() == [4.0, 8.0]  # twice 2x
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()

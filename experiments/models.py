@@ -1,9 +1,21 @@
-"""The proposal's notebook code (``shared/study.md``), written once against an ``nn``
-namespace so that the same lines build the network in PyTorch and in minicnn."""
+"""The study's networks.
+
+``proposal_simple_cnn(nn)`` is the proposal's SimpleCNN, written against an ``nn``
+namespace so that the same lines build it in minicnn (``minicnn.nn``) and, for the tests
+and benchmarks that compare engines, in PyTorch (``torch.nn``)::
+
+    (N, 1, 128, 128) -> [Conv2d(3x3, pad 1) -> BatchNorm2d -> ReLU -> MaxPool2d(2)] x 3
+                     (1 -> 16 -> 32 -> 64 channels)  -> (N, 64, 16, 16)
+                     -> flatten -> Linear(16384, 5) -> logits (N, 5)
+
+The proposal put a ReLU after the Linear layer, which clips the logits fed to the loss;
+``final_relu=True`` reproduces that defect, the default leaves it out.
+"""
+from __future__ import annotations
 
 
-def simple_cnn_class(nn, final_relu: bool = True):
-    """The proposal's SimpleCNN class, unchanged but for the optional final-ReLU defect."""
+def proposal_simple_cnn(nn, final_relu: bool = False):
+    """A new SimpleCNN module built from ``nn``'s layers."""
 
     class SimpleCNN(nn.Module):
         def __init__(self):
@@ -25,8 +37,7 @@ def simple_cnn_class(nn, final_relu: bool = True):
             x = self.conv_layer1(x)
             x = self.conv_layer2(x)
             x = self.conv_layer3(x)
-            x = x.view(x.size(0), -1)  # flatten
-            x = self.fc_layers(x)
-            return x
+            x = x.view(x.size(0), -1)
+            return self.fc_layers(x)
 
-    return SimpleCNN
+    return SimpleCNN()

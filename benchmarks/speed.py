@@ -1,0 +1,279 @@
+"""minicnn against PyTorch on the proposal's SimpleCNN, in one run on one machine.
+
+    python benchmarks/speed.py [--threads 2] [--batches 1 8 32 128] [--repeats 10]
+                               [--device cpu|cuda] [--no-subprocess]
+
+Prints Markdown tables: the training step (forward, backward, SGD step) and the evaluation
+forward per batch size (medians over repeats after warm-up; the ratio minicnn/torch;
+minicnn's achieved GFLOP/s against the machine's measured matmul peak); each layer at
+batch 32; the peak memory of a training step (each engine alone in a fresh process); and
+minicnn's cold start (process start to the end of the first step, with an empty and with
+a warm Numba cache). Both engines run with the same thread count and environment; the
+timings alternate engine blocks, never interleaved steps.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+
+
+# ---- engines ----------------------------------------------------------------------------
+
+class Engine:
+    """One engine's model, data and step functions, behind the same small interface."""
+
+    def __init__(self, name: str, batch: int, device: str):
+        from experiments.models import proposal_simple_cnn
+        rng = np.random.default_rng(0)
+        images = rng.standard_normal((batch, 1, 128, 128)).astype(np.float32)
+        labels = rng.integers(0, 5, size=batch)
+        self.name, self.device = name, device
+        if name == "torch":
+            import torch
+            dev = torch.device("cuda" if device == "cuda" else "cpu")
+            self.lib = torch
+            self.model = proposal_simple_cnn(torch.nn).to(dev)
+            self.x, self.y = torch.from_numpy(images).to(dev), torch.from_numpy(labels).to(dev)
+            self.no_grad = torch.no_grad
+            self.sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+        else:
+            import minicnn
+            self.lib = minicnn
+            self.model = proposal_simple_cnn(minicnn.nn).to(device)
+            self.x = minicnn.from_numpy(images).to(device)
+            self.y = minicnn.from_numpy(labels).to(device)
+            self.no_grad = minicnn.no_grad
+            self.sync = ((lambda: __import__("cupy").cuda.Device().synchronize()) if device == "cuda"
+                         else (lambda: None))
+        self.optimizer = self.lib.optim.SGD(self.model.parameters(), lr=1e-3)
+        self.loss = self.lib.nn.CrossEntropyLoss()
+
+    def train_step(self):
+        self.model.train()
+        self.optimizer.zero_grad()
+        loss = self.loss(self.model(self.x), self.y)
+        loss.backward()
+        self.optimizer.step()
+        self.sync()
+
+    def eval_forward(self):
+        self.model.eval()
+        with self.no_grad():
+            self.model(self.x)
+        self.sync()
+
+
+def median_ms(fn, repeats: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def step_flops(batch: int) -> tuple[float, float]:
+    """(training step, evaluation forward) floating-point operations of SimpleCNN.
+
+    A conv layer's forward is ``2*N*F*C*9*H*W``; training adds the weight gradient
+    (the same count) and the input gradient (the same again, except for the first layer,
+    whose input needs none). Linear likewise; elementwise layers are not counted."""
+    forward = train = 0.0
+    for index, (c, f, size) in enumerate([(1, 16, 128), (16, 32, 64), (32, 64, 32)]):
+        flops = 2.0 * batch * f * c * 9 * size * size
+        forward += flops
+        train += flops * (2 if index == 0 else 3)
+    linear = 2.0 * batch * 16384 * 5
+    return train + 3 * linear, forward + linear
+
+
+def matmul_peak(threads: int) -> float:
+    """GFLOP/s of a 2048^3 float32 matrix product through NumPy's BLAS with ``threads``."""
+    from threadpoolctl import threadpool_limits
+    a = np.random.default_rng(0).standard_normal((2048, 2048)).astype(np.float32)
+    out = np.empty_like(a)
+    with threadpool_limits(limits=threads, user_api="blas"):
+        ms = median_ms(lambda: np.matmul(a, a, out=out), repeats=10)
+    return 2 * 2048 ** 3 / (ms / 1000) / 1e9
+
+
+# ---- per-layer timing -------------------------------------------------------------------
+
+def layer_rows(threads: int, device: str, repeats: int) -> list[tuple]:
+    """Forward + backward of each SimpleCNN layer at batch 32, both engines."""
+    import minicnn
+    import torch
+    rng = np.random.default_rng(1)
+    shapes = {"conv1 1->16 @128": (1, 16, 128), "conv2 16->32 @64": (16, 32, 64),
+              "conv3 32->64 @32": (32, 64, 32)}
+    rows = []
+
+    def time_pair(make_ours, make_theirs, x_shape, needs_input_grad=True):
+        x = rng.standard_normal(x_shape).astype(np.float32)
+        results = []
+        for lib, make in ((minicnn, make_ours), (torch, make_theirs)):
+            layer = make().to(device)
+            if lib is torch:
+                xt = torch.from_numpy(x).to(device).requires_grad_(needs_input_grad)
+                sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+            else:
+                xt = minicnn.tensor(x, device=device, requires_grad=needs_input_grad)
+                sync = ((lambda: __import__("cupy").cuda.Device().synchronize()) if device == "cuda"
+                        else (lambda: None))
+
+            def run():
+                out = layer(xt)
+                out.backward(out)  # the output as its own gradient: any same-shape array works
+                sync()
+            results.append(median_ms(run, repeats))
+        return results
+
+    for name, (c, f, size) in shapes.items():
+        ours, theirs = time_pair(lambda: minicnn.nn.Conv2d(c, f, 3, padding=1),
+                                 lambda: torch.nn.Conv2d(c, f, 3, padding=1), (32, c, size, size),
+                                 needs_input_grad=c > 1)
+        rows.append((name, ours, theirs))
+    x_shape = (32, 16, 128, 128)
+    for name, ours_layer, theirs_layer in (
+            ("batchnorm 16 @128", lambda: minicnn.nn.BatchNorm2d(16), lambda: torch.nn.BatchNorm2d(16)),
+            ("relu 16 @128", minicnn.nn.ReLU, torch.nn.ReLU),
+            ("maxpool 2 16 @128", lambda: minicnn.nn.MaxPool2d(2), lambda: torch.nn.MaxPool2d(2))):
+        ours, theirs = time_pair(ours_layer, theirs_layer, x_shape)
+        rows.append((name, ours, theirs))
+    ours, theirs = time_pair(lambda: minicnn.nn.Linear(16384, 5), lambda: torch.nn.Linear(16384, 5), (32, 16384))
+    rows.append(("linear 16384->5", ours, theirs))
+    return rows
+
+
+# ---- fresh processes: memory and cold start ---------------------------------------------
+
+CHILD = r"""
+import ctypes, gc, json, os, sys, time
+start = time.perf_counter()
+sys.path.insert(0, {root!r})
+from benchmarks.speed import Engine
+engine = Engine({engine!r}, {batch}, "cpu")
+if {engine!r} == "torch":
+    engine.lib.set_num_threads({threads})
+engine.train_step()
+first = time.perf_counter() - start
+
+def status(field):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith(field))
+
+# Baseline: everything loaded and compiled, caches emptied, memory handed back to the OS.
+gc.collect()
+if {engine!r} == "minicnn":
+    from minicnn.kernels.memory import POOL
+    POOL.release()
+    gc.collect()
+ctypes.CDLL("libc.so.6").malloc_trim(0)
+before = status("VmRSS")
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # reset VmHWM, the peak resident size, to the current size
+for _ in range(3):
+    engine.train_step()
+print(json.dumps({{"first_step_s": first, "step_peak_mb": (status("VmHWM") - before) / 2**20}}))
+"""
+
+
+def child(engine: str, batch: int, threads: int, env_extra: dict | None = None) -> dict:
+    env = dict(os.environ, MINICNN_NUM_THREADS=str(threads), **(env_extra or {}))
+    script = CHILD.format(root=ROOT, engine=engine, batch=batch, threads=threads)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
+                         check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---- report ------------------------------------------------------------------------------
+
+def environment(threads: int, device: str) -> str:
+    import numba
+    import torch
+    import minicnn
+    cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    malloc = {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")}
+    return (f"machine: {cpu}, {os.cpu_count()} cores; device {device}; threads {threads} "
+            f"(torch.get_num_threads()={torch.get_num_threads()}, "
+            f"numba={numba.get_num_threads()}); minicnn kernels: "
+            f"{minicnn.backend.kernels_of(np.zeros(1)).__name__}; Python {platform.python_version()}, "
+            f"NumPy {np.__version__}, Numba {numba.__version__}, torch {torch.__version__}; "
+            f"malloc environment: {malloc or 'default'}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32, 128])
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--no-subprocess", action="store_true",
+                        help="skip the fresh-process measurements (memory, cold start)")
+    args = parser.parse_args(argv)
+    os.environ["MINICNN_NUM_THREADS"] = str(args.threads)
+    import torch
+    import minicnn
+    torch.set_num_threads(args.threads)
+    minicnn.backend.set_num_threads(args.threads)
+
+    print(f"date: {time.strftime('%Y-%m-%d')}; command: python benchmarks/speed.py "
+          + " ".join(argv if argv is not None else sys.argv[1:]))
+    print(environment(args.threads, args.device))
+    peak = matmul_peak(args.threads) if args.device == "cpu" else float("nan")
+    print(f"matmul peak (NumPy BLAS, 2048^3 float32, {args.threads} threads): {peak:.0f} GFLOP/s\n")
+
+    print("| batch | train step minicnn (ms) | torch (ms) | ratio | minicnn GFLOP/s | eval forward minicnn (ms) | torch (ms) | ratio |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for batch in args.batches:
+        repeats = max(3, args.repeats if batch <= 32 else args.repeats // 2)
+        timings = {}
+        for name in ("minicnn", "torch"):
+            engine = Engine(name, batch, args.device)
+            timings[name] = (median_ms(engine.train_step, repeats), median_ms(engine.eval_forward, repeats))
+            del engine
+        (train_ours, eval_ours), (train_theirs, eval_theirs) = timings["minicnn"], timings["torch"]
+        flops = step_flops(batch)[0]
+        print(f"| {batch} | {train_ours:.1f} | {train_theirs:.1f} | {train_ours / train_theirs:.2f} | "
+              f"{flops / train_ours / 1e6:.0f} | {eval_ours:.1f} | {eval_theirs:.1f} | {eval_ours / eval_theirs:.2f} |")
+
+    print("\n| layer, batch 32, forward + backward | minicnn (ms) | torch (ms) | ratio |")
+    print("| --- | --- | --- | --- |")
+    for name, ours, theirs in layer_rows(args.threads, args.device, args.repeats):
+        print(f"| {name} | {ours:.2f} | {theirs:.2f} | {ours / theirs:.2f} |")
+
+    if args.device == "cpu" and not args.no_subprocess:
+        ours, theirs = child("minicnn", 32, args.threads), child("torch", 32, args.threads)
+        print(f"\npeak memory of training steps at batch 32 (resident-size peak over 3 steps above "
+              f"the size after a first step, caches emptied; each engine alone in a fresh process): "
+              f"minicnn {ours['step_peak_mb']:.0f} MB, torch {theirs['step_peak_mb']:.0f} MB")
+        with tempfile.TemporaryDirectory() as cache:
+            cold = child("minicnn", 32, args.threads, {"NUMBA_CACHE_DIR": cache})
+            warm = child("minicnn", 32, args.threads, {"NUMBA_CACHE_DIR": cache})
+        print(f"minicnn first training step from process start: empty Numba cache {cold['first_step_s']:.1f} s, "
+              f"warm cache {warm['first_step_s']:.1f} s (torch: {theirs['first_step_s']:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
