@@ -146,3 +146,21 @@ def test_numba_is_the_cpu_default_and_the_environment_can_choose(monkeypatch):
     monkeypatch.setenv("MINICNN_KERNELS", "fortran")
     with pytest.raises(ValueError, match="MINICNN_KERNELS"):
         backend._cpu_default()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", SETS)
+def test_the_common_2x2_pooling_on_odd_sizes(name, dtype):
+    """Kernel 2, stride 2 leaves the last row and column of an odd-sized input uncovered:
+    their gradient must be zero (the Numba set has a fast path for this window)."""
+    kernels = kernel_set(name)
+    rng = np.random.default_rng(5)
+    x = off_kinks(rng, (2, 3, 5, 7)).astype(dtype)
+    win = Window(2, 2, 2, 2)
+    y, argmax = kernels.maxpool2d_forward(on(name, x), win)
+    y_ref, argmax_ref = reference.maxpool2d_forward(x, win)
+    assert np.array_equal(host(y), y_ref) and np.array_equal(host(argmax), argmax_ref)
+    g = rng.standard_normal(y_ref.shape).astype(dtype)
+    grad = host(kernels.maxpool2d_backward(on(name, g), argmax, win, 5, 7))
+    assert np.array_equal(grad, reference.maxpool2d_backward(g, argmax_ref, win, 5, 7))
+    assert not grad[:, :, 4, :].any() and not grad[:, :, :, 6].any()
