@@ -164,3 +164,12 @@ def test_the_common_2x2_pooling_on_odd_sizes(name, dtype):
     grad = host(kernels.maxpool2d_backward(on(name, g), argmax, win, 5, 7))
     assert np.array_equal(grad, reference.maxpool2d_backward(g, argmax_ref, win, 5, 7))
     assert not grad[:, :, 4, :].any() and not grad[:, :, :, 6].any()
+
+
+def test_thread_count_follows_the_environment(monkeypatch):
+    monkeypatch.setenv("MINICNN_NUM_THREADS", "1")
+    assert backend.num_threads() == 1
+    monkeypatch.delenv("MINICNN_NUM_THREADS")
+    assert backend.num_threads() >= 1
+    with pytest.raises(ValueError, match="at least 1 thread"):
+        backend.set_num_threads(0)
