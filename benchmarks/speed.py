@@ -4,12 +4,18 @@
                                [--device cpu|cuda] [--no-subprocess]
 
 Prints Markdown tables: the training step (forward, backward, SGD step) and the evaluation
-forward per batch size (medians over repeats after warm-up; the ratio minicnn/torch;
-minicnn's achieved GFLOP/s against the machine's measured matmul peak); each layer at
-batch 32; the peak memory of a training step (each engine alone in a fresh process); and
-minicnn's cold start (process start to the end of the first step, with an empty and with
-a warm Numba cache). Both engines run with the same thread count and environment; the
-timings alternate engine blocks, never interleaved steps.
+forward per batch size; each layer at batch 32; the peak memory of a training step; and
+minicnn's cold start (script start to the end of the first step, with an empty and with
+a warm Numba cache).
+
+Step timings: each engine runs alone in a fresh process with the same environment and
+thread count (glibc's allocator keeps state that one engine's frees would leave for the
+other), ``--processes`` times, alternating engines; a process reports the median of
+``--repeats`` steps after two warm-up steps, and the table gives the median over processes,
+the ratio minicnn/torch, and minicnn's achieved GFLOP/s against the machine's measured
+matmul peak. ``--malloc-tuned`` raises glibc's mmap and trim thresholds for both engines
+(``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``), which spares torch most of its
+page faults; minicnn's own buffer pool already does that for minicnn.
 """
 from __future__ import annotations
 
@@ -162,6 +168,16 @@ def layer_rows(threads: int, device: str, repeats: int) -> list[tuple]:
 
 # ---- fresh processes: memory and cold start ---------------------------------------------
 
+STEPS_CHILD = r"""
+import json, sys
+sys.path.insert(0, {root!r})
+from benchmarks.speed import Engine, median_ms
+engine = Engine({engine!r}, {batch}, {device!r})
+if {engine!r} == "torch":
+    engine.lib.set_num_threads({threads})
+print(json.dumps([median_ms(engine.train_step, {repeats}), median_ms(engine.eval_forward, {repeats})]))
+"""
+
 CHILD = r"""
 import ctypes, gc, json, os, sys, time
 start = time.perf_counter()
@@ -193,17 +209,30 @@ print(json.dumps({{"first_step_s": first, "step_peak_mb": (status("VmHWM") - bef
 """
 
 
-def child(engine: str, batch: int, threads: int, env_extra: dict | None = None) -> dict:
+def run_child(script: str, threads: int, env_extra: dict | None = None):
     env = dict(os.environ, MINICNN_NUM_THREADS=str(threads), **(env_extra or {}))
-    script = CHILD.format(root=ROOT, engine=engine, batch=batch, threads=threads)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
                          check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def child(engine: str, batch: int, threads: int, env_extra: dict | None = None) -> dict:
+    """Memory and first-step time of ``engine`` in a fresh process."""
+    return run_child(CHILD.format(root=ROOT, engine=engine, batch=batch, threads=threads),
+                     threads, env_extra)
+
+
+def step_times(engine: str, batch: int, args, env_extra: dict) -> tuple[float, float]:
+    """(train step ms, eval forward ms) of ``engine`` in a fresh process."""
+    repeats = max(3, args.repeats if batch <= 32 else args.repeats // 2)
+    script = STEPS_CHILD.format(root=ROOT, engine=engine, batch=batch, device=args.device,
+                                threads=args.threads, repeats=repeats)
+    return tuple(run_child(script, args.threads, env_extra))
+
+
 # ---- report ------------------------------------------------------------------------------
 
-def environment(threads: int, device: str) -> str:
+def environment(threads: int, device: str, malloc: dict) -> str:
     import numba
     import torch
     import minicnn
@@ -213,7 +242,6 @@ def environment(threads: int, device: str) -> str:
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    malloc = {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")}
     return (f"machine: {cpu}, {os.cpu_count()} cores; device {device}; threads {threads} "
             f"(torch.get_num_threads()={torch.get_num_threads()}, "
             f"numba={numba.get_num_threads()}); minicnn kernels: "
@@ -228,8 +256,10 @@ def main(argv=None) -> int:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32, 128])
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    parser.add_argument("--no-subprocess", action="store_true",
-                        help="skip the fresh-process measurements (memory, cold start)")
+    parser.add_argument("--processes", type=int, default=3, help="fresh processes per engine and batch")
+    parser.add_argument("--malloc-tuned", action="store_true",
+                        help="raise glibc's mmap and trim thresholds for both engines")
+    parser.add_argument("--skip-layers", action="store_true", help="skip the per-layer table")
     args = parser.parse_args(argv)
     os.environ["MINICNN_NUM_THREADS"] = str(args.threads)
     import torch
@@ -239,37 +269,42 @@ def main(argv=None) -> int:
 
     print(f"date: {time.strftime('%Y-%m-%d')}; command: python benchmarks/speed.py "
           + " ".join(argv if argv is not None else sys.argv[1:]))
-    print(environment(args.threads, args.device))
+    malloc = {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")}
+    if args.malloc_tuned:
+        malloc.update(MALLOC_MMAP_THRESHOLD_=str(1 << 30), MALLOC_TRIM_THRESHOLD_=str(1 << 30))
+    print(environment(args.threads, args.device, malloc))
     peak = matmul_peak(args.threads) if args.device == "cpu" else float("nan")
     print(f"matmul peak (NumPy BLAS, 2048^3 float32, {args.threads} threads): {peak:.0f} GFLOP/s\n")
 
     print("| batch | train step minicnn (ms) | torch (ms) | ratio | minicnn GFLOP/s | eval forward minicnn (ms) | torch (ms) | ratio |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for batch in args.batches:
-        repeats = max(3, args.repeats if batch <= 32 else args.repeats // 2)
-        timings = {}
-        for name in ("minicnn", "torch"):
-            engine = Engine(name, batch, args.device)
-            timings[name] = (median_ms(engine.train_step, repeats), median_ms(engine.eval_forward, repeats))
-            del engine
-        (train_ours, eval_ours), (train_theirs, eval_theirs) = timings["minicnn"], timings["torch"]
+        runs = {"minicnn": [], "torch": []}
+        for _ in range(args.processes):
+            for name in runs:
+                runs[name].append(step_times(name, batch, args, malloc))
+        (train_ours, eval_ours), (train_theirs, eval_theirs) = (
+            tuple(statistics.median(r[i] for r in runs[name]) for i in range(2)) for name in ("minicnn", "torch"))
         flops = step_flops(batch)[0]
         print(f"| {batch} | {train_ours:.1f} | {train_theirs:.1f} | {train_ours / train_theirs:.2f} | "
               f"{flops / train_ours / 1e6:.0f} | {eval_ours:.1f} | {eval_theirs:.1f} | {eval_ours / eval_theirs:.2f} |")
+        spread = {name: [round(r[0]) for r in runs[name]] for name in runs}
+        print(f"|  | per process: {spread['minicnn']} | {spread['torch']} |  |  |  |  |  |")
 
-    print("\n| layer, batch 32, forward + backward | minicnn (ms) | torch (ms) | ratio |")
-    print("| --- | --- | --- | --- |")
-    for name, ours, theirs in layer_rows(args.threads, args.device, args.repeats):
-        print(f"| {name} | {ours:.2f} | {theirs:.2f} | {ours / theirs:.2f} |")
+    if not args.skip_layers:
+        print("\n| layer, batch 32, forward + backward (one process) | minicnn (ms) | torch (ms) | ratio |")
+        print("| --- | --- | --- | --- |")
+        for name, ours, theirs in layer_rows(args.threads, args.device, args.repeats):
+            print(f"| {name} | {ours:.2f} | {theirs:.2f} | {ours / theirs:.2f} |")
 
-    if args.device == "cpu" and not args.no_subprocess:
-        ours, theirs = child("minicnn", 32, args.threads), child("torch", 32, args.threads)
+    if args.device == "cpu":
+        ours, theirs = child("minicnn", 32, args.threads, malloc), child("torch", 32, args.threads, malloc)
         print(f"\npeak memory of training steps at batch 32 (resident-size peak over 3 steps above "
               f"the size after a first step, caches emptied; each engine alone in a fresh process): "
               f"minicnn {ours['step_peak_mb']:.0f} MB, torch {theirs['step_peak_mb']:.0f} MB")
         with tempfile.TemporaryDirectory() as cache:
-            cold = child("minicnn", 32, args.threads, {"NUMBA_CACHE_DIR": cache})
-            warm = child("minicnn", 32, args.threads, {"NUMBA_CACHE_DIR": cache})
+            cold = child("minicnn", 32, args.threads, {**malloc, "NUMBA_CACHE_DIR": cache})
+            warm = child("minicnn", 32, args.threads, {**malloc, "NUMBA_CACHE_DIR": cache})
         print(f"minicnn first training step from process start: empty Numba cache {cold['first_step_s']:.1f} s, "
               f"warm cache {warm['first_step_s']:.1f} s (torch: {theirs['first_step_s']:.1f} s)")
     return 0
