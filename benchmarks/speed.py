@@ -305,7 +305,7 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory() as cache:
             cold = child("minicnn", 32, args.threads, {**malloc, "NUMBA_CACHE_DIR": cache})
             warm = child("minicnn", 32, args.threads, {**malloc, "NUMBA_CACHE_DIR": cache})
-        print(f"minicnn first training step from process start: empty Numba cache {cold['first_step_s']:.1f} s, "
+        print(f"minicnn first training step from script start: empty Numba cache {cold['first_step_s']:.1f} s, "
               f"warm cache {warm['first_step_s']:.1f} s (torch: {theirs['first_step_s']:.1f} s)")
     return 0
 
