@@ -45,6 +45,21 @@ extern "C" __global__ void im2col(const T* x, T* col, const T pad, const i64 tot
 }
 """
 
+# The windows that read input pixel (y, xx): the kernel offsets (i, j) whose output
+# position (oy, ox) is whole and in range. Shared by the two gathers below.
+_COVERING_WINDOWS = r"""
+    for (int i = 0; i < kh; ++i) {
+        const int ty = y + ph - i * dh;
+        if (ty < 0 || ty % sh != 0 || ty / sh >= OH) continue;
+        for (int j = 0; j < kw; ++j) {
+            const int tx = xx + pw - j * dw;
+            if (tx < 0 || tx % sw != 0 || tx / sw >= OW) continue;
+            const int oy = ty / sh, ox = tx / sw;
+            BODY
+        }
+    }
+"""
+
 _COL2IM = _INDEX + r"""
 extern "C" __global__ void col2im(const T* col, T* x, const i64 total,
         const int C, const int H, const int W, const int kh, const int kw, const int sh,
@@ -56,15 +71,7 @@ extern "C" __global__ void col2im(const T* col, T* x, const i64 total,
     const int y = t % H; t /= H;
     const int c = t % C; const i64 n = t / C;
     T sum = 0;
-    for (int i = 0; i < kh; ++i) {
-        const int ty = y + ph - i * dh;
-        if (ty < 0 || ty % sh != 0 || ty / sh >= OH) continue;
-        for (int j = 0; j < kw; ++j) {
-            const int tx = xx + pw - j * dw;
-            if (tx < 0 || tx % sw != 0 || tx / sw >= OW) continue;
-            sum += col[((((n * C + c) * kh + i) * kw + j) * OH + ty / sh) * OW + tx / sw];
-        }
-    }
+""" + _COVERING_WINDOWS.replace("BODY", "sum += col[((((n * C + c) * kh + i) * kw + j) * OH + oy) * OW + ox];") + r"""
     x[idx] = sum;
 }
 """
@@ -106,16 +113,8 @@ extern "C" __global__ void maxpool_backward(const T* g, const int* argmax, T* gx
     const int xx = idx % W; i64 t = idx / W;
     const int y = t % H; const i64 plane = t / H;
     T sum = 0;
-    for (int i = 0; i < kh; ++i) {
-        const int ty = y + ph - i * dh;
-        if (ty < 0 || ty % sh != 0 || ty / sh >= OH) continue;
-        for (int j = 0; j < kw; ++j) {
-            const int tx = xx + pw - j * dw;
-            if (tx < 0 || tx % sw != 0 || tx / sw >= OW) continue;
-            const i64 o = (plane * OH + ty / sh) * OW + tx / sw;
-            if (argmax[o] == i * kw + j) sum += g[o];
-        }
-    }
+""" + _COVERING_WINDOWS.replace(
+    "BODY", "const i64 o = (plane * OH + oy) * OW + ox; if (argmax[o] == i * kw + j) sum += g[o];") + r"""
     gx[idx] = sum;
 }
 """
