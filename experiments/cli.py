@@ -3,6 +3,10 @@
     minicnn-knee phantom --out DIR --patients N --seed S   write synthetic scans
     minicnn-knee crops DIR --out FILE.npz                 scans -> cached knee crops
     minicnn-knee preview DIR --out FILE.png               check the knee windows by eye
+    minicnn-knee train --config FILE [--data DIR] [--out DIR] [--split proposal|fold:K:N]
+
+Without ``--data`` the commands that train use the phantom data set, generated once into
+the cache folder (``MINICNN_CACHE``, default ``~/.cache/minicnn``).
 """
 from __future__ import annotations
 
@@ -45,6 +49,56 @@ def _preview(args) -> int:
     return 0
 
 
+def cache_folder() -> str:
+    return os.environ.get("MINICNN_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "minicnn"))
+
+
+def default_data(progress: bool) -> str:
+    """The phantom data set (205 patients, seed 0), written on first use."""
+    folder = os.path.join(cache_folder(), "phantom-205-seed0")
+    if len(dataset.scan_files(folder) if os.path.isdir(folder) else []) < 205:
+        print(f"no --data: writing the phantom data set to {folder} (once)")
+        write_phantom(folder, 205, 0, progress=progress)
+    return folder
+
+
+def split_indices(spec: str, data, seed: int):
+    """'proposal' (the last 20 patients are the test set) or 'fold:K:N' (fold K of N
+    stratified patient-grouped folds, counted from 1)."""
+    if spec == "proposal":
+        return dataset.proposal_holdout(data.patients)
+    parts = spec.split(":")
+    if len(parts) != 3 or parts[0] != "fold" or not all(p.isdigit() for p in parts[1:]):
+        raise ValueError(f"--split must be 'proposal' or 'fold:K:N', got {spec!r}")
+    k, n = int(parts[1]), int(parts[2])
+    if not 1 <= k <= n:
+        raise ValueError(f"--split fold:{k}:{n}: K must be between 1 and {n}")
+    return dataset.grouped_folds(data.labels, data.patients, n, seed)[k - 1]
+
+
+def _train(args) -> int:
+    from .train import load_config, train_run
+    config = load_config(args.config)
+    data_dir = args.data or default_data(not args.quiet)
+    os.makedirs(args.out, exist_ok=True)
+    options = dataset.BuildOptions(exclude=dataset.PROPOSAL_EXCLUDED if args.data else ())
+    data, _ = dataset.load_or_build(data_dir, os.path.join(args.out, "crops.npz"), options,
+                                    progress=not args.quiet)
+    train, test = split_indices(args.split, data, config.train.seed)
+    record = train_run(config, data.images, data.labels, data.patients, train, test, args.out,
+                       progress=not args.quiet)
+    if record["status"] != "finished":
+        print(f"run {record['status']}: {record['message']}")
+        return 1
+    test_metrics, intervals = record["test"], record["test_intervals"]
+    print(f"finished {record['epochs_done']} epochs; best epoch by validation QWK: {record['best_epoch']}")
+    for name in ("accuracy", "balanced_accuracy", "qwk", "mae", "macro_f1", "auc_djd"):
+        low, high = intervals[name]
+        print(f"  test {name:<18} {test_metrics[name]:.3f}  (95% CI {low:.3f} .. {high:.3f})")
+    print(f"record: {os.path.join(args.out, 'record.json')}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="minicnn-knee", description="The knee bone-scan study on minicnn.")
     commands = top.add_subparsers(dest="command", required=True)
@@ -73,6 +127,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--count", type=int, default=8)
     p.set_defaults(run=_preview)
+
+    p = commands.add_parser("train", help="one training run of a configuration")
+    p.add_argument("--config", required=True, help="TOML file with [model] and [train]")
+    p.add_argument("--data", help="folder of .mat scans (default: the phantom data set)")
+    p.add_argument("--out", default="runs/train", help="output folder (checkpoint, record)")
+    p.add_argument("--split", default="proposal", help="'proposal' or 'fold:K:N'")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(run=_train)
     return top
 
 

@@ -26,3 +26,17 @@ def test_phantom_crops_preview(tmp_path, capsys):
 def test_a_missing_folder_is_a_clear_error(tmp_path, capsys):
     assert cli.main(["crops", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x.npz")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_train_on_a_small_phantom(tmp_path, capsys):
+    scans, out, config = tmp_path / "scans", tmp_path / "run", tmp_path / "run.toml"
+    assert cli.main(["phantom", "--out", str(scans), "--patients", "12", "--quiet"]) == 0
+    config.write_text("[model]\nblocks = 2\nchannels = [4, 8]\n[train]\nepochs = 2\nbatch_size = 8\n"
+                      "optimizer = 'adam'\nlr = 0.01\nbootstrap_rounds = 20\n")
+    args = ["train", "--config", str(config), "--data", str(scans), "--out", str(out), "--quiet"]
+    assert cli.main(args + ["--split", "fold:1:3"]) == 0
+    text = capsys.readouterr().out
+    assert "finished 2 epochs" in text and "test qwk" in text and "95% CI" in text
+    assert (out / "record.json").exists() and (out / "checkpoint.npz").exists()
+    assert cli.main(args + ["--split", "fold:4:3"]) == 2
+    assert "K must be between 1 and 3" in capsys.readouterr().err
