@@ -10,7 +10,8 @@ kidneys; an injection-site hot spot in an arm for some patients.
 Knee uptake grows with the Kellgren-Lawrence grade: a joint-line band first (grade 1-2),
 then wider subchondral uptake (3-4), in the medial compartment more often than the lateral.
 A patient's two knees share a latent severity but are drawn separately, the uptake of
-neighbouring grades overlaps, and ~10% of labels are off by one grade (scan and radiograph
+neighbouring grades overlaps widely (each knee's normal uptake and its grade's extra uptake
+are scaled by random factors), and 12% of labels are off by one grade (scan and radiograph
 disagree in ~14% of real knees), so a good model stays well below 100%. Grades follow a
 clinical mix, and a few knees are ``-1`` (unspecified).
 
@@ -31,7 +32,7 @@ from .matfile import write_mat
 ROWS, COLS = 1024, 256
 PIXEL_MM = 2.3
 GRADE_MIX = np.array([0.35, 0.25, 0.20, 0.13, 0.07])  # KL 0..4, a clinical (not uniform) mix
-LABEL_NOISE = 0.10
+LABEL_NOISE = 0.12
 UNSPECIFIED_RATE = 0.03
 INJECTION_RATE = 0.2
 ISOTOPE = "Tc-99m MDP"
@@ -184,12 +185,13 @@ def _knees(canvas: Canvas, p: Patient, rng: np.random.Generator, view: str) -> N
         grade = p.true_grades[index]
         centre_col = p.col(side * 0.05)
         joint = p.row(0.715) + p.knee_shift[index]
-        canvas.blob((joint - 0.012 * h, centre_col), 0.011 * h, 0.022 * h, 0.9 * scale)  # condyles
-        canvas.blob((joint + 0.011 * h, centre_col), 0.01 * h, 0.02 * h, 0.8 * scale)  # plateau
+        bone = rng.uniform(0.7, 1.3) * scale  # people's normal knee uptake differs
+        canvas.blob((joint - 0.012 * h, centre_col), 0.011 * h, 0.022 * h, 0.9 * bone)  # condyles
+        canvas.blob((joint + 0.011 * h, centre_col), 0.01 * h, 0.02 * h, 0.8 * bone)  # plateau
         towards_midline = -side if p.medial[index] else side
         compartment = centre_col + towards_midline * 0.012 * h
-        line = [0.0, 0.5, 1.0, 1.6, 2.2][grade] * rng.uniform(0.7, 1.3)
-        subchondral = [0.0, 0.0, 0.2, 0.6, 1.1][grade] * rng.uniform(0.7, 1.3)
+        line = [0.0, 0.4, 0.8, 1.3, 1.8][grade] * rng.uniform(0.5, 1.5)
+        subchondral = [0.0, 0.0, 0.15, 0.5, 0.9][grade] * rng.uniform(0.5, 1.5)
         canvas.blob((joint, compartment), 0.006 * h, 0.018 * h, line * scale)
         canvas.blob((joint, compartment), 0.02 * h, 0.022 * h, subchondral * scale)
 

@@ -34,7 +34,7 @@ def test_grade_mix_label_noise_and_unspecified_knees():
     mix = np.bincount(truth, minlength=5) / truth.size
     assert mix[0] > mix[2] > mix[4] and np.abs(mix - GRADE_MIX).max() < 0.06
     noise = np.mean(codes[specified] - 2 != truth[specified])
-    assert 0.07 < noise < 0.13
+    assert 0.09 < noise < 0.15
     assert 0.01 < np.mean(~specified) < 0.06
     both = np.array([p.true_grades for p in patients])
     assert 0.5 < np.corrcoef(both[:, 0], both[:, 1])[0, 1] < 0.98  # correlated, not equal
