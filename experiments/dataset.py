@@ -70,7 +70,7 @@ class Summary:
         if self.manual:
             lines.append(f"knee rows from the manual table: {len(self.manual)}")
         if self.low_confidence:
-            lines.append(f"low-confidence knee windows (check them): "
+            lines.append("low-confidence knee windows (check them): "
                          + ", ".join(f"{f} ({c:.2f})" for f, c in self.low_confidence))
         return "\n".join(lines)
 

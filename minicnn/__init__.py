@@ -102,3 +102,10 @@ def allclose(a, b, rtol=1e-5, atol=1e-8) -> bool:
     return _builtins.bool(_np.allclose(a, b, rtol=rtol, atol=atol))
 
 __version__ = "0.1.0"
+
+__all__ = ["Tensor", "Function", "tensor", "from_numpy", "zeros", "ones", "randn", "rand", "arange",
+           "device", "cuda", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed", "nn", "optim",
+           "backend", "save", "load", "gradcheck", "GradcheckError", "float32", "float64", "int32",
+           "int64", "bool_", "float", "double", "long", "bool", "max", "min", "argmax", "sum", "mean",
+           "exp", "log", "sqrt", "flatten", "reshape", "matmul", "relu", "softmax", "log_softmax",
+           "is_tensor", "allclose"]

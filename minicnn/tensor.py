@@ -10,7 +10,6 @@ One difference from PyTorch: ``t.data`` is the raw array itself (``numpy.ndarray
 """
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 

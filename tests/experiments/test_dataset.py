@@ -1,7 +1,5 @@
 """Folder -> crops: good files give crops, every bad file one reason, the cache is keyed by
 content, and splits never put one patient on both sides."""
-import os
-
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings, strategies as st
@@ -37,8 +35,7 @@ def test_good_files_give_crops_and_each_bad_file_one_reason(mixed_folder):
     assert summary.unspecified_knees == 1
     skipped = {name: kind for name, kind, _ in summary.skipped}
     assert len(skipped) == len(bad_variants()) + 2
-    for name, kind in skipped.items():
-        assert name.startswith("bad_")
+    assert all(name.startswith("bad_") for name in skipped)
     assert skipped["bad_text.mat"] == "not a .mat" and skipped["bad_truncated.mat"] == "unreadable"
     for number, kind in enumerate(bad_variants()):
         assert skipped[f"bad_{number}_{kind.replace(' ', '_')}.mat"] == kind
