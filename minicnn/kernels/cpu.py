@@ -125,14 +125,15 @@ def _conv_forward(x, wmat, bias, y, cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow
 @njit(parallel=True, cache=True)
 def _conv_backward(x, g3, wmat_t, grad_x, grad_ws, products, cols, need_x, need_w,
                    kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """Per sample: rebuild ``col``; ``dW[thread] += g_k @ col^T``; ``dcol = W^T @ g_k``,
-    then col2im into ``dx[k]``. Each thread sums its own dW; the caller adds them up."""
+    """Per sample: rebuild ``col``; ``dW^T[thread] += col @ g_k^T``; ``dcol = W^T @ g_k``,
+    then col2im into ``dx[k]``. Each thread sums its own transposed dW (that orientation of
+    the product runs faster in BLAS); the caller adds them up."""
     for k in prange(x.shape[0]):
         thread = numba.get_thread_id()
         col = cols[thread]
         if need_w:
             _im2col_sample(x[k], col, 0.0, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
-            np.dot(g3[k], col.T, products[thread])
+            np.dot(col, g3[k].T, products[thread])
             grad_ws[thread] += products[thread]
         if need_x:
             np.dot(wmat_t, g3[k], col)
@@ -183,12 +184,12 @@ def conv2d_backward(g, saved, x, weight, win: Window, need_x=True, need_w=True, 
     threads = numba.get_num_threads()
     g3 = g.reshape(n, f, oh * ow)
     grad_x = POOL.empty(x.shape, x.dtype) if need_x else np.empty((n, 0, 0, 0), x.dtype)
-    grad_ws = np.zeros((threads, f, wmat.shape[1]), x.dtype)
-    products = workspace("dW", (threads, f, wmat.shape[1]), x.dtype)
+    grad_ws = np.zeros((threads, wmat.shape[1], f), x.dtype)
+    products = workspace("dW", (threads, wmat.shape[1], f), x.dtype)
     _conv_backward(x, g3, np.ascontiguousarray(wmat.T), grad_x, grad_ws, products,
                    _thread_columns(wmat.shape[1], oh * ow, x.dtype), need_x, need_w,
                    *_geometry(win, oh, ow))
-    grad_w = grad_ws.sum(axis=0).reshape(weight.shape) if need_w else None
+    grad_w = np.ascontiguousarray(grad_ws.sum(axis=0).T).reshape(weight.shape) if need_w else None
     grad_b = g3.sum(axis=(0, 2)) if need_b else None
     return (grad_x if need_x else None), grad_w, grad_b
 
