@@ -4,6 +4,8 @@
     minicnn-knee crops DIR --out FILE.npz                 scans -> cached knee crops
     minicnn-knee preview DIR --out FILE.png               check the knee windows by eye
     minicnn-knee train --config FILE [--data DIR] [--out DIR] [--split proposal|fold:K:N]
+    minicnn-knee study --config FILE [--data DIR] [--out DIR] [--workers N]
+    minicnn-knee report RESULTS_DIR
 
 Without ``--data`` the commands that train use the phantom data set, generated once into
 the cache folder (``MINICNN_CACHE``, default ``~/.cache/minicnn``).
@@ -79,11 +81,8 @@ def split_indices(spec: str, data, seed: int):
 def _train(args) -> int:
     from .train import load_config, train_run
     config = load_config(args.config)
-    data_dir = args.data or default_data(not args.quiet)
     os.makedirs(args.out, exist_ok=True)
-    options = dataset.BuildOptions(exclude=dataset.PROPOSAL_EXCLUDED if args.data else ())
-    data, _ = dataset.load_or_build(data_dir, os.path.join(args.out, "crops.npz"), options,
-                                    progress=not args.quiet)
+    data = _crops_for(args, args.out)
     train, test = split_indices(args.split, data, config.train.seed)
     record = train_run(config, data.images, data.labels, data.patients, train, test, args.out,
                        progress=not args.quiet)
@@ -96,6 +95,46 @@ def _train(args) -> int:
         low, high = intervals[name]
         print(f"  test {name:<18} {test_metrics[name]:.3f}  (95% CI {low:.3f} .. {high:.3f})")
     print(f"record: {os.path.join(args.out, 'record.json')}")
+    return 0
+
+
+def _crops_for(args, out: str):
+    data_dir = args.data or default_data(not args.quiet)
+    options = dataset.BuildOptions(exclude=dataset.PROPOSAL_EXCLUDED if args.data else ())
+    data, _ = dataset.load_or_build(data_dir, os.path.join(out, "crops.npz"), options, progress=not args.quiet)
+    return data
+
+
+def _study(args) -> int:
+    from .report import write_report
+    from .study import load_study, run_study
+    study = load_study(args.config)
+    os.makedirs(args.out, exist_ok=True)
+    kept = os.path.join(args.out, "study.toml")
+    if os.path.exists(kept) and open(kept).read() != open(args.config).read():
+        raise ValueError(f"{args.out} holds another study ({kept}); use another --out")
+    with open(kept, "w") as f:
+        f.write(open(args.config).read())
+    data = _crops_for(args, args.out)
+    print(data.summary.text())
+    done = run_study(study, os.path.join(args.out, "crops.npz"), args.out, args.workers, progress=not args.quiet)
+    for job in done:
+        if job["status"] != "finished":
+            print(f"run {job['out']} {job['status']}: {job['message']}")
+    markdown, page = write_report(study, args.out)
+    print(f"{len(done)} runs done now ({len(study.conditions()) * len(study.splits())} in the study); "
+          f"report: {markdown} and {page}")
+    return 0
+
+
+def _report(args) -> int:
+    from .report import write_report
+    from .study import load_study
+    kept = os.path.join(args.results, "study.toml")
+    if not os.path.exists(kept):
+        raise FileNotFoundError(f"{args.results} has no study.toml: is it a study's output folder?")
+    markdown, page = write_report(load_study(kept), args.results)
+    print(f"report: {markdown} and {page}")
     return 0
 
 
@@ -135,6 +174,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="proposal", help="'proposal' or 'fold:K:N'")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=_train)
+
+    p = commands.add_parser("study", help="run a study's grid of runs and write its report")
+    p.add_argument("--config", required=True, help="study TOML ([study], [base.*], [[factor]])")
+    p.add_argument("--data", help="folder of .mat scans (default: the phantom data set)")
+    p.add_argument("--out", default="runs/study", help="output folder (runs, report)")
+    p.add_argument("--workers", type=int, help="parallel runs (default: the study file's)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(run=_study)
+
+    p = commands.add_parser("report", help="write the report of a study's output folder")
+    p.add_argument("results")
+    p.set_defaults(run=_report)
     return top
 
 

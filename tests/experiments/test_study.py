@@ -1,0 +1,100 @@
+"""The study grid: conditions, resumable runs, recorded failures, patient-level honesty, report."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from experiments import cli
+from experiments.study import Factor, Study, collect, compare, load_study, run_study
+from tests.experiments.test_train import toy_data
+
+BASE = {"model": {"blocks": 2, "channels": [4, 8], "input_size": 16},
+        "train": {"epochs": 2, "batch_size": 8, "lr": 0.05, "optimizer": "adam", "bootstrap_rounds": 10}}
+
+
+def toy_crops(tmp_path):
+    """A crops archive of the toy data, as the study reads it."""
+    from experiments.dataset import KneeDataset, Summary, save_dataset
+    images, labels, ids, _, _ = toy_data(patients=30)
+    path = str(tmp_path / "crops.npz")
+    save_dataset(KneeDataset(images, labels, ids, ids, labels * 0, labels * 0, Summary()), path)
+    return path
+
+
+def test_conditions_are_the_base_and_one_change_at_a_time():
+    study = Study(base=BASE, factors=(Factor("lr", "train.lr", (0.05, 0.1)),
+                                      Factor("blocks", "model.blocks", (1, 2))))
+    labels = [label for _, label, _ in study.conditions()]
+    assert labels == ["base", "lr = 0.1", "blocks = 1"]
+    assert study.conditions()[1][2].train.lr == 0.1 and study.conditions()[1][2].model.blocks == 2
+    assert study.splits() == ["fold1-seed0", "fold2-seed0", "fold3-seed0", "fold4-seed0", "fold5-seed0",
+                              "proposal"]
+
+
+def test_a_study_runs_resumes_and_records_failures(tmp_path):
+    crops = toy_crops(tmp_path)
+    study = Study(base=BASE, factors=(Factor("lr", "train.lr", (0.05, 1e4)),), folds=3, seeds=(0,),
+                  proposal_split=False)
+    out = str(tmp_path / "out")
+    done = run_study(study, crops, out, progress=False)
+    assert len(done) == 6
+    statuses = {job["out"].split(os.sep)[-2]: job["status"] for job in done}
+    assert statuses == {"base": "finished", "lr-10000-0": "diverged"}
+    assert run_study(study, crops, out, progress=False) == []  # nothing redone
+    results = collect(study, out)
+    for result in results:
+        for run in result.runs.values():
+            sides = run["patients"]
+            assert not set(sides["train"]) & set(sides["test"])
+            assert not set(sides["validation"]) & set(sides["test"])
+    base, other = results
+    assert np.isfinite(base.values("qwk")).all() and not np.isfinite(other.values("qwk")).any()
+    assert compare(base, other)["pairs"] == 0
+
+
+def test_compare_pairs_the_same_splits():
+    from experiments.study import ConditionResult
+    a, b = ConditionResult("base", "base"), ConditionResult("x", "x = 1")
+    for k, (qa, qb) in enumerate([(0.5, 0.7), (0.4, 0.62), (0.6, 0.79), (0.55, 0.8), (0.45, 0.66), (0.5, 0.71)]):
+        a.runs[f"fold{k + 1}-seed0"] = {"status": "finished", "test": {"qwk": qa}}
+        b.runs[f"fold{k + 1}-seed0"] = {"status": "finished", "test": {"qwk": qb}}
+    result = compare(a, b)
+    assert result["pairs"] == 6 and result["mean_difference"] == pytest.approx(0.2133, abs=1e-3)
+    assert result["significant"] and result["p_value"] < 0.05
+
+
+def test_study_files_are_checked(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text("[study]\nfolds = 2\nbogus = 1\n")
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['bogus'\]"):
+        load_study(str(path))
+    path.write_text("[[factor]]\nname = 'x'\nkey = 'optim.lr'\nvalues = [1]\n")
+    with pytest.raises(ValueError, match="must start with 'model.' or 'train.'"):
+        load_study(str(path))
+    path.write_text("[[factor]]\nname = 'x'\nkey = 'train.optimizer'\nvalues = ['lbfgs']\n")
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        load_study(str(path))
+
+
+def test_the_shipped_study_files_load():
+    for name in ("demo", "proposal"):
+        study = load_study(os.path.join("experiments", "configs", f"{name}.toml"))
+        assert study.conditions()[0][1] == "base" and len(study.conditions()) > 3
+
+
+def test_study_command_writes_the_report(tmp_path, capsys):
+    scans, out, config = tmp_path / "scans", tmp_path / "out", tmp_path / "study.toml"
+    assert cli.main(["phantom", "--out", str(scans), "--patients", "16", "--quiet"]) == 0
+    config.write_text("[study]\nfolds = 2\nseeds = [0]\nproposal_split = false\n[base.model]\nblocks = 2\nchannels = [4, 8]\n"
+                      "[base.train]\nepochs = 2\noptimizer = 'adam'\nlr = 0.01\nbootstrap_rounds = 10\n"
+                      "[[factor]]\nname = 'pooling'\nkey = 'model.pooling'\nvalues = ['max', 'avg']\n")
+    assert cli.main(["study", "--config", str(config), "--data", str(scans), "--out", str(out), "--quiet"]) == 0
+    assert "4 runs done now (4 in the study)" in capsys.readouterr().out
+    report = (out / "report.md").read_text()
+    assert "## pooling" in report and "pooling = avg" in report and "Wilcoxon" in report
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 2 and "<table>" in page
+    assert cli.main(["report", str(out)]) == 0
+    summary = json.loads((out / "study.json").read_text())
+    assert set(summary) == {"base", "pooling = avg"}
