@@ -1,11 +1,11 @@
-# make demo: install, then run the main job (the digits run until the knee study lands).
+# make demo: install, then run the main job: a quick version of the knee study on the phantom.
 # make test: install, then run the whole test suite (torch 2.13.0 CPU is the oracle).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test gradcheck clean
+.PHONY: demo digits test gradcheck clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,9 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	$(VENV)/bin/minicnn-knee study --config experiments/configs/demo.toml --out runs/demo
+
+digits: $(STAMP)
 	$(PY) -m experiments.digits
 
 test: $(STAMP)

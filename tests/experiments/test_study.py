@@ -98,3 +98,15 @@ def test_study_command_writes_the_report(tmp_path, capsys):
     assert cli.main(["report", str(out)]) == 0
     summary = json.loads((out / "study.json").read_text())
     assert set(summary) == {"base", "pooling = avg"}
+
+
+def test_runs_in_a_process_pool_give_the_same_records(tmp_path):
+    crops = toy_crops(tmp_path)
+    study = Study(base=BASE, folds=2, seeds=(0,), proposal_split=False)
+    run_study(study, crops, str(tmp_path / "one"), workers=1, progress=False)
+    run_study(study, crops, str(tmp_path / "two"), workers=2, progress=False)
+    for split in study.splits():
+        one, two = (json.loads((tmp_path / d / "runs" / "base" / split / "record.json").read_text())
+                    for d in ("one", "two"))
+        assert one["status"] == two["status"] == "finished"
+        assert one["patients"] == two["patients"]
