@@ -6,6 +6,7 @@
     minicnn-knee train --config FILE [--data DIR] [--out DIR] [--split proposal|fold:K:N]
     minicnn-knee study --config FILE [--data DIR] [--out DIR] [--workers N]
     minicnn-knee report RESULTS_DIR
+    minicnn-knee predict CHECKPOINT SCAN.mat [--out PNG]
 
 Without ``--data`` the commands that train use the phantom data set, generated once into
 the cache folder (``MINICNN_CACHE``, default ``~/.cache/minicnn``).
@@ -138,6 +139,25 @@ def _report(args) -> int:
     return 0
 
 
+def _predict(args) -> int:
+    from .bonescan import ScanError
+    from .predict import GRADE_NAMES, predict_scan
+    try:
+        result = predict_scan(args.checkpoint, args.scan, args.out)
+    except ScanError as err:
+        print(f"minicnn-knee predict: {args.scan}: {err.reason}", file=sys.stderr)
+        return 1
+    print(f"{result['file']}: knee window rows {result['window_start']}-{result['window_start'] + 127} "
+          f"(confidence {result['confidence']:.2f})")
+    for knee in result["knees"]:
+        probabilities = ", ".join(f"KL{g} {p:.2f}" for g, p in enumerate(knee["probabilities"]))
+        print(f"  knee {knee['side'] + 1} (columns {knee['columns']}): KL{knee['grade']} "
+              f"{GRADE_NAMES[knee['grade']]}  [{probabilities}]")
+    if args.out:
+        print(f"Grad-CAM overlay: {args.out}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="minicnn-knee", description="The knee bone-scan study on minicnn.")
     commands = top.add_subparsers(dest="command", required=True)
@@ -186,6 +206,12 @@ def parser() -> argparse.ArgumentParser:
     p = commands.add_parser("report", help="write the report of a study's output folder")
     p.add_argument("results")
     p.set_defaults(run=_report)
+
+    p = commands.add_parser("predict", help="grade both knees of one scan with a trained run")
+    p.add_argument("checkpoint", help="a run's checkpoint.npz")
+    p.add_argument("scan", help="a .mat scan")
+    p.add_argument("--out", help="PNG with the knee window and Grad-CAM overlays")
+    p.set_defaults(run=_predict)
     return top
 
 

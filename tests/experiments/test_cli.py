@@ -40,3 +40,44 @@ def test_train_on_a_small_phantom(tmp_path, capsys):
     assert (out / "record.json").exists() and (out / "checkpoint.npz").exists()
     assert cli.main(args + ["--split", "fold:4:3"]) == 2
     assert "K must be between 1 and 3" in capsys.readouterr().err
+
+
+def test_predict_grades_both_knees_and_reports_bad_files(tmp_path, capsys):
+    scans, out, config = tmp_path / "scans", tmp_path / "run", tmp_path / "run.toml"
+    assert cli.main(["phantom", "--out", str(scans), "--patients", "12", "--quiet"]) == 0
+    config.write_text("[model]\nblocks = 2\nchannels = [4, 8]\n[train]\nepochs = 1\noptimizer = 'adam'\n"
+                      "lr = 0.01\nbootstrap_rounds = 10\n")
+    assert cli.main(["train", "--config", str(config), "--data", str(scans), "--out", str(out),
+                     "--split", "fold:1:2", "--quiet"]) == 0
+    capsys.readouterr()
+    png = tmp_path / "cam.png"
+    assert cli.main(["predict", str(out / "checkpoint.npz"), str(scans / "0000003.mat"), "--out", str(png)]) == 0
+    text = capsys.readouterr().out
+    assert "knee 1 (columns 0-127): KL" in text and "knee 2 (columns 128-255): KL" in text
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    (tmp_path / "bad.mat").write_bytes(b"MATLAB 5.0" + b"\0" * 200)
+    assert cli.main(["predict", str(out / "checkpoint.npz"), str(tmp_path / "bad.mat")]) == 1
+    assert "unreadable" in capsys.readouterr().err
+
+
+def test_grad_cam_points_at_the_evidence():
+    """A model whose only evidence is a bright spot: the map is hottest there."""
+    import minicnn
+    from experiments.models import ModelConfig, build_model
+    from experiments.predict import grad_cam
+    minicnn.manual_seed(0)
+    model = build_model(ModelConfig(blocks=1, channels=(1,), input_size=16))
+    with minicnn.no_grad():
+        model.block1[0].weight.fill_(0.0)
+        model.block1[0].weight.data[0, 0, 1, 1] = 1.0  # identity filter
+        model.block1[0].bias.fill_(0.0)
+        model.fc.weight.fill_(0.0)
+        model.fc.weight.data[3] = 1.0  # grade 3 = total activation
+        model.fc.bias.fill_(0.0)
+    model.eval()
+    crops = np.zeros((1, 1, 16, 16), np.float32)
+    crops[0, 0, 4:6, 10:12] = 5.0
+    probabilities, maps = grad_cam(model, crops)
+    assert probabilities[0].argmax() == 3
+    hot = np.unravel_index(maps[0].argmax(), maps[0].shape)
+    assert 2 <= hot[0] <= 7 and 8 <= hot[1] <= 13
