@@ -82,11 +82,12 @@ def split_indices(spec: str, data, seed: int):
 def _train(args) -> int:
     from .train import load_config, train_run
     config = load_config(args.config)
+    device = resolve_device(args.device)
     os.makedirs(args.out, exist_ok=True)
     data = _crops_for(args, args.out)
     train, test = split_indices(args.split, data, config.train.seed)
     record = train_run(config, data.images, data.labels, data.patients, train, test, args.out,
-                       progress=not args.quiet)
+                       progress=not args.quiet, device=device, scales=data.scales)
     if record["status"] != "finished":
         print(f"run {record['status']}: {record['message']}")
         return 1
@@ -97,6 +98,16 @@ def _train(args) -> int:
         print(f"  test {name:<18} {test_metrics[name]:.3f}  (95% CI {low:.3f} .. {high:.3f})")
     print(f"record: {os.path.join(args.out, 'record.json')}")
     return 0
+
+
+def resolve_device(choice: str) -> str:
+    """'auto' takes the GPU through CuPy when one is there, else the CPU; says which."""
+    import minicnn
+    if choice == "cuda" and not minicnn.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA device with CuPy here; use --device cpu or auto")
+    device = choice if choice != "auto" else ("cuda" if minicnn.cuda.is_available() else "cpu")
+    print(f"device: {device} ({'CuPy kernels' if device == 'cuda' else 'Numba CPU kernels'})")
+    return device
 
 
 def _crops_for(args, out: str):
@@ -110,6 +121,7 @@ def _study(args) -> int:
     from .report import write_report
     from .study import load_study, run_study
     study = load_study(args.config)
+    device = resolve_device(args.device)
     os.makedirs(args.out, exist_ok=True)
     kept = os.path.join(args.out, "study.toml")
     if os.path.exists(kept) and open(kept).read() != open(args.config).read():
@@ -118,7 +130,8 @@ def _study(args) -> int:
         f.write(open(args.config).read())
     data = _crops_for(args, args.out)
     print(data.summary.text())
-    done = run_study(study, os.path.join(args.out, "crops.npz"), args.out, args.workers, progress=not args.quiet)
+    done = run_study(study, os.path.join(args.out, "crops.npz"), args.out, args.workers,
+                     progress=not args.quiet, device=device)
     for job in done:
         if job["status"] != "finished":
             print(f"run {job['out']} {job['status']}: {job['message']}")
@@ -192,6 +205,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="folder of .mat scans (default: the phantom data set)")
     p.add_argument("--out", default="runs/train", help="output folder (checkpoint, record)")
     p.add_argument("--split", default="proposal", help="'proposal' or 'fold:K:N'")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=_train)
 
@@ -200,6 +214,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="folder of .mat scans (default: the phantom data set)")
     p.add_argument("--out", default="runs/study", help="output folder (runs, report)")
     p.add_argument("--workers", type=int, help="parallel runs (default: the study file's)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=_study)
 

@@ -7,7 +7,8 @@ skipped with its reason and the rest go on; the :class:`Summary` counts everythi
 
 The archive holds ``images`` float32 ``(K, C, 128, 128)``, ``labels`` int64 ``(K,)`` in 0..4,
 ``patients``, ``files`` (str), ``sides`` (0: columns 0-127, 1: columns 128-255), ``rows`` (the
-window's first row), and a ``cache_key``: a hash of every file's bytes and of the build
+window's first row), ``scales`` (K, C: the counts that 1.0 stands for in each channel, so
+training can thin the counts), and a ``cache_key``: a hash of every file's bytes and of the build
 options, so a second build with nothing changed just loads the archive, and a changed file
 is noticed.
 """
@@ -22,10 +23,10 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .bonescan import UNSPECIFIED, ScanError, read_scan
-from .knee import VIEWS, cut_crops, locate_knees, window_at
+from .knee import VIEWS, crop_scales, cut_crops, locate_knees, window_at
 
 PROPOSAL_EXCLUDED = ("0000001.mat", "0000058.mat", "0000615.mat", "0000823.mat")
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class KneeDataset:
     rows: np.ndarray
     summary: Summary
     cache_key: str = ""
+    scales: np.ndarray | None = None  # (K, C): counts per unit of each crop channel
 
 
 def scan_files(folder: str) -> list[str]:
@@ -128,6 +130,7 @@ def _crops_of(path: str, options: BuildOptions, summary: Summary, out: dict) -> 
             summary.low_confidence.append((name, window.confidence))
     try:
         crops = cut_crops(record.counts, start, options.view, options.mirror)
+        scales = crop_scales(record.counts, options.view)
     except ValueError as err:  # e.g. 'both' views asked of a one-view scan
         summary.skipped.append((name, "bad shape", str(err)))
         return
@@ -138,7 +141,7 @@ def _crops_of(path: str, options: BuildOptions, summary: Summary, out: dict) -> 
             continue
         summary.knees_per_grade[label] += 1
         for key, value in (("images", crops[side]), ("labels", label), ("patients", record.patient_id),
-                           ("files", name), ("sides", side), ("rows", start)):
+                           ("files", name), ("sides", side), ("rows", start), ("scales", scales)):
             out[key].append(value)
 
 
@@ -149,7 +152,7 @@ def build_dataset(folder: str, options: BuildOptions = BuildOptions(), progress:
 
     paths = scan_files(folder)
     summary = Summary()
-    out: dict[str, list] = {k: [] for k in ("images", "labels", "patients", "files", "sides", "rows")}
+    out: dict[str, list] = {k: [] for k in ("images", "labels", "patients", "files", "sides", "rows", "scales")}
     for path in tqdm(paths, desc="crops", unit="scan", disable=not progress):
         _crops_of(path, options, summary, out)
     channels = 2 if options.view == "both" else 1
@@ -158,7 +161,8 @@ def build_dataset(folder: str, options: BuildOptions = BuildOptions(), progress:
     return KneeDataset(images=images, labels=np.array(out["labels"], dtype=np.int64),
                        patients=np.array(out["patients"], dtype=str), files=np.array(out["files"], dtype=str),
                        sides=np.array(out["sides"], dtype=np.int64), rows=np.array(out["rows"], dtype=np.int64),
-                       summary=summary, cache_key=key or cache_key(paths, options))
+                       summary=summary, cache_key=key or cache_key(paths, options),
+                       scales=np.array(out["scales"], dtype=np.float32).reshape(len(images), channels))
 
 
 def save_dataset(data: KneeDataset, path: str) -> None:
@@ -168,9 +172,10 @@ def save_dataset(data: KneeDataset, path: str) -> None:
     handle, tmp = tempfile.mkstemp(prefix=".crops-", suffix=".npz.tmp", dir=folder)
     try:
         with os.fdopen(handle, "wb") as f:
+            optional = {} if data.scales is None else {"scales": data.scales}
             np.savez(f, images=data.images, labels=data.labels, patients=data.patients, files=data.files,
                      sides=data.sides, rows=data.rows, cache_key=np.array(data.cache_key),
-                     summary=np.array(json.dumps(asdict(data.summary))))
+                     summary=np.array(json.dumps(asdict(data.summary))), **optional)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -182,6 +187,7 @@ def load_dataset(path: str) -> KneeDataset:
     """Read an archive written by :func:`save_dataset` (never with pickle)."""
     with np.load(path, allow_pickle=False) as archive:
         fields = {k: archive[k] for k in ("images", "labels", "patients", "files", "sides", "rows")}
+        fields["scales"] = archive["scales"] if "scales" in archive.files else None
         summary = json.loads(str(archive["summary"]))
         key = str(archive["cache_key"])
     summary["skipped"] = [tuple(s) for s in summary["skipped"]]

@@ -125,6 +125,22 @@ def scan_scale(view: np.ndarray) -> float:
     return float(np.percentile(positive, 99)) if positive.size else 1.0
 
 
+def _views(counts: np.ndarray, view: str) -> list[np.ndarray]:
+    """The whole-body images a crop's channels come from (posterior flipped left-right)."""
+    if view not in VIEWS:
+        raise ValueError(f"cut_crops: view must be one of {VIEWS}, got {view!r}")
+    wanted = {"anterior": [0], "posterior": [1], "both": [0, 1]}[view]
+    if max(wanted) >= counts.shape[0]:
+        raise ValueError(f"cut_crops: view {view!r} needs {max(wanted) + 1} views, "
+                         f"the scan has {counts.shape[0]}")
+    return [counts[index] if index == 0 else counts[index][:, ::-1] for index in wanted]
+
+
+def crop_scales(counts: np.ndarray, view: str = "anterior") -> np.ndarray:
+    """The :func:`scan_scale` of each channel :func:`cut_crops` makes, float32 ``(channels,)``."""
+    return np.array([scan_scale(image) for image in _views(counts, view)], dtype=np.float32)
+
+
 def cut_crops(counts: np.ndarray, start: int, view: str = "anterior", mirror: bool = True) -> np.ndarray:
     """The two knee crops, float32 ``(2, channels, 128, 128)``.
 
@@ -135,15 +151,8 @@ def cut_crops(counts: np.ndarray, start: int, view: str = "anterior", mirror: bo
     a posterior image shows the patient from behind), or 'both' as two channels. Each view
     is divided by its :func:`scan_scale`.
     """
-    if view not in VIEWS:
-        raise ValueError(f"cut_crops: view must be one of {VIEWS}, got {view!r}")
-    wanted = {"anterior": [0], "posterior": [1], "both": [0, 1]}[view]
-    if max(wanted) >= counts.shape[0]:
-        raise ValueError(f"cut_crops: view {view!r} needs {max(wanted) + 1} views, "
-                         f"the scan has {counts.shape[0]}")
     channels = []
-    for index in wanted:
-        image = counts[index] if index == 0 else counts[index][:, ::-1]
+    for image in _views(counts, view):
         window = image[start:start + WINDOW].astype(np.float32) / scan_scale(image)
         channels.append(np.stack([window[:, :HALF], window[:, HALF:]]))
     crops = np.stack(channels, axis=1)  # (2 knees, channels, 128, 128)

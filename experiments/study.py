@@ -128,11 +128,12 @@ def _run_one(job: dict) -> dict:
         seed = int(job["split"].rsplit("seed", 1)[1])
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, seed=seed))
     record = train_run(config, data.images, data.labels, data.patients, train, test, job["out"],
-                       progress=False)
+                       progress=False, device=job["device"], scales=data.scales)
     return {"out": job["out"], "status": record["status"], "message": record["message"]}
 
 
-def run_study(study: Study, crops: str, out: str, workers: int | None = None, progress: bool = True) -> list:
+def run_study(study: Study, crops: str, out: str, workers: int | None = None, progress: bool = True,
+              device: str = "cpu") -> list:
     """Run every (condition, split) that has no record yet; return the list of jobs run."""
     from tqdm import tqdm
 
@@ -146,7 +147,7 @@ def run_study(study: Study, crops: str, out: str, workers: int | None = None, pr
                 continue
             jobs.append({"factor": factor, "label": label, "config": config.to_dict(), "split": split,
                          "out": run_dir, "crops": os.path.abspath(crops), "folds": study.folds,
-                         "threads": threads})
+                         "threads": threads, "device": device})
     done = []
     bar = tqdm(total=len(jobs), desc="study", unit="run", disable=not progress)
     if workers == 1:

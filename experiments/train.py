@@ -28,6 +28,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from scipy import ndimage
 
 import minicnn
 from minicnn import nn, optim
@@ -52,6 +53,8 @@ class TrainConfig:
     class_weights: bool = False
     augment: bool = True
     max_shift: int = 4
+    rotate_degrees: float = 5.0
+    thin_to: float = 0.5
     intensity_jitter: float = 0.1
     validation_fraction: float = 0.15
     seed: int = 0
@@ -128,13 +131,26 @@ def class_weights(labels: np.ndarray, classes: int = 5) -> np.ndarray:
     return np.where(counts > 0, len(labels) / (classes * np.maximum(counts, 1)), 0.0).astype(np.float32)
 
 
-def augment(batch: np.ndarray, rng: np.random.Generator, config: TrainConfig) -> np.ndarray:
-    """Random whole-pixel shifts (zero fill) up to ``max_shift`` and a count-level scaling by
-    ``1 +- intensity_jitter``, per image."""
+def augment(batch: np.ndarray, rng: np.random.Generator, config: TrainConfig,
+            scales: np.ndarray | None = None) -> np.ndarray:
+    """Per image: Poisson count thinning (when ``scales``, the counts per unit of each
+    channel, are known: keep each count with probability ``p ~ U(thin_to, 1)`` and divide by
+    ``p``, i.e. the same scan at a lower dose), a rotation of up to ``rotate_degrees``, a
+    whole-pixel shift of up to ``max_shift`` (zero fill), and a scaling by ``1 +- intensity_jitter``.
+
+    No left-right flip: the crops are mirrored so that every knee shows its medial side at
+    the same edge, and medial disease is commoner; a flip would blur that."""
     out = np.zeros_like(batch)
     s = config.max_shift
     h, w = batch.shape[-2:]
     for k, image in enumerate(batch):
+        if scales is not None and config.thin_to < 1:
+            keep = rng.uniform(config.thin_to, 1.0)
+            counts = np.rint(image * scales[k][:, None, None]).astype(np.int64)
+            image = (rng.binomial(counts, keep) / (keep * scales[k][:, None, None])).astype(batch.dtype)
+        if config.rotate_degrees:
+            angle = rng.uniform(-config.rotate_degrees, config.rotate_degrees)
+            image = ndimage.rotate(image, angle, axes=(1, 2), reshape=False, order=1, mode="constant")
         dy, dx = rng.integers(-s, s + 1, size=2)
         ys, yd = (slice(0, h - dy), slice(dy, h)) if dy >= 0 else (slice(-dy, h), slice(0, h + dy))
         xs, xd = (slice(0, w - dx), slice(dx, w)) if dx >= 0 else (slice(-dx, w), slice(0, w + dx))
@@ -143,14 +159,14 @@ def augment(batch: np.ndarray, rng: np.random.Generator, config: TrainConfig) ->
     return (out * scale).astype(batch.dtype)
 
 
-def predict(model: nn.Module, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+def predict(model: nn.Module, images: np.ndarray, batch_size: int = 64, device: str = "cpu") -> np.ndarray:
     """Class probabilities (K, classes) in evaluation mode."""
     model.eval()
     parts = []
     with minicnn.no_grad():
         for start in range(0, len(images), batch_size):
-            logits = model(minicnn.from_numpy(np.ascontiguousarray(images[start:start + batch_size])))
-            parts.append(minicnn.softmax(logits, 1).numpy().astype(np.float64))
+            batch = minicnn.from_numpy(np.ascontiguousarray(images[start:start + batch_size])).to(device)
+            parts.append(minicnn.softmax(model(batch), 1).cpu().numpy().astype(np.float64))
     model.train()
     return np.concatenate(parts) if parts else np.zeros((0, 5))
 
@@ -171,11 +187,13 @@ def _scores(labels, probabilities) -> tuple[float, float]:
 
 def train_run(config: RunConfig, images: np.ndarray, labels: np.ndarray, patients: np.ndarray,
               train: np.ndarray, test: np.ndarray, out: str, progress: bool = True,
-              on_batch=None) -> dict:
+              on_batch=None, device: str = "cpu", scales: np.ndarray | None = None) -> dict:
     """Train ``config`` on knees ``train``, evaluate on ``test``; see the module docstring.
 
-    ``on_batch(epoch, batch)`` is called after every optimizer step (tests use it to kill a
-    run). Returns the record that is also written to ``OUT/record.json``.
+    ``device`` is 'cpu' (Numba kernels) or 'cuda' (CuPy); ``scales`` (K, C), the data set's
+    counts per unit, enables count thinning in the augmentation. ``on_batch(epoch, batch)`` is called
+    after every optimizer step (tests use it to kill a run). Returns the record that is also
+    written to ``OUT/record.json``.
     """
     from tqdm import tqdm
 
@@ -188,10 +206,10 @@ def train_run(config: RunConfig, images: np.ndarray, labels: np.ndarray, patient
     fit, validation = validation_split(patients, train, cfg.validation_fraction, cfg.seed)
 
     minicnn.manual_seed(cfg.seed)
-    model = build_model(config.model)
+    model = build_model(config.model).to(device)
     optimizer = make_optimizer(cfg, model.parameters())
     weight = class_weights(labels[fit]) if cfg.class_weights else None
-    criterion = nn.CrossEntropyLoss(weight=weight)
+    criterion = nn.CrossEntropyLoss(weight=None if weight is None else minicnn.tensor(weight).to(device))
     rng = np.random.default_rng(cfg.seed)
     history, best = [], {"epoch": -1, "score": -math.inf, "test_probabilities": np.zeros((len(test), 5))}
     start_epoch = 0
@@ -217,10 +235,10 @@ def train_run(config: RunConfig, images: np.ndarray, labels: np.ndarray, patient
                 index = order[start:start + cfg.batch_size]
                 x = images[index]
                 if cfg.augment:
-                    x = augment(x, rng, cfg)
-                y = minicnn.from_numpy(labels[index])
+                    x = augment(x, rng, cfg, None if scales is None else scales[index])
+                y = minicnn.from_numpy(labels[index]).to(device)
                 optimizer.zero_grad()
-                logits = model(minicnn.from_numpy(np.ascontiguousarray(x)))
+                logits = model(minicnn.from_numpy(np.ascontiguousarray(x)).to(device))
                 loss = criterion(logits, y)
                 value = loss.item()
                 if not value < DIVERGED_LOSS:  # also catches NaN
@@ -229,11 +247,11 @@ def train_run(config: RunConfig, images: np.ndarray, labels: np.ndarray, patient
                 loss.backward()
                 optimizer.step()
                 total_loss += value * len(index)
-                correct += int((logits.argmax(1).numpy() == labels[index]).sum())
+                correct += int((logits.argmax(1).cpu().numpy() == labels[index]).sum())
                 if on_batch is not None:
                     on_batch(epoch, batch)
-            val_probabilities = predict(model, images[validation])
-            test_probabilities = predict(model, images[test])
+            val_probabilities = predict(model, images[validation], device=device)
+            test_probabilities = predict(model, images[test], device=device)
             val_acc, val_qwk = _scores(labels[validation], val_probabilities)
             test_acc, test_qwk = _scores(labels[test], test_probabilities)
             history.append({"epoch": epoch + 1, "train_loss": total_loss / len(order),

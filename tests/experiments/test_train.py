@@ -77,3 +77,43 @@ def test_configuration_files(tmp_path):
         config_from_dict({"train": {"epoch": 5}})
     with pytest.raises(ValueError, match="optimizer must be one of"):
         config_from_dict({"train": {"optimizer": "lbfgs"}})
+
+
+def test_asking_for_cuda_without_it_is_a_clear_error(tmp_path, capsys):
+    import minicnn
+    from experiments import cli
+    if minicnn.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    code = cli.main(["train", "--config", "experiments/configs/base.toml", "--data", str(tmp_path),
+                     "--out", str(tmp_path / "o"), "--device", "cuda", "--quiet"])
+    assert code == 2 and "no CUDA device" in capsys.readouterr().err
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not __import__("minicnn").cuda.is_available(), reason="no CUDA device with CuPy on this machine")
+def test_a_run_on_the_gpu_matches_the_cpu(tmp_path):
+    images, labels, ids, train, test = toy_data()
+    cpu = train_run(config(augment=False), images, labels, ids, train, test, str(tmp_path / "c"), progress=False)
+    gpu = train_run(config(augment=False), images, labels, ids, train, test, str(tmp_path / "g"), progress=False,
+                    device="cuda")
+    np.testing.assert_allclose([h["train_loss"] for h in gpu["history"]],
+                               [h["train_loss"] for h in cpu["history"]], rtol=1e-3)
+
+
+def test_augmentation_thins_counts_rotates_and_shifts():
+    from experiments.train import augment
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(40.0, size=(64, 1, 16, 16)).astype(np.float32)
+    scales = np.full((64, 1), 50.0, np.float32)
+    crops = counts / 50.0
+    cfg = TrainConfig(max_shift=0, rotate_degrees=0, intensity_jitter=0, thin_to=0.25)
+    thinned = augment(crops, np.random.default_rng(1), cfg, scales)
+    assert np.isclose(thinned.mean(), crops.mean(), rtol=0.05)  # thinning keeps the expected level
+    assert thinned.var() > crops.var() * 1.3  # ... and adds the noise of fewer counts
+    assert np.array_equal(augment(crops, np.random.default_rng(1), cfg, None), crops)  # no scales: no thinning
+    spot = np.zeros((1, 1, 16, 16), np.float32)
+    spot[0, 0, 8, 8] = 1.0
+    moved = augment(spot, np.random.default_rng(3), TrainConfig(max_shift=3, rotate_degrees=0, intensity_jitter=0))
+    assert moved.sum() == 1.0 and moved[0, 0, 8, 8] in (0.0, 1.0)
+    turned = augment(spot, np.random.default_rng(4), TrainConfig(max_shift=0, rotate_degrees=30, intensity_jitter=0))
+    assert 0.5 < turned.sum() < 1.5
