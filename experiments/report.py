@@ -1,6 +1,7 @@
 """A study's results as ``report.md`` and a self-contained ``report.html`` (plots inlined).
 
-For every factor: a table of each condition's test metrics over its fold runs (mean +- SD),
+For every factor: a table of each condition's test metrics over its fold runs (mean +- SD and
+the 95% t-interval of the mean),
 the difference in quadratic-weighted kappa from the base condition with its paired Wilcoxon
 p-value over the same (fold, seed) splits, and the proposal's own split for reference; a bar
 chart with error bars and the mean validation learning curves. Then the confusion matrix and
@@ -25,10 +26,16 @@ SIGNIFICANCE = ("A condition 'differs' from the base only when a paired Wilcoxon
 
 
 def _mean_sd(values: np.ndarray) -> str:
+    """``mean ± SD [low, high]`` over the runs, the interval a 95% t-interval of the mean."""
+    from scipy import stats
     values = values[np.isfinite(values)]
     if not len(values):
         return "n/a"
-    return f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0.0:.3f}"
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    sd = values.std(ddof=1)
+    half = stats.t.ppf(0.975, len(values) - 1) * sd / np.sqrt(len(values))
+    return f"{values.mean():.3f} ± {sd:.3f} [{values.mean() - half:.2f}, {values.mean() + half:.2f}]"
 
 
 def _figure_bars(results: list[ConditionResult], factor: str, path: str) -> None:

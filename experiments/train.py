@@ -263,7 +263,8 @@ def train_run(config: RunConfig, images: np.ndarray, labels: np.ndarray, patient
             minicnn.save({"config": settings, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                           "rng": rng.bit_generator.state, "history": history, "best": best,
                           "epoch": epoch + 1}, checkpoint_path)
-            bar.set_postfix(loss=f"{history[-1]['train_loss']:.3f}", val_qwk=f"{val_qwk:.2f}")
+            bar.set_postfix(loss=f"{history[-1]['train_loss']:.3f}", acc=f"{history[-1]['train_accuracy']:.2f}",
+                            val_qwk=f"{val_qwk:.2f}")
     except TrainingDiverged as err:
         status, message = "diverged", str(err)
     record = {"config": settings, "status": status, "message": message, "epochs_done": len(history),
