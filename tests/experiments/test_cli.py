@@ -1,5 +1,6 @@
-"""minicnn-knee phantom, crops and preview from the command line."""
+"""minicnn-knee from the command line: phantom, crops, preview, train, predict."""
 import numpy as np
+import pytest
 
 from experiments import cli
 from experiments.dataset import load_dataset
@@ -28,35 +29,38 @@ def test_a_missing_folder_is_a_clear_error(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_train_on_a_small_phantom(tmp_path, capsys):
-    scans, out, config = tmp_path / "scans", tmp_path / "run", tmp_path / "run.toml"
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A 12-patient phantom and a 2-epoch run on fold 1 of 3, made through the CLI."""
+    folder = tmp_path_factory.mktemp("trained")
+    scans, out, config = folder / "scans", folder / "run", folder / "run.toml"
     assert cli.main(["phantom", "--out", str(scans), "--patients", "12", "--quiet"]) == 0
     config.write_text("[model]\nblocks = 2\nchannels = [4, 8]\n[train]\nepochs = 2\nbatch_size = 8\n"
                       "optimizer = 'adam'\nlr = 0.01\nbootstrap_rounds = 20\n")
     args = ["train", "--config", str(config), "--data", str(scans), "--out", str(out), "--quiet"]
-    assert cli.main(args + ["--split", "fold:1:3"]) == 0
+    code = cli.main(args + ["--split", "fold:1:3"])
+    return {"scans": scans, "out": out, "args": args, "code": code}
+
+
+def test_train_on_a_small_phantom(trained, capsys):
+    assert trained["code"] == 0
+    assert (trained["out"] / "record.json").exists() and (trained["out"] / "checkpoint.npz").exists()
+    assert cli.main(trained["args"] + ["--split", "fold:1:3"]) == 0  # resumes: nothing left to train
     text = capsys.readouterr().out
     assert "finished 2 epochs" in text and "test qwk" in text and "95% CI" in text
-    assert (out / "record.json").exists() and (out / "checkpoint.npz").exists()
-    assert cli.main(args + ["--split", "fold:4:3"]) == 2
+    assert cli.main(trained["args"] + ["--split", "fold:4:3"]) == 2
     assert "K must be between 1 and 3" in capsys.readouterr().err
 
 
-def test_predict_grades_both_knees_and_reports_bad_files(tmp_path, capsys):
-    scans, out, config = tmp_path / "scans", tmp_path / "run", tmp_path / "run.toml"
-    assert cli.main(["phantom", "--out", str(scans), "--patients", "12", "--quiet"]) == 0
-    config.write_text("[model]\nblocks = 2\nchannels = [4, 8]\n[train]\nepochs = 1\noptimizer = 'adam'\n"
-                      "lr = 0.01\nbootstrap_rounds = 10\n")
-    assert cli.main(["train", "--config", str(config), "--data", str(scans), "--out", str(out),
-                     "--split", "fold:1:2", "--quiet"]) == 0
-    capsys.readouterr()
+def test_predict_grades_both_knees_and_reports_bad_files(trained, tmp_path, capsys):
+    checkpoint = str(trained["out"] / "checkpoint.npz")
     png = tmp_path / "cam.png"
-    assert cli.main(["predict", str(out / "checkpoint.npz"), str(scans / "0000003.mat"), "--out", str(png)]) == 0
+    assert cli.main(["predict", checkpoint, str(trained["scans"] / "0000003.mat"), "--out", str(png)]) == 0
     text = capsys.readouterr().out
     assert "knee 1 (columns 0-127): KL" in text and "knee 2 (columns 128-255): KL" in text
     assert png.read_bytes()[:4] == b"\x89PNG"
     (tmp_path / "bad.mat").write_bytes(b"MATLAB 5.0" + b"\0" * 200)
-    assert cli.main(["predict", str(out / "checkpoint.npz"), str(tmp_path / "bad.mat")]) == 1
+    assert cli.main(["predict", checkpoint, str(tmp_path / "bad.mat")]) == 1
     assert "unreadable" in capsys.readouterr().err
 
 
