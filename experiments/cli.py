@@ -17,6 +17,7 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 
 from . import dataset
 from .knee import VIEWS
@@ -123,11 +124,10 @@ def _study(args) -> int:
     study = load_study(args.config)
     device = resolve_device(args.device)
     os.makedirs(args.out, exist_ok=True)
-    kept = os.path.join(args.out, "study.toml")
-    if os.path.exists(kept) and open(kept).read() != open(args.config).read():
+    kept, text = Path(args.out) / "study.toml", Path(args.config).read_text()
+    if kept.exists() and kept.read_text() != text:
         raise ValueError(f"{args.out} holds another study ({kept}); use another --out")
-    with open(kept, "w") as f:
-        f.write(open(args.config).read())
+    kept.write_text(text)
     data = _crops_for(args, args.out)
     print(data.summary.text())
     done = run_study(study, os.path.join(args.out, "crops.npz"), args.out, args.workers,
