@@ -27,9 +27,12 @@ def _macs(module, output_shape: tuple) -> int:
     return 0
 
 
-def summary(model, input_shape, dtype=np.float32, file=None) -> dict:
+def summary(model, input_shape, dtype=None, file=None) -> dict:
     """Print the table (to ``file``, default stdout) and return the totals:
-    ``{'parameters', 'trainable', 'macs', 'activation_bytes', 'output_shape'}``."""
+    ``{'parameters', 'trainable', 'macs', 'activation_bytes', 'output_shape'}``. The input
+    has the parameters' dtype unless ``dtype`` is given."""
+    if dtype is None:
+        dtype = next((p.dtype for p in model.parameters()), np.float32)
     rows = []
     leaves = [(name, m) for name, m in model.named_modules() if not m._modules]
 
