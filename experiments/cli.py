@@ -7,6 +7,7 @@
     minicnn-knee study --config FILE [--data DIR] [--out DIR] [--workers N]
     minicnn-knee report RESULTS_DIR
     minicnn-knee predict CHECKPOINT SCAN.mat [--out PNG]
+    minicnn-knee explain CHECKPOINT SCAN.mat --out DIR
 
 Without ``--data`` the commands that train use the phantom data set, generated once into
 the cache folder (``MINICNN_CACHE``, default ``~/.cache/minicnn``).
@@ -171,6 +172,18 @@ def _predict(args) -> int:
     return 0
 
 
+def _explain(args) -> int:
+    from .bonescan import ScanError
+    from .explain import explain
+    try:
+        written = explain(args.checkpoint, args.scan, args.out)
+    except ScanError as err:
+        print(f"minicnn-knee explain: {args.scan}: {err.reason}", file=sys.stderr)
+        return 1
+    print("wrote " + ", ".join(written))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="minicnn-knee", description="The knee bone-scan study on minicnn.")
     commands = top.add_subparsers(dest="command", required=True)
@@ -227,6 +240,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("scan", help="a .mat scan")
     p.add_argument("--out", help="PNG with the knee window and Grad-CAM overlays")
     p.set_defaults(run=_predict)
+
+    p = commands.add_parser("explain", help="PNGs: feature maps, first-layer filters, Grad-CAM")
+    p.add_argument("checkpoint", help="a run's checkpoint.npz")
+    p.add_argument("scan", help="a .mat scan")
+    p.add_argument("--out", required=True, help="folder for the PNGs")
+    p.set_defaults(run=_explain)
     return top
 
 

@@ -85,3 +85,14 @@ def test_grad_cam_points_at_the_evidence():
     assert probabilities[0].argmax() == 3
     hot = np.unravel_index(maps[0].argmax(), maps[0].shape)
     assert 2 <= hot[0] <= 7 and 8 <= hot[1] <= 13
+
+
+def test_explain_writes_the_pictures(trained, tmp_path, capsys):
+    out = tmp_path / "explain"
+    checkpoint = str(trained["out"] / "checkpoint.npz")
+    assert cli.main(["explain", checkpoint, str(trained["scans"] / "0000004.mat"), "--out", str(out)]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["features-block1.png", "features-block2.png", "filters-block1.png", "gradcam.png"]
+    assert all((out / n).read_bytes()[:4] == b"\x89PNG" and (out / n).stat().st_size > 5000 for n in names)
+    (tmp_path / "bad.mat").write_text("no")
+    assert cli.main(["explain", checkpoint, str(tmp_path / "bad.mat"), "--out", str(out)]) == 1
