@@ -5,6 +5,7 @@
     minicnn-knee preview DIR --out FILE.png               check the knee windows by eye
     minicnn-knee train --config FILE [--data DIR] [--out DIR] [--split proposal|fold:K:N]
     minicnn-knee study --config FILE [--data DIR] [--out DIR] [--workers N]
+                       [--executor local|dask] [--scheduler tcp://HOST:PORT]
     minicnn-knee report RESULTS_DIR
     minicnn-knee predict CHECKPOINT SCAN.mat [--out PNG]
     minicnn-knee explain CHECKPOINT SCAN.mat --out DIR
@@ -131,8 +132,13 @@ def _study(args) -> int:
     kept.write_text(text)
     data = _crops_for(args, args.out)
     print(data.summary.text())
-    done = run_study(study, os.path.join(args.out, "crops.npz"), args.out, args.workers,
-                     progress=not args.quiet, device=device)
+    crops = os.path.join(args.out, "crops.npz")
+    if args.executor == "dask":
+        from .dask_executor import run_study_dask
+        done = run_study_dask(study, crops, args.out, args.scheduler, args.workers or study.workers or 2,
+                              device=device, progress=not args.quiet)
+    else:
+        done = run_study(study, crops, args.out, args.workers, progress=not args.quiet, device=device)
     for job in done:
         if job["status"] != "finished":
             print(f"run {job['out']} {job['status']}: {job['message']}")
@@ -227,6 +233,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="folder of .mat scans (default: the phantom data set)")
     p.add_argument("--out", default="runs/study", help="output folder (runs, report)")
     p.add_argument("--workers", type=int, help="parallel runs (default: the study file's)")
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="local process pool, or Dask (a LocalCluster, or --scheduler's cluster)")
+    p.add_argument("--scheduler", help="address of a running Dask scheduler, tcp://HOST:PORT")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=_study)

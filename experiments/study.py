@@ -115,30 +115,33 @@ def _split(name: str, labels, patients, folds: int):
     return grouped_folds(labels, patients, folds, seed)[fold - 1]
 
 
-def _run_one(job: dict) -> dict:
-    """One run in a worker process: load the crops, cut the split, train (or resume)."""
-    import minicnn
-    minicnn.backend.set_num_threads(job["threads"])
-    from .dataset import load_dataset
+def train_job(job: dict, data, out: str) -> dict:
+    """Train one job's run on ``data`` (a KneeDataset) into ``out``; returns the record."""
     from .train import train_run
-    data = load_dataset(job["crops"])
     train, test = _split(job["split"], data.labels, data.patients, job["folds"])
     config = config_from_dict(job["config"])
     if job["split"] != "proposal":  # each seed of the study seeds the run too
         seed = int(job["split"].rsplit("seed", 1)[1])
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, seed=seed))
-    record = train_run(config, data.images, data.labels, data.patients, train, test, job["out"],
-                       progress=False, device=job["device"], scales=data.scales)
+    return train_run(config, data.images, data.labels, data.patients, train, test, out,
+                     progress=False, device=job["device"], scales=data.scales)
+
+
+def _run_one(job: dict) -> dict:
+    """One run in a pool worker (its own process): set its threads, load the crops, train."""
+    import minicnn
+    minicnn.backend.set_num_threads(job["threads"])
+    return _run_here(job)
+
+
+def _run_here(job: dict) -> dict:
+    from .dataset import load_dataset
+    record = train_job(job, load_dataset(job["crops"]), job["out"])
     return {"out": job["out"], "status": record["status"], "message": record["message"]}
 
 
-def run_study(study: Study, crops: str, out: str, workers: int | None = None, progress: bool = True,
-              device: str = "cpu") -> list:
-    """Run every (condition, split) that has no record yet; return the list of jobs run."""
-    from tqdm import tqdm
-
-    workers = workers or study.workers
-    threads = max(1, (os.cpu_count() or 1) // workers)
+def pending_jobs(study: Study, crops: str, out: str, threads: int, device: str = "cpu") -> list[dict]:
+    """One job per (condition, split) without a record in ``OUT/runs``."""
     jobs = []
     for factor, label, config in study.conditions():
         for split in study.splits():
@@ -148,11 +151,23 @@ def run_study(study: Study, crops: str, out: str, workers: int | None = None, pr
             jobs.append({"factor": factor, "label": label, "config": config.to_dict(), "split": split,
                          "out": run_dir, "crops": os.path.abspath(crops), "folds": study.folds,
                          "threads": threads, "device": device})
+    return jobs
+
+
+def run_study(study: Study, crops: str, out: str, workers: int | None = None, progress: bool = True,
+              device: str = "cpu") -> list:
+    """Run every (condition, split) that has no record yet; return the list of jobs run.
+    One worker runs in this process; more run in a pool of spawned processes, each with
+    ``cores // workers`` threads."""
+    from tqdm import tqdm
+
+    workers = workers or study.workers
+    jobs = pending_jobs(study, crops, out, max(1, (os.cpu_count() or 1) // workers), device)
     done = []
     bar = tqdm(total=len(jobs), desc="study", unit="run", disable=not progress)
     if workers == 1:
         for job in jobs:
-            done.append(_run_one(job))
+            done.append(_run_here(job))
             bar.update()
     else:
         # spawn, not fork: OpenMP thread pools (Numba's) do not survive a fork
