@@ -7,6 +7,9 @@ once per worker process), then per task a small job description; back comes each
 record, which is written here, atomically, in the same layout as local runs
 (``OUT/runs/<condition>/<split>/record.json``), so ``report`` does not care where runs ran.
 
+Each worker process compiles the Numba kernels into its own temporary cache (several
+processes writing one Numba cache at once can corrupt it).
+
 Faults: a task whose worker dies is rerun elsewhere (up to ``retries`` times); a run that
 fails for its own reasons (divergence) returns a ``diverged`` record and is not retried;
 rerunning the command skips every run that has a record. Runs train in a temporary folder
@@ -40,6 +43,7 @@ def dask_task(job: dict, payload: tuple[str, bytes]) -> dict:
     """Train one run on a worker; returns its record."""
     import minicnn
     from .study import train_job
+    minicnn.backend.use_private_kernel_cache()  # a no-op after this worker's first task
     minicnn.backend.set_num_threads(job["threads"])
     if job["device"] == "auto":
         job = dict(job, device="cuda" if minicnn.cuda.is_available() else "cpu")

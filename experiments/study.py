@@ -127,6 +127,12 @@ def train_job(job: dict, data, out: str) -> dict:
                      progress=False, device=job["device"], scales=data.scales)
 
 
+def _start_worker() -> None:
+    """Pool worker start-up: a private Numba cache (see backend.use_private_kernel_cache)."""
+    import minicnn
+    minicnn.backend.use_private_kernel_cache()
+
+
 def _run_one(job: dict) -> dict:
     """One run in a pool worker (its own process): set its threads, load the crops, train."""
     import minicnn
@@ -171,7 +177,8 @@ def run_study(study: Study, crops: str, out: str, workers: int | None = None, pr
             bar.update()
     else:
         # spawn, not fork: OpenMP thread pools (Numba's) do not survive a fork
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_start_worker) as pool:
             for future in as_completed([pool.submit(_run_one, job) for job in jobs]):
                 done.append(future.result())
                 bar.update()

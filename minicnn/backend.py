@@ -68,6 +68,21 @@ def set_num_threads(count: int) -> None:
         threadpool_limits(limits=count, user_api="blas")
 
 
+def use_private_kernel_cache() -> str | None:
+    """Give this process its own Numba cache folder (a new temporary one) and return it.
+
+    For worker processes that run beside others (a study's pool, Dask workers): Numba's
+    on-disk cache is not safe for several processes compiling into it at once. Must run
+    before the Numba kernels are first used; returns None (and changes nothing) after."""
+    import sys
+    import tempfile
+    if "minicnn.kernels.cpu" in sys.modules:
+        return None
+    import numba
+    numba.config.CACHE_DIR = tempfile.mkdtemp(prefix="minicnn-numba-")
+    return numba.config.CACHE_DIR
+
+
 _CPU_KERNELS = _cpu_default()
 
 

@@ -173,3 +173,15 @@ def test_thread_count_follows_the_environment(monkeypatch):
     assert backend.num_threads() >= 1
     with pytest.raises(ValueError, match="at least 1 thread"):
         backend.set_num_threads(0)
+
+
+def test_a_private_kernel_cache_only_before_the_kernels_load():
+    import subprocess
+    import sys
+    code = ("import minicnn, numba; d = minicnn.backend.use_private_kernel_cache(); "
+            "import numpy as np; minicnn.nn.ReLU()(minicnn.ones(2)); import os; "
+            "print(d is not None and numba.config.CACHE_DIR == d and any(os.scandir(d)))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "True"
+    backend.kernels_of(np.zeros(1))  # this process loads the kernels (if no test did yet) ...
+    assert backend.use_private_kernel_cache() is None  # ... so its cache stays where it is
