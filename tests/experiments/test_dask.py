@@ -24,3 +24,63 @@ def test_a_dask_study_equals_the_local_one_and_resumes(tmp_path):
     assert len(local) == len(remote) == 4
     assert records(tmp_path / "local", study) == records(tmp_path / "dask", study)
     assert run_study_dask(study, crops, str(tmp_path / "dask"), workers=2, progress=False) == []
+
+
+def count_records(out):
+    return sorted(str(p.relative_to(out)) for p in out.rglob("record.json"))
+
+
+def test_a_killed_worker_costs_nothing_but_a_retry(tmp_path):
+    import os
+    import signal
+    import threading
+    import time
+
+    from distributed import Client, LocalCluster
+    crops = toy_crops(tmp_path)
+    study = Study(base=BASE, factors=(Factor("lr", "train.lr", (0.05, 0.02, 0.01)),), folds=2, seeds=(0,),
+                  proposal_split=False)
+    out = tmp_path / "dask"
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+            Client(cluster) as client:
+        victim = sorted(client.run(os.getpid).values())[0]
+
+        def kill_when_started():
+            deadline = time.time() + 120
+            while not count_records(out) and time.time() < deadline:
+                time.sleep(0.05)
+            os.kill(victim, signal.SIGKILL)
+        killer = threading.Thread(target=kill_when_started)
+        killer.start()
+        done = run_study_dask(study, crops, str(out), scheduler=cluster.scheduler_address, progress=False)
+        killer.join()
+    assert len(done) == 6 and len(count_records(out)) == 6
+    assert all(job["status"] == "finished" for job in done)
+
+
+def test_an_interrupted_client_resumes_without_redoing_runs(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    crops = toy_crops(tmp_path)
+    out = tmp_path / "dask"
+    script = (f"import sys; sys.path.insert(0, {str(tmp_path.parent)!r}); sys.path.insert(0, '.')\n"
+              "from experiments.dask_executor import run_study_dask\n"
+              "from experiments.study import Factor, Study\n"
+              "from tests.experiments.test_study import BASE\n"
+              f"study = Study(base=BASE, factors=(Factor('lr', 'train.lr', (0.05, 0.02, 0.01)),), folds=3, "
+              "seeds=(0,), proposal_split=False)\n"
+              f"run_study_dask(study, {crops!r}, {str(out)!r}, workers=1, progress=False)\n")
+    client = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.time() + 120
+    while len(count_records(out)) < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    client.send_signal(signal.SIGINT)
+    client.wait(timeout=60)
+    finished = count_records(out)
+    assert 2 <= len(finished) < 9
+    study = Study(base=BASE, factors=(Factor("lr", "train.lr", (0.05, 0.02, 0.01)),), folds=3, seeds=(0,),
+                  proposal_split=False)
+    again = run_study_dask(study, crops, str(out), workers=2, progress=False)
+    assert len(again) == 9 - len(finished) and len(count_records(out)) == 9
