@@ -1,5 +1,5 @@
-"""The Dask executor: a real scheduler and worker processes on loopback give the local
-executor's records, metric for metric."""
+"""The Dask executor on a real scheduler with worker processes on loopback: the local
+executor's records metric for metric, a killed worker, an interrupted client."""
 import json
 
 
@@ -16,14 +16,19 @@ def records(out, study):
 
 
 def test_a_dask_study_equals_the_local_one_and_resumes(tmp_path):
+    """A scheduler and two worker processes on loopback, reached by address (--scheduler)."""
     crops = toy_crops(tmp_path)
     study = Study(base=BASE, factors=(Factor("lr", "train.lr", (0.05, 0.02)),), folds=2, seeds=(0,),
                   proposal_split=False)
+    from distributed import LocalCluster
     local = run_study(study, crops, str(tmp_path / "local"), workers=2, progress=False)
-    remote = run_study_dask(study, crops, str(tmp_path / "dask"), workers=2, threads=1, progress=False)
-    assert len(local) == len(remote) == 4
-    assert records(tmp_path / "local", study) == records(tmp_path / "dask", study)
-    assert run_study_dask(study, crops, str(tmp_path / "dask"), workers=2, progress=False) == []
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        remote = run_study_dask(study, crops, str(tmp_path / "dask"), scheduler=cluster.scheduler_address,
+                                threads=1, progress=False)
+        assert len(local) == len(remote) == 4
+        assert records(tmp_path / "local", study) == records(tmp_path / "dask", study)
+        assert run_study_dask(study, crops, str(tmp_path / "dask"), scheduler=cluster.scheduler_address,
+                              progress=False) == []
 
 
 def count_records(out):
