@@ -160,13 +160,8 @@ def _report(args) -> int:
 
 
 def _predict(args) -> int:
-    from .bonescan import ScanError
     from .predict import GRADE_NAMES, predict_scan
-    try:
-        result = predict_scan(args.checkpoint, args.scan, args.out)
-    except ScanError as err:
-        print(f"minicnn-knee predict: {args.scan}: {err.reason}", file=sys.stderr)
-        return 1
+    result = predict_scan(args.checkpoint, args.scan, args.out)
     print(f"{result['file']}: knee window rows {result['window_start']}-{result['window_start'] + 127} "
           f"(confidence {result['confidence']:.2f})")
     for knee in result["knees"]:
@@ -179,14 +174,8 @@ def _predict(args) -> int:
 
 
 def _explain(args) -> int:
-    from .bonescan import ScanError
     from .explain import explain
-    try:
-        written = explain(args.checkpoint, args.scan, args.out)
-    except ScanError as err:
-        print(f"minicnn-knee explain: {args.scan}: {err.reason}", file=sys.stderr)
-        return 1
-    print("wrote " + ", ".join(written))
+    print("wrote " + ", ".join(explain(args.checkpoint, args.scan, args.out)))
     return 0
 
 
@@ -259,9 +248,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Exit codes: 0 done, 1 an unreadable scan (its reason printed), 2 a usage or input error."""
+    from .bonescan import ScanError
     args = parser().parse_args(argv)
     try:
         return args.run(args)
+    except ScanError as err:
+        print(f"minicnn-knee {args.command}: {getattr(args, 'scan', '')}: {err.reason}", file=sys.stderr)
+        return 1
     except (FileNotFoundError, ValueError) as err:
         print(f"minicnn-knee {args.command}: {err}", file=sys.stderr)
         return 2
