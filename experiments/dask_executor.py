@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import tempfile
 
@@ -51,20 +50,13 @@ def dask_task(job: dict, payload: tuple[str, bytes]) -> dict:
         return train_job(job, _dataset(payload), folder)
 
 
-def _write_record(path: str, record: dict) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=".record-", suffix=".tmp", dir=os.path.dirname(path))
-    with os.fdopen(handle, "w") as f:
-        json.dump(record, f, indent=1, default=float)
-    os.replace(tmp, path)
-
-
 def run_study_dask(study, crops: str, out: str, scheduler: str | None = None, workers: int = 2,
                    threads: int = 1, device: str = "cpu", retries: int = 2, progress: bool = True) -> list:
     """Submit every pending run; write each record as it comes back; return the jobs run."""
     from distributed import Client, LocalCluster, as_completed
     from tqdm import tqdm
 
+    from .atomic import write_json
     from .study import pending_jobs, slug
 
     jobs = pending_jobs(study, crops, out, threads, device)
@@ -86,7 +78,7 @@ def run_study_dask(study, crops: str, out: str, scheduler: str | None = None, wo
         bar = tqdm(total=len(jobs), desc="study (dask)", unit="run", disable=not progress)
         for future in as_completed(futures):
             job, record = futures[future], future.result()
-            _write_record(os.path.join(job["out"], "record.json"), record)
+            write_json(os.path.join(job["out"], "record.json"), record)
             done.append({"out": job["out"], "status": record["status"], "message": record["message"]})
             bar.update()
         bar.close()

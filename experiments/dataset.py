@@ -17,11 +17,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .atomic import atomic_path
 from .bonescan import UNSPECIFIED, ScanError, read_scan
 from .knee import VIEWS, crop_scales, cut_crops, locate_knees, window_at
 
@@ -167,20 +167,11 @@ def build_dataset(folder: str, options: BuildOptions = BuildOptions(), progress:
 
 def save_dataset(data: KneeDataset, path: str) -> None:
     """Write the archive atomically (a temporary file renamed into place)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=".crops-", suffix=".npz.tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as f:
-            optional = {} if data.scales is None else {"scales": data.scales}
-            np.savez(f, images=data.images, labels=data.labels, patients=data.patients, files=data.files,
-                     sides=data.sides, rows=data.rows, cache_key=np.array(data.cache_key),
-                     summary=np.array(json.dumps(asdict(data.summary))), **optional)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    optional = {} if data.scales is None else {"scales": data.scales}
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, images=data.images, labels=data.labels, patients=data.patients, files=data.files,
+                 sides=data.sides, rows=data.rows, cache_key=np.array(data.cache_key),
+                 summary=np.array(json.dumps(asdict(data.summary))), **optional)
 
 
 def load_dataset(path: str) -> KneeDataset:

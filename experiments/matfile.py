@@ -8,11 +8,12 @@ reversed); each dataset or group carries a ``MATLAB_class`` attribute ('double',
 """
 from __future__ import annotations
 
-import os
 import time
 
 import numpy as np
 import scipy.io
+
+from .atomic import atomic_path
 
 MATLAB_CLASS = {np.dtype(t): t for t in ("double", "single", "uint8", "uint16", "uint32",
                                           "int8", "int16", "int32", "int64", "uint64")}
@@ -51,21 +52,16 @@ def _header() -> bytes:
 def write_mat(path: str, variables: dict, version: str = "v5") -> None:
     """Write ``variables`` (arrays, strings, numbers, nested dicts as structs) to ``path``,
     through a temporary file renamed into place."""
-    tmp = path + ".tmp"
-    try:
+    if version not in ("v5", "v7.3"):
+        raise ValueError(f"write_mat: version must be 'v5' or 'v7.3', got {version!r}")
+    with atomic_path(path) as tmp:
         if version == "v5":
             with open(tmp, "wb") as f:
                 scipy.io.savemat(f, variables, do_compression=False)
-        elif version == "v7.3":
+        else:
             import h5py
             with h5py.File(tmp, "w", userblock_size=512) as f:
                 for name, value in variables.items():
                     _write_v73_value(f, name, value)
             with open(tmp, "r+b") as f:
                 f.write(_header())
-        else:
-            raise ValueError(f"write_mat: version must be 'v5' or 'v7.3', got {version!r}")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

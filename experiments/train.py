@@ -22,7 +22,6 @@ import dataclasses
 import json
 import math
 import os
-import tempfile
 import time
 import tomllib
 from dataclasses import asdict, dataclass, field
@@ -33,6 +32,7 @@ from scipy import ndimage
 import minicnn
 from minicnn import nn, optim
 
+from .atomic import write_json
 from .metrics import bootstrap_intervals, grade_metrics
 from .models import ModelConfig, build_model
 
@@ -171,13 +171,6 @@ def predict(model: nn.Module, images: np.ndarray, batch_size: int = 64, device: 
     return np.concatenate(parts) if parts else np.zeros((0, 5))
 
 
-def _write_json(path: str, value) -> None:
-    handle, tmp = tempfile.mkstemp(prefix=".record-", suffix=".tmp", dir=os.path.dirname(path))
-    with os.fdopen(handle, "w") as f:
-        json.dump(value, f, indent=1, default=float)
-    os.replace(tmp, path)
-
-
 def _scores(labels, probabilities) -> tuple[float, float]:
     if len(labels) == 0:
         return float("nan"), float("nan")
@@ -277,5 +270,5 @@ def train_run(config: RunConfig, images: np.ndarray, labels: np.ndarray, patient
         record["test"] = grade_metrics(labels[test], probabilities)
         record["test_intervals"] = bootstrap_intervals(labels[test], probabilities, patients[test],
                                                        rounds=cfg.bootstrap_rounds, seed=cfg.seed)
-    _write_json(record_path, record)
+    write_json(record_path, record)
     return record
