@@ -6,7 +6,8 @@ third axis of views: 0 anterior, 1 posterior), ``info`` (a struct of strings), a
 6 severe DJD (Kellgren-Lawrence 0..4 = code - 2), -1 unspecified. ``kneejointid[0]`` labels
 columns 0-127 of view 0, ``kneejointid[1]`` columns 128-255.
 
-MATLAB v5/v7 files are read with ``scipy.io.loadmat``, v7.3 (HDF5) files with h5py;
+MATLAB v5/v7 files are read with ``scipy.io.loadmat`` once :mod:`.mat5_structure` has
+checked their structure, v7.3 (HDF5) files with h5py;
 both give the same record. Anything wrong raises :class:`ScanError` with a one-line
 reason and a short ``kind`` for the summary; no other exception escapes :func:`read_scan`.
 """
@@ -16,6 +17,8 @@ import os
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .mat5_structure import check_v5_structure
 
 ROWS, COLS = 1024, 256
 VALID_CODES = (2, 3, 4, 5, 6, -1)
@@ -52,8 +55,12 @@ class ScanRecord:
 # ---- low-level readers: each returns (image, kneejointid, info dict) -----------------
 
 def _read_v5(path: str):
+    import io
     import scipy.io
-    mat = scipy.io.loadmat(path, squeeze_me=False, struct_as_record=True)
+    with open(path, "rb") as f:
+        data = f.read()
+    check_v5_structure(data)  # scipy's C reader can crash the process on a damaged file
+    mat = scipy.io.loadmat(io.BytesIO(data), squeeze_me=False, struct_as_record=True)
     image = mat.get("V", mat.get("Y"))
     diag = mat.get("diaginfo")
     codes = None

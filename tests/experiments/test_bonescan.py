@@ -112,3 +112,26 @@ def test_corrupted_bytes_end_in_a_record_or_a_reason_never_another_exception(tmp
         assert err.reason and "\n" not in err.reason
     else:
         assert record.counts.shape[1:] == (1024, 256) and len(record.labels) == 2
+
+
+def test_a_damaged_type_code_is_a_reason_not_a_crash_of_scipys_reader(tmp_path):
+    """scipy's C reader segfaults on an unknown data type in a char array (found by the
+    fuzz test above); the structure check names the field instead."""
+    data = bytearray(good_bytes("v5"))
+    at = data.rindex(b"Tc-99m MDP") - 8  # the tag of the radioisotope's characters
+    assert data[at] == 16  # miUTF8
+    data[at] = 0xEA
+    (tmp_path / "bad.mat").write_bytes(bytes(data))
+    with pytest.raises(ScanError, match=r"'info'\.radioisotope characters: data type 234") as info:
+        read_scan(str(tmp_path / "bad.mat"))
+    assert info.value.kind == "unreadable"
+
+
+def test_a_compressed_v5_file_reads_like_an_uncompressed_one(tmp_path):
+    import scipy.io
+    variables = phantom_variables(4)
+    scipy.io.savemat(str(tmp_path / "z.mat"), variables, do_compression=True)
+    write_mat(str(tmp_path / "plain.mat"), variables, "v5")
+    zipped, plain = read_scan(str(tmp_path / "z.mat")), read_scan(str(tmp_path / "plain.mat"))
+    assert np.array_equal(zipped.counts, plain.counts) and zipped.labels == plain.labels
+    assert zipped.info == plain.info
