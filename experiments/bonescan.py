@@ -91,6 +91,8 @@ def _read_v73(path: str):
         info = {}
         if "info" in f and hasattr(f["info"], "keys"):
             for key, dataset in f["info"].items():
+                if isinstance(key, bytes):  # h5py gives a name that is not UTF-8 as bytes
+                    key = key.decode("latin-1")
                 value = np.asarray(dataset)
                 is_char = dataset.attrs.get("MATLAB_class", b"") in (b"char", "char")
                 info[key] = "".join(map(chr, value.ravel())) if is_char else _plain(value.transpose())
@@ -192,6 +194,7 @@ def read_scan(path: str) -> ScanRecord:
         image, codes, info = (_read_v73 if version == "v7.3" else _read_v5)(path)
         counts = _validate_image(image)
         labels = _validate_codes(codes)
+        patient_id = _patient_id(info, os.path.splitext(name)[0])
     except ScanError:
         raise
     except (MemoryError, KeyboardInterrupt):
@@ -199,6 +202,5 @@ def read_scan(path: str) -> ScanRecord:
     except Exception as exc:  # any parser failure on a damaged file is a reason, not a crash
         raise ScanError("unreadable", f"unreadable (truncated or corrupt): "
                                       f"{type(exc).__name__}: {str(exc)[:120]}") from exc
-    patient_id = _patient_id(info, os.path.splitext(name)[0])
     return ScanRecord(file=name, patient_id=patient_id, counts=counts, labels=labels, info=info,
                       mat_version=version)

@@ -135,3 +135,14 @@ def test_a_compressed_v5_file_reads_like_an_uncompressed_one(tmp_path):
     zipped, plain = read_scan(str(tmp_path / "z.mat")), read_scan(str(tmp_path / "plain.mat"))
     assert np.array_equal(zipped.counts, plain.counts) and zipped.labels == plain.labels
     assert zipped.info == plain.info
+
+
+def test_a_v73_field_name_that_is_not_utf8_is_read_as_latin1(tmp_path):
+    """h5py returns such a name as bytes (found by the fuzz test: it crashed the patient-id lookup)."""
+    import h5py
+    path = str(tmp_path / "odd.mat")
+    write_mat(path, phantom_variables(0), "v7.3")
+    with h5py.File(path, "r+") as f:
+        f["info"].create_dataset(b"da\xa7asize", data=np.array([[2.0]]))
+    record = read_scan(path)
+    assert record.info["da\xa7asize"] == 2.0 and record.patient_id == "0000001"
