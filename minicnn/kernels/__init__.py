@@ -20,9 +20,12 @@ Every kernel set is a module with these functions (``win`` is a :class:`Window`)
 ``conv2d_backward(g, saved, x, weight, win, need_x, need_w, need_b) -> (gx, gw, gb)``
     convolution (``minicnn/ops/conv.py``); ``saved`` is whatever the set wants back in
     backward (the NumPy set keeps ``col``, the Numba set nothing). Unneeded gradients are None.
-``batchnorm_stats(x) -> (mean, var)``, ``batchnorm_apply(x, mean, inv_std, weight, bias) -> y``,
+``batchnorm_stats(x) -> (mean, var)``,
+``batchnorm_inv_std(var, eps, mean, running_mean, running_var, momentum, count) -> inv_std``,
+``batchnorm_apply(x, mean, inv_std, weight, bias) -> y``,
 ``batchnorm_backward(g, x, mean, inv_std, weight, batch_stats, need_x, need_w, need_b)``
-    batch normalisation per channel (axis 1), biased variance (``minicnn/ops/norm.py``).
+    batch normalisation per channel (axis 1), biased variance (``minicnn/ops/norm.py``);
+    ``batchnorm_inv_std`` also moves the running estimates (in place) when they are given.
 ``relu_forward(x) -> y`` and ``relu_backward(g, y) -> g * [y > 0]``.
 
 Sets: ``reference`` (plain Python loops for im2col, col2im and pooling, the NumPy formulas

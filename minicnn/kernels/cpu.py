@@ -25,6 +25,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from .generic import batchnorm_inv_std  # noqa: F401  (the set's; a few numbers per channel)
 from .memory import POOL
 from .window import Window
 

@@ -52,6 +52,18 @@ def batchnorm_stats(x):
     return x.mean(axis=_axes(x)), x.var(axis=_axes(x))
 
 
+def batchnorm_inv_std(var, eps, mean=None, running_mean=None, running_var=None, momentum=0.0, count=1):
+    """``1 / sqrt(var + eps)``. Given ``running_mean`` and ``running_var`` (updated in place),
+    also ``running <- (1 - momentum) * running + momentum * batch``, with the batch's
+    variance unbiased by ``count / (count - 1)``."""
+    if running_mean is not None:
+        running_mean *= 1 - momentum
+        running_mean += momentum * mean
+        running_var *= 1 - momentum
+        running_var += momentum * var * (count / max(count - 1, 1))
+    return 1.0 / xp_of(var).sqrt(var + eps)
+
+
 def batchnorm_apply(x, mean, inv_std, weight, bias):
     """``y = (x - mean) * inv_std * weight + bias`` per channel (weight, bias may be None)."""
     y = (x - _channel(mean, x)) * _channel(inv_std, x)

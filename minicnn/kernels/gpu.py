@@ -3,9 +3,11 @@
 - im2col is one thread per column entry; col2im and the max-pooling backward are gathers,
   one thread per input pixel looping over the windows that cover it: deterministic, no
   atomics. Max pooling keeps the first maximum in row-major window order, as every set.
-- Convolution products go to cuBLAS through ``cupy.matmul`` (batched) and
-  ``cupy.tensordot``; batch norm's statistics are CuPy reductions, its normalisation and
-  gradient one elementwise kernel each; ReLU is an elementwise kernel.
+- A convolution is 2-D cuBLAS products on a column layout ``(C kh kw, N OH OW)`` (its own
+  im2col/col2im variant), with one reordering kernel each way.
+- Batch norm sums each (sample, channel) plane in one block (a shared-memory tree, in
+  double), combines the planes per channel in a second kernel, and normalises or
+  differentiates in one elementwise kernel; ReLU is an elementwise kernel.
 - Each kernel is compiled once per dtype and kept (``functools.lru_cache``); CuPy caches
   the binaries on disk. Arrays are made contiguous before a RawKernel (raw pointers ignore
   strides). Nothing leaves the device inside a step; CuPy's memory pool serves every array.
@@ -19,6 +21,7 @@ import functools
 import numpy as np
 
 from ..backend import cupy_module
+from . import generic
 from .window import Window
 
 THREADS = 256
@@ -28,8 +31,16 @@ typedef {ctype} T;
 typedef long long i64;
 """
 
+# Two column layouts: "batch" (N, C, kh, kw, OH, OW), the contract's, and "rows"
+# (C, kh, kw, N, OH, OW), in which the convolution is one 2-D product W (F, C kh kw) @ col.
+_COL_INDEX = {"batch": "((((n * C + c) * kh + i) * kw + j) * OH + oy) * OW + ox",
+              "rows": "((((c * kh + i) * kw + j) * N + n) * OH + oy) * OW + ox"}
+_COL_DECOMPOSE = {
+    "batch": "const int j = t % kw; t /= kw; const int i = t % kh; t /= kh; const int c = t % C; const i64 n = t / C;",
+    "rows": "const i64 n = t % N; t /= N; const int j = t % kw; t /= kw; const int i = t % kh; const int c = t / kh;"}
+
 _IM2COL = _INDEX + r"""
-extern "C" __global__ void im2col(const T* x, T* col, const T pad, const i64 total,
+extern "C" __global__ void NAME(const T* x, T* col, const T pad, const i64 total, const int N,
         const int C, const int H, const int W, const int kh, const int kw, const int sh,
         const int sw, const int ph, const int pw, const int dh, const int dw,
         const int OH, const int OW) {
@@ -37,13 +48,16 @@ extern "C" __global__ void im2col(const T* x, T* col, const T pad, const i64 tot
     if (idx >= total) return;
     const int ox = idx % OW; i64 t = idx / OW;
     const int oy = t % OH; t /= OH;
-    const int j = t % kw; t /= kw;
-    const int i = t % kh; t /= kh;
-    const int c = t % C; const i64 n = t / C;
+    DECOMPOSE
     const int y = oy * sh + i * dh - ph, xx = ox * sw + j * dw - pw;
     col[idx] = (y >= 0 && y < H && xx >= 0 && xx < W) ? x[((n * C + c) * H + y) * W + xx] : pad;
 }
 """
+
+
+def _im2col_source(layout: str) -> str:
+    return _IM2COL.replace("NAME", f"im2col_{layout}").replace("DECOMPOSE", _COL_DECOMPOSE[layout])
+
 
 # The windows that read input pixel (y, xx): the kernel offsets (i, j) whose output
 # position (oy, ox) is whole and in range. Shared by the two gathers below.
@@ -61,8 +75,7 @@ _COVERING_WINDOWS = r"""
 """
 
 _COL2IM = _INDEX + r"""
-extern "C" __global__ void col2im(const T* col, T* x, const i64 total,
-        const int C, const int H, const int W, const int kh, const int kw, const int sh,
+extern "C" __global__ void NAME(const T* col, T* x, const i64 total, const int N, const int C, const int H, const int W, const int kh, const int kw, const int sh,
         const int sw, const int ph, const int pw, const int dh, const int dw,
         const int OH, const int OW) {
     i64 idx = (i64)blockIdx.x * blockDim.x + threadIdx.x;
@@ -71,8 +84,36 @@ extern "C" __global__ void col2im(const T* col, T* x, const i64 total,
     const int y = t % H; t /= H;
     const int c = t % C; const i64 n = t / C;
     T sum = 0;
-""" + _COVERING_WINDOWS.replace("BODY", "sum += col[((((n * C + c) * kh + i) * kw + j) * OH + oy) * OW + ox];") + r"""
+""" + _COVERING_WINDOWS.replace("BODY", "sum += col[COL_INDEX];") + r"""
     x[idx] = sum;
+}
+"""
+
+
+def _col2im_source(layout: str) -> str:
+    return _COL2IM.replace("NAME", f"col2im_{layout}").replace("COL_INDEX", _COL_INDEX[layout])
+
+
+# y (N, F, P) from the product's rows (F, N P), plus the bias; and g (N, F, P) -> (F, N P).
+_ROWS_TO_BATCH = _INDEX + r"""
+extern "C" __global__ void rows_to_batch(const T* rows, const T* bias, T* y, const i64 total,
+        const int N, const int F, const i64 P, const int has_bias) {
+    i64 idx = (i64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= total) return;
+    const i64 p = idx % P; const i64 t = idx / P;
+    const int f = t % F; const i64 n = t / F;
+    y[idx] = rows[(f * N + n) * P + p] + (has_bias ? bias[f] : (T)0);
+}
+"""
+
+_BATCH_TO_ROWS = _INDEX + r"""
+extern "C" __global__ void batch_to_rows(const T* g, T* rows, const i64 total, const int N,
+        const int F, const i64 P) {
+    i64 idx = (i64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= total) return;
+    const i64 p = idx % P; const i64 t = idx / P;
+    const i64 n = t % N; const int f = t / N;
+    rows[idx] = g[(n * F + f) * P + p];
 }
 """
 
@@ -119,6 +160,128 @@ extern "C" __global__ void maxpool_backward(const T* g, const int* argmax, T* gx
 }
 """
 
+# Batch norm per channel c of x (N, C, M): one block per (n, c) plane sums its M values
+# in double (two passes over the plane: its sum, then squared deviations from the plane's
+# mean), and one thread per channel combines the N planes (Chan et al.'s pairwise
+# formula: var = (sum of plane M2 + M * sum (plane mean - mean)^2) / (N M)).
+_BLOCK_SUM = r"""
+__device__ double block_sum(double v, double* shared) {
+    shared[threadIdx.x] = v;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) shared[threadIdx.x] += shared[threadIdx.x + s];
+        __syncthreads();
+    }
+    const double total = shared[0];
+    __syncthreads();
+    return total;
+}
+"""
+
+_BN_PLANE_STATS = _INDEX + _BLOCK_SUM + r"""
+extern "C" __global__ void bn_plane_stats(const T* x, double* sums, double* m2, const i64 M) {
+    __shared__ double shared[""" + str(THREADS) + r"""];
+    const T* plane = x + (i64)blockIdx.x * M;
+    double s = 0, q = 0;
+    for (i64 m = threadIdx.x; m < M; m += blockDim.x) s += plane[m];
+    s = block_sum(s, shared);
+    const double mu = s / M;
+    for (i64 m = threadIdx.x; m < M; m += blockDim.x) { const double d = plane[m] - mu; q += d * d; }
+    q = block_sum(q, shared);
+    if (threadIdx.x == 0) { sums[blockIdx.x] = s; m2[blockIdx.x] = q; }
+}
+"""
+
+_BN_PLANE_GRAD_SUMS = _INDEX + _BLOCK_SUM + r"""
+extern "C" __global__ void bn_plane_grad_sums(const T* g, const T* x, const T* mean, double* sum_g,
+        double* sum_g_dev, const int C, const i64 M) {
+    __shared__ double shared[""" + str(THREADS) + r"""];
+    const i64 offset = (i64)blockIdx.x * M;
+    const double mu = mean[blockIdx.x % C];
+    double a = 0, b = 0;
+    for (i64 m = threadIdx.x; m < M; m += blockDim.x) {
+        const double gm = g[offset + m];
+        a += gm; b += gm * (x[offset + m] - mu);
+    }
+    a = block_sum(a, shared);
+    b = block_sum(b, shared);
+    if (threadIdx.x == 0) { sum_g[blockIdx.x] = a; sum_g_dev[blockIdx.x] = b; }
+}
+"""
+
+_BN_COMBINE_STATS = _INDEX + r"""
+extern "C" __global__ void bn_combine_stats(const double* sums, const double* m2, T* mean, T* var,
+        const i64 total, const int N, const int C, const i64 M) {
+    i64 c = (i64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= total) return;
+    double s = 0, q = 0;
+    for (int n = 0; n < N; ++n) s += sums[n * C + c];
+    const double mu = s / ((double)N * M);
+    for (int n = 0; n < N; ++n) {
+        const double d = sums[n * C + c] / M - mu;
+        q += m2[n * C + c] + M * d * d;
+    }
+    mean[c] = mu;
+    var[c] = q / ((double)N * M);
+}
+"""
+
+_BN_COMBINE_GRAD_SUMS = _INDEX + r"""
+extern "C" __global__ void bn_combine_grad_sums(const double* sum_g_planes, const double* sum_g_dev_planes,
+        const T* inv_std, T* sum_g, T* sum_gx, const i64 total, const int N, const int C) {
+    i64 c = (i64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= total) return;
+    double a = 0, b = 0;
+    for (int n = 0; n < N; ++n) { a += sum_g_planes[n * C + c]; b += sum_g_dev_planes[n * C + c]; }
+    sum_g[c] = a;
+    sum_gx[c] = b * inv_std[c];
+}
+"""
+
+# One thread per channel: the running estimates (when update) and 1 / sqrt(var + eps).
+_BN_INV_STD = _INDEX + r"""
+extern "C" __global__ void bn_inv_std(const T* var, const T* mean, T* running_mean, T* running_var,
+        T* inv_std, const i64 total, const T eps, const T momentum, const T unbias, const int update) {
+    i64 c = (i64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= total) return;
+    if (update) {
+        running_mean[c] = running_mean[c] * ((T)1 - momentum) + momentum * mean[c];
+        running_var[c] = running_var[c] * ((T)1 - momentum) + momentum * var[c] * unbias;
+    }
+    inv_std[c] = (T)1 / sqrt(var[c] + eps);
+}
+"""
+
+# weight and bias may be absent (has_weight / has_bias 0; any pointer is passed).
+_BN_APPLY = _INDEX + r"""
+extern "C" __global__ void bn_apply(const T* x, const T* mean, const T* inv_std, const T* weight,
+        const T* bias, T* y, const i64 total, const int C, const i64 M, const int has_weight,
+        const int has_bias) {
+    i64 idx = (i64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= total) return;
+    const int c = (idx / M) % C;
+    const T scale = has_weight ? inv_std[c] * weight[c] : inv_std[c];
+    y[idx] = (x[idx] - mean[c]) * scale + (has_bias ? bias[c] : (T)0);
+}
+"""
+
+_BN_GRAD_INPUT = _INDEX + r"""
+extern "C" __global__ void bn_grad_input(const T* g, const T* x, const T* mean, const T* inv_std,
+        const T* weight, const T* sum_g, const T* sum_gx, T* out, const i64 total, const int C,
+        const i64 M, const T count, const int has_weight, const int batch_stats) {
+    i64 idx = (i64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= total) return;
+    const int c = (idx / M) % C;
+    const T scale = has_weight ? inv_std[c] * weight[c] : inv_std[c];
+    if (batch_stats) {
+        const T xhat = (x[idx] - mean[c]) * inv_std[c];
+        out[idx] = scale * (g[idx] - sum_g[c] / count - xhat * sum_gx[c] / count);
+    } else {
+        out[idx] = scale * g[idx];
+    }
+}
+"""
+
 _CTYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 
 
@@ -134,12 +297,6 @@ def _raw(source: str, name: str, dtype: np.dtype):
 def _elementwise(name: str):
     cp = cupy_module()
     kernels = {
-        "bn_apply": ("T x, raw T scale, raw T shift, int64 C, int64 M", "T y",
-                     "const long long c = (i / M) % C; y = x * scale[c] + shift[c];"),
-        "bn_grad": ("T g, T x, raw T mean, raw T inv_std, raw T scale, raw T mean_g, raw T mean_gx, "
-                    "int64 C, int64 M", "T out",
-                    "const long long c = (i / M) % C; "
-                    "out = scale[c] * (g - mean_g[c] - (x - mean[c]) * inv_std[c] * mean_gx[c]);"),
         "relu": ("T x", "T y", "y = x > (T)0 ? x : (T)0;"),
         "relu_grad": ("T g, T y", "T out", "out = y > (T)0 ? g : (T)0;"),
     }
@@ -155,25 +312,35 @@ def _geometry(win: Window, oh: int, ow: int) -> tuple:
     return tuple(np.int32(v) for v in (win.kh, win.kw, win.sh, win.sw, win.ph, win.pw, win.dh, win.dw, oh, ow))
 
 
-def im2col(x, win: Window, pad_value: float = 0.0):
+def _im2col(x, win: Window, layout: str, pad_value: float = 0.0):
     cp = cupy_module()
     x = cp.ascontiguousarray(x)
     n, c, h, w = x.shape
     oh, ow = win.out_shape(h, w)
-    col = cp.empty((n, c, win.kh, win.kw, oh, ow), x.dtype)
-    _launch(_raw(_IM2COL, "im2col", x.dtype), col.size, x, col, x.dtype.type(pad_value),
-            np.int64(col.size), np.int32(c), np.int32(h), np.int32(w), *_geometry(win, oh, ow))
+    shape = (n, c, win.kh, win.kw, oh, ow) if layout == "batch" else (c, win.kh, win.kw, n, oh, ow)
+    col = cp.empty(shape, x.dtype)
+    _launch(_raw(_im2col_source(layout), f"im2col_{layout}", x.dtype), col.size, x, col,
+            x.dtype.type(pad_value), np.int64(col.size), np.int32(n), np.int32(c), np.int32(h),
+            np.int32(w), *_geometry(win, oh, ow))
     return col
 
 
-def col2im(col, win: Window, h: int, w: int):
+def _col2im(col, win: Window, layout: str, n: int, c: int, h: int, w: int):
     cp = cupy_module()
     col = cp.ascontiguousarray(col)
-    n, c, _, _, oh, ow = col.shape
+    oh, ow = col.shape[-2:]
     x = cp.empty((n, c, h, w), col.dtype)
-    _launch(_raw(_COL2IM, "col2im", col.dtype), x.size, col, x, np.int64(x.size),
-            np.int32(c), np.int32(h), np.int32(w), *_geometry(win, oh, ow))
+    _launch(_raw(_col2im_source(layout), f"col2im_{layout}", col.dtype), x.size, col, x,
+            np.int64(x.size), np.int32(n), np.int32(c), np.int32(h), np.int32(w), *_geometry(win, oh, ow))
     return x
+
+
+def im2col(x, win: Window, pad_value: float = 0.0):
+    return _im2col(x, win, "batch", pad_value)
+
+
+def col2im(col, win: Window, h: int, w: int):
+    return _col2im(col, win, "batch", col.shape[0], col.shape[1], h, w)
 
 
 def maxpool2d_forward(x, win: Window):
@@ -202,71 +369,123 @@ def maxpool2d_backward(grad_y, argmax, win: Window, h: int, w: int):
 
 
 def conv2d_forward(x, weight, bias, win: Window):
-    """``y[n] = W (F, C*kh*kw) @ col[n]`` as one batched cuBLAS product; ``col`` is saved."""
+    """``rows (F, N P) = W (F, C kh kw) @ col (C kh kw, N P)``, one 2-D cuBLAS product on
+    the "rows" column layout, then one kernel reorders it to ``(N, F, OH, OW)`` and adds
+    the bias. ``col`` is saved for backward."""
     cp = cupy_module()
     n, f = x.shape[0], weight.shape[0]
-    col = im2col(x, win)
+    col = _im2col(x, win, "rows")
     oh, ow = col.shape[-2:]
-    col3 = col.reshape(n, -1, oh * ow)
-    y = cp.matmul(cp.ascontiguousarray(weight).reshape(f, -1), col3)
-    if bias is not None:
-        y += bias.reshape(1, f, 1)
-    return y.reshape(n, f, oh, ow), col3
+    col2d = col.reshape(-1, n * oh * ow)
+    rows = cp.ascontiguousarray(weight).reshape(f, -1) @ col2d
+    y = cp.empty((n, f, oh, ow), x.dtype)
+    bias, has_bias = _optional(bias, rows)
+    _launch(_raw(_ROWS_TO_BATCH, "rows_to_batch", x.dtype), y.size, rows, bias, y, np.int64(y.size),
+            np.int32(n), np.int32(f), np.int64(oh * ow), has_bias)
+    return y, col2d
 
 
 def conv2d_backward(g, saved, x, weight, win: Window, need_x=True, need_w=True, need_b=True):
+    """``g`` reordered to rows ``(F, N P)``; ``dW = g_rows @ col.T``, ``db`` = row sums,
+    ``dcol = W.T @ g_rows`` and ``dx = col2im(dcol)``: three 2-D products' worth of work."""
     cp = cupy_module()
-    col3 = saved
+    col2d = saved
     n, f = g.shape[:2]
-    g3 = cp.ascontiguousarray(g).reshape(n, f, -1)
-    wmat = cp.ascontiguousarray(weight).reshape(f, -1)
+    g = cp.ascontiguousarray(g)
+    g_rows = cp.empty((f, g.size // f), g.dtype)
+    _launch(_raw(_BATCH_TO_ROWS, "batch_to_rows", g.dtype), g.size, g, g_rows, np.int64(g.size),
+            np.int32(n), np.int32(f), np.int64(g.size // (n * f)))
     grad_x = grad_w = grad_b = None
     if need_w:
-        grad_w = cp.tensordot(g3, col3, axes=((0, 2), (0, 2))).reshape(weight.shape)
+        grad_w = (g_rows @ col2d.T).reshape(weight.shape)
     if need_x:
-        grad_col = cp.matmul(wmat.T, g3)
-        grad_x = col2im(grad_col.reshape(n, x.shape[1], win.kh, win.kw, *g.shape[2:]), win, *x.shape[2:])
+        grad_col = cp.ascontiguousarray(weight).reshape(f, -1).T @ g_rows
+        grad_x = _col2im(grad_col.reshape(x.shape[1], win.kh, win.kw, n, *g.shape[2:]), win, "rows", *x.shape)
     if need_b:
-        grad_b = g3.sum(axis=(0, 2))
+        grad_b = g_rows.sum(axis=1)
     return grad_x, grad_w, grad_b
 
 
-def _axes(x) -> tuple:
-    return (0,) + tuple(range(2, x.ndim))
+def _planes(x) -> tuple:
+    """``x`` contiguous, and its ``(N, C, M)`` sizes as kernel arguments."""
+    cp = cupy_module()
+    x = cp.ascontiguousarray(x)
+    return x, x.shape[0], x.shape[1], x.size // (x.shape[0] * x.shape[1])
+
+
+def _launch_per_plane(kernel, planes: int, *args) -> None:
+    kernel((planes,), (THREADS,), args)
 
 
 def batchnorm_stats(x):
-    return x.mean(axis=_axes(x)), x.var(axis=_axes(x))
+    """Per-channel mean and biased variance: plane sums and squared deviations (one block
+    per plane), then one thread per channel combines them; all in double."""
+    cp = cupy_module()
+    x, n, c, m = _planes(x)
+    sums, m2 = cp.empty(n * c, cp.float64), cp.empty(n * c, cp.float64)
+    _launch_per_plane(_raw(_BN_PLANE_STATS, "bn_plane_stats", x.dtype), n * c, x, sums, m2, np.int64(m))
+    mean, var = cp.empty(c, x.dtype), cp.empty(c, x.dtype)
+    _launch(_raw(_BN_COMBINE_STATS, "bn_combine_stats", x.dtype), c, sums, m2, mean, var,
+            np.int64(c), np.int32(n), np.int32(c), np.int64(m))
+    return mean, var
 
 
-def _per_channel(x) -> tuple:
-    return np.int64(x.shape[1]), np.int64(x.size // (x.shape[0] * x.shape[1]))
+def batchnorm_inv_std(var, eps, mean=None, running_mean=None, running_var=None, momentum=0.0, count=1):
+    """One kernel for the running estimates' update and ``1 / sqrt(var + eps)``; arrays of
+    mixed dtypes take the generic path."""
+    cp = cupy_module()
+    update = running_mean is not None
+    arrays = (var, mean, running_mean, running_var) if update else (var,)
+    if len({a.dtype for a in arrays}) > 1 or not all(a.flags.c_contiguous for a in arrays):
+        return generic.batchnorm_inv_std(var, eps, mean, running_mean, running_var, momentum, count)
+    inv_std, scalar = cp.empty_like(var), var.dtype.type
+    dummy = inv_std
+    _launch(_raw(_BN_INV_STD, "bn_inv_std", var.dtype), var.size, var,
+            *((mean, running_mean, running_var) if update else (dummy, dummy, dummy)), inv_std,
+            np.int64(var.size), scalar(eps), scalar(momentum), scalar(count / max(count - 1, 1)),
+            np.int32(update))
+    return inv_std
+
+
+def _optional(array, like):
+    """``(array, 1)``, or ``(like, 0)`` for an absent weight or bias (the kernel ignores it)."""
+    if array is None:
+        return like, np.int32(0)
+    return cupy_module().ascontiguousarray(array, dtype=like.dtype), np.int32(1)
 
 
 def batchnorm_apply(x, mean, inv_std, weight, bias):
     cp = cupy_module()
-    scale = inv_std if weight is None else inv_std * weight
-    shift = -mean * scale if bias is None else bias - mean * scale
-    x = cp.ascontiguousarray(x)
-    return _elementwise("bn_apply")(x, scale.astype(x.dtype), shift.astype(x.dtype), *_per_channel(x))
+    x, n, c, m = _planes(x)
+    mean, inv_std = mean.astype(x.dtype, copy=False), inv_std.astype(x.dtype, copy=False)
+    (weight, has_weight), (bias, has_bias) = _optional(weight, mean), _optional(bias, mean)
+    y = cp.empty_like(x)
+    _launch(_raw(_BN_APPLY, "bn_apply", x.dtype), x.size, x, mean, inv_std, weight, bias, y,
+            np.int64(x.size), np.int32(c), np.int64(m), has_weight, has_bias)
+    return y
 
 
 def batchnorm_backward(g, x, mean, inv_std, weight, batch_stats: bool,
                        need_x=True, need_w=True, need_b=True):
+    """``sum_g = sum g`` and ``sum_gx = inv_std * sum g (x - mean)`` per channel (plane sums,
+    then one thread per channel), then one elementwise kernel for ``grad_x``."""
     cp = cupy_module()
-    g, x = cp.ascontiguousarray(g), cp.ascontiguousarray(x)
-    axes = _axes(x)
-    shape = (1, -1) + (1,) * (x.ndim - 2)
-    xhat = (x - mean.reshape(shape)) * inv_std.reshape(shape)
-    sum_g, sum_gx = g.sum(axis=axes), (g * xhat).sum(axis=axes)
+    x, n, c, m = _planes(x)
+    g = cp.ascontiguousarray(g)
+    mean, inv_std = mean.astype(x.dtype, copy=False), inv_std.astype(x.dtype, copy=False)
+    planes_g, planes_g_dev = cp.empty(n * c, cp.float64), cp.empty(n * c, cp.float64)
+    _launch_per_plane(_raw(_BN_PLANE_GRAD_SUMS, "bn_plane_grad_sums", x.dtype), n * c, g, x, mean,
+                      planes_g, planes_g_dev, np.int32(c), np.int64(m))
+    sum_g, sum_gx = cp.empty(c, x.dtype), cp.empty(c, x.dtype)
+    _launch(_raw(_BN_COMBINE_GRAD_SUMS, "bn_combine_grad_sums", x.dtype), c, planes_g, planes_g_dev,
+            inv_std, sum_g, sum_gx, np.int64(c), np.int32(n), np.int32(c))
     grad_x = None
     if need_x:
-        count = x.size // x.shape[1]
-        scale = (inv_std if weight is None else inv_std * weight).astype(x.dtype)
-        zeros = cp.zeros_like(sum_g)
-        mean_g, mean_gx = (sum_g / count, sum_gx / count) if batch_stats else (zeros, zeros)
-        grad_x = _elementwise("bn_grad")(g, x, mean.astype(x.dtype), inv_std.astype(x.dtype), scale,
-                                         mean_g.astype(x.dtype), mean_gx.astype(x.dtype), *_per_channel(x))
+        weight, has_weight = _optional(weight, mean)
+        grad_x = cp.empty_like(x)
+        _launch(_raw(_BN_GRAD_INPUT, "bn_grad_input", x.dtype), x.size, g, x, mean, inv_std, weight,
+                sum_g, sum_gx, grad_x, np.int64(x.size), np.int32(c), np.int64(m),
+                x.dtype.type(n * m), has_weight, np.int32(batch_stats))
     return grad_x, (sum_gx if need_w else None), (sum_g if need_b else None)
 
 

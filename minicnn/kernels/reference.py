@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .generic import (batchnorm_apply, batchnorm_backward, batchnorm_stats,  # noqa: F401
+from .generic import (batchnorm_apply, batchnorm_backward, batchnorm_inv_std, batchnorm_stats,  # noqa: F401
                       conv_kernels, relu_backward, relu_forward)
 from .window import Window
 

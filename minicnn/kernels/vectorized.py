@@ -7,7 +7,7 @@ Written against the array module of the input, so NumPy and CuPy arrays both wor
 from __future__ import annotations
 
 from ..backend import xp_of
-from .generic import (batchnorm_apply, batchnorm_backward, batchnorm_stats,  # noqa: F401
+from .generic import (batchnorm_apply, batchnorm_backward, batchnorm_inv_std, batchnorm_stats,  # noqa: F401
                       conv_kernels, relu_backward, relu_forward)
 from .window import Window
 

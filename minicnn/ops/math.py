@@ -277,11 +277,8 @@ class GetItem(Function):
         grad = xp.zeros(ctx.in_shape, dtype=g.dtype)
         if _is_basic_index(ctx.index):
             grad[ctx.index] = g
-        elif is_cupy_array(grad):
-            import cupyx
-            cupyx.scatter_add(grad, ctx.index, g)
         else:
-            np.add.at(grad, ctx.index, g)
+            xp.add.at(grad, ctx.index, g)  # NumPy, and CuPy >= 13
         return grad
 
 

@@ -19,7 +19,7 @@ In evaluation mode ``mu`` and ``var`` are the running estimates, constants, so
 from __future__ import annotations
 
 from ..autograd import Function
-from ..backend import kernels_of, xp_of
+from ..backend import kernels_of
 
 
 class BatchNormFunction(Function):
@@ -28,19 +28,14 @@ class BatchNormFunction(Function):
                 use_batch_stats=True, momentum=0.1, eps=1e-5):
         """``running_mean``/``running_var`` (arrays) are updated in place when
         ``use_batch_stats`` and given; otherwise they are the statistics used."""
-        kernels, xp = kernels_of(x), xp_of(x)
+        kernels = kernels_of(x)
         if use_batch_stats:
             mean, var = kernels.batchnorm_stats(x)
-            if running_mean is not None:
-                count = x.size // x.shape[1]
-                running_mean *= 1 - momentum
-                running_mean += momentum * mean
-                running_var *= 1 - momentum
-                running_var += momentum * var * (count / max(count - 1, 1))
+            inv_std = kernels.batchnorm_inv_std(var, eps, mean, running_mean, running_var, momentum,
+                                                x.size // x.shape[1])
         else:
-            mean, var = running_mean, running_var
-        mean = mean.astype(x.dtype, copy=False)
-        inv_std = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
+            mean, inv_std = running_mean, kernels.batchnorm_inv_std(running_var, eps)
+        mean, inv_std = mean.astype(x.dtype, copy=False), inv_std.astype(x.dtype, copy=False)
         ctx.save_for_backward(x, mean, inv_std, weight)
         ctx.use_batch_stats = use_batch_stats
         return kernels.batchnorm_apply(x, mean, inv_std, weight, bias)

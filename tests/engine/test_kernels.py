@@ -98,6 +98,15 @@ def test_batchnorm_and_relu_match_reference(name, dtype, batch_stats):
     mean_ref, var_ref = reference.batchnorm_stats(x)
     close(mean, mean_ref, dtype, "mean")
     close(var, var_ref, dtype, "var")
+    running = [rng.standard_normal(4).astype(dtype), rng.uniform(0.5, 1.5, 4).astype(dtype)]
+    expected_running = [r.copy() for r in running]
+    on_set = [on(name, r) for r in running]
+    inv_std = kernels.batchnorm_inv_std(on(name, var_ref), 1e-5, on(name, mean_ref), *on_set, 0.1, 90)
+    expected = reference.batchnorm_inv_std(var_ref, 1e-5, mean_ref, *expected_running, 0.1, 90)
+    close(inv_std, expected, dtype, "inverse deviation")
+    for ours, theirs in zip(on_set, expected_running):
+        close(ours, theirs, dtype, "running estimate")
+    close(kernels.batchnorm_inv_std(on(name, var_ref), 1e-5), expected, dtype, "inverse deviation, eval")
     inv_std = (1 / np.sqrt(var_ref + 1e-5)).astype(dtype)
     args = [on(name, a) for a in (mean_ref, inv_std, weight)]
     close(kernels.batchnorm_apply(on(name, x), *args, on(name, bias)),
