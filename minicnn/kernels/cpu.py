@@ -2,7 +2,8 @@
 
 What makes them fast, in order of weight:
 
-- Convolution spreads whole samples over the threads: each writes one sample's im2col
+- A one-channel input (the first layer) is convolved directly, row by row; more channels
+  go through columns and BLAS. Convolution spreads whole samples over the threads: each writes one sample's im2col
   columns into its own workspace (reused across calls, small enough to stay in cache) and
   multiplies them with single-threaded BLAS straight away. Nothing of ``col`` is kept for
   backward: rebuilding it per sample is cheaper than writing and re-reading a whole-batch
@@ -141,6 +142,78 @@ def _conv_backward(x, g3, wmat_t, grad_x, grad_ws, products, cols, need_x, need_
             _col2im_sample(col, grad_x[k], kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
 
 
+@njit(parallel=True, cache=True)
+def _conv_forward_one_channel(x, w, bias, y, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """Direct convolution of a one-channel input: ``y[n, f, oy] = b[f] + sum over (i, j) of
+    w[f, i, j] * (row oy*sh + i*dh - ph of x[n, 0], shifted by j*dw - pw)``, one output row
+    at a time while it is in cache. No column matrix: with C = 1 its products have only
+    kh*kw rows, which BLAS runs far from its peak. Threads take (sample, filter) planes."""
+    n, _, h, width = x.shape
+    filters = w.shape[0]
+    for plane in prange(n * filters):
+        k, f = plane // filters, plane % filters
+        image = x[k, 0]
+        for oy in range(oh):
+            out = y[k, f, oy]
+            out[:] = bias[f]
+            for i in range(kh):
+                yy = oy * sh + i * dh - ph
+                if yy < 0 or yy >= h:
+                    continue
+                row = image[yy]
+                for j in range(kw):
+                    x0 = j * dw - pw
+                    lo, hi = _valid_range(x0, sw, width, ow)
+                    tap = w[f, i, j]
+                    dst = out[lo:hi]
+                    if sw == 1:  # contiguous views, non-negative indices: vectorised
+                        src = row[lo + x0:hi + x0]
+                        for t in range(hi - lo):
+                            dst[t] += tap * src[t]
+                    else:
+                        for t in range(hi - lo):
+                            dst[t] += tap * row[(lo + t) * sw + x0]
+
+
+@njit(parallel=True, cache=True, fastmath={"reassoc"})  # reassociation lets the sums vectorise
+def _conv_backward_one_channel(x, g, grad_ws, grad_bs, zero, kh, kw, sh, sw, ph, pw, dh, dw):
+    """The weight and bias gradients of :func:`_conv_forward_one_channel`:
+    ``dW[f, i, j] = sum over (n, oy, ox) of g[n, f, oy, ox] * x[n, 0, oy*sh + i*dh - ph,
+    ox*sw + j*dw - pw]`` and ``db[f] = sum of g[n, f]``, each row of ``g`` read once and
+    used for every tap while in cache. Each row's sum is in the input's type (``zero``),
+    the running totals in double, one partial per thread."""
+    n, _, h, width = x.shape
+    filters, oh, ow = g.shape[1], g.shape[2], g.shape[3]
+    for plane in prange(n * filters):
+        thread = numba.get_thread_id()
+        k, f = plane // filters, plane % filters
+        image = x[k, 0]
+        for oy in range(oh):
+            grad_row = g[k, f, oy]
+            total = zero
+            for ox in range(ow):
+                total += grad_row[ox]
+            grad_bs[thread, f] += total
+            for i in range(kh):
+                yy = oy * sh + i * dh - ph
+                if yy < 0 or yy >= h:
+                    continue
+                row = image[yy]
+                for j in range(kw):
+                    x0 = j * dw - pw
+                    lo, hi = _valid_range(x0, sw, width, ow)
+                    a = grad_row[lo:hi]
+                    total = zero
+                    if sw == 1:
+                        b = row[lo + x0:hi + x0]
+                        for t in range(hi - lo):
+                            total += a[t] * b[t]
+                    else:
+                        for t in range(hi - lo):
+                            total += a[t] * row[(lo + t) * sw + x0]
+                    grad_ws[thread, f, i, j] += total
+
+
 def _geometry(win: Window, oh: int, ow: int) -> tuple:
     return (win.kh, win.kw, win.sh, win.sw, win.ph, win.pw, win.dh, win.dw, oh, ow)
 
@@ -170,6 +243,11 @@ def conv2d_forward(x, weight, bias, win: Window):
     n, c, h, w = x.shape
     f = weight.shape[0]
     oh, ow = win.out_shape(h, w)
+    if c == 1:
+        y = POOL.empty((n, f, oh, ow), x.dtype)
+        _conv_forward_one_channel(x, np.ascontiguousarray(weight[:, 0]),
+                                  np.zeros(f, x.dtype) if bias is None else bias, y, *_geometry(win, oh, ow))
+        return y, None
     wmat = np.ascontiguousarray(weight).reshape(f, -1)
     y = POOL.empty((n, f, oh * ow), x.dtype)
     _conv_forward(x, wmat, np.zeros(0, x.dtype) if bias is None else bias, y,
@@ -177,8 +255,21 @@ def conv2d_forward(x, weight, bias, win: Window):
     return y.reshape(n, f, oh, ow), None
 
 
+def _conv_backward_one_channel_wb(g, x, weight, win: Window):
+    """(dW, db) of a one-channel convolution, from the direct kernel."""
+    threads, f = numba.get_num_threads(), weight.shape[0]
+    grad_ws = np.zeros((threads,) + weight[:, 0].shape, np.float64)
+    grad_bs = np.zeros((threads, f), np.float64)
+    _conv_backward_one_channel(x, g, grad_ws, grad_bs, x.dtype.type(0), *_geometry(win, 0, 0)[:8])
+    return grad_ws.sum(axis=0).astype(x.dtype).reshape(weight.shape), grad_bs.sum(axis=0).astype(x.dtype)
+
+
 def conv2d_backward(g, saved, x, weight, win: Window, need_x=True, need_w=True, need_b=True):
     x, g = np.ascontiguousarray(x), np.ascontiguousarray(g)
+    if x.shape[1] == 1 and (need_w or need_b):
+        grad_w, grad_b = _conv_backward_one_channel_wb(g, x, weight, win)
+        grad_x = conv2d_backward(g, saved, x, weight, win, True, False, False)[0] if need_x else None
+        return grad_x, (grad_w if need_w else None), (grad_b if need_b else None)
     n, f = g.shape[:2]
     oh, ow = g.shape[2:]
     wmat = np.ascontiguousarray(weight).reshape(f, -1)
