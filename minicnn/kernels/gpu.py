@@ -75,7 +75,8 @@ _COVERING_WINDOWS = r"""
 """
 
 _COL2IM = _INDEX + r"""
-extern "C" __global__ void NAME(const T* col, T* x, const i64 total, const int N, const int C, const int H, const int W, const int kh, const int kw, const int sh,
+extern "C" __global__ void NAME(const T* col, T* x, const i64 total, const int N,
+        const int C, const int H, const int W, const int kh, const int kw, const int sh,
         const int sw, const int ph, const int pw, const int dh, const int dw,
         const int OH, const int OW) {
     i64 idx = (i64)blockIdx.x * blockDim.x + threadIdx.x;
@@ -387,7 +388,7 @@ def conv2d_forward(x, weight, bias, win: Window):
 
 def conv2d_backward(g, saved, x, weight, win: Window, need_x=True, need_w=True, need_b=True):
     """``g`` reordered to rows ``(F, N P)``; ``dW = g_rows @ col.T``, ``db`` = row sums,
-    ``dcol = W.T @ g_rows`` and ``dx = col2im(dcol)``: three 2-D products' worth of work."""
+    ``dcol = W.T @ g_rows`` and ``dx = col2im(dcol)``: two 2-D products."""
     cp = cupy_module()
     col2d = saved
     n, f = g.shape[:2]
