@@ -2,9 +2,9 @@
 
 What makes them fast, in order of weight:
 
-- A one-channel input (the first layer) is convolved directly, row by row; more channels
-  go through columns and BLAS. Convolution spreads whole samples over the threads: each writes one sample's im2col
-  columns into its own workspace (reused across calls, small enough to stay in cache) and
+- A one-channel input (the first layer) is convolved directly, row by row. With more
+  channels, convolution spreads whole samples over the threads: each writes one sample's
+  im2col columns into its own workspace (reused across calls, small enough to stay in cache) and
   multiplies them with single-threaded BLAS straight away. Nothing of ``col`` is kept for
   backward: rebuilding it per sample is cheaper than writing and re-reading a whole-batch
   ``col`` from memory. One threading system (Numba's) keeps both cores busy; BLAS threads
@@ -176,14 +176,14 @@ def _conv_forward_one_channel(x, w, bias, y, kh, kw, sh, sw, ph, pw, dh, dw, oh,
 
 
 @njit(parallel=True, cache=True, fastmath={"reassoc"})  # reassociation lets the sums vectorise
-def _conv_backward_one_channel(x, g, grad_ws, grad_bs, zero, kh, kw, sh, sw, ph, pw, dh, dw):
+def _conv_backward_one_channel(x, g, grad_ws, grad_bs, zero, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
     """The weight and bias gradients of :func:`_conv_forward_one_channel`:
     ``dW[f, i, j] = sum over (n, oy, ox) of g[n, f, oy, ox] * x[n, 0, oy*sh + i*dh - ph,
     ox*sw + j*dw - pw]`` and ``db[f] = sum of g[n, f]``, each row of ``g`` read once and
     used for every tap while in cache. Each row's sum is in the input's type (``zero``),
     the running totals in double, one partial per thread."""
     n, _, h, width = x.shape
-    filters, oh, ow = g.shape[1], g.shape[2], g.shape[3]
+    filters = g.shape[1]
     for plane in prange(n * filters):
         thread = numba.get_thread_id()
         k, f = plane // filters, plane % filters
@@ -260,7 +260,7 @@ def _conv_backward_one_channel_wb(g, x, weight, win: Window):
     threads, f = numba.get_num_threads(), weight.shape[0]
     grad_ws = np.zeros((threads,) + weight[:, 0].shape, np.float64)
     grad_bs = np.zeros((threads, f), np.float64)
-    _conv_backward_one_channel(x, g, grad_ws, grad_bs, x.dtype.type(0), *_geometry(win, 0, 0)[:8])
+    _conv_backward_one_channel(x, g, grad_ws, grad_bs, x.dtype.type(0), *_geometry(win, *g.shape[2:]))
     return grad_ws.sum(axis=0).astype(x.dtype).reshape(weight.shape), grad_bs.sum(axis=0).astype(x.dtype)
 
 
