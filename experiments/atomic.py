@@ -1,26 +1,20 @@
-"""Write a file so that readers only ever see the old version or the complete new one."""
+"""Write a file so that readers only ever see the old version or the complete new one:
+the engine's :func:`minicnn.io.atomic_path`, creating the folder first."""
 from __future__ import annotations
 
 import contextlib
 import json
 import os
-import tempfile
+
+from minicnn.io import atomic_path as _engine_atomic_path
 
 
 @contextlib.contextmanager
 def atomic_path(path: str):
-    """Yield a temporary path beside ``path``; when the block ends without error it is renamed
-    over ``path`` (one atomic step), otherwise it is removed and ``path`` is left as it was."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=".partial-", suffix=".tmp", dir=folder)
-    os.close(handle)
-    try:
+    """:func:`minicnn.io.atomic_path` for a path whose folder may not exist yet."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with _engine_atomic_path(path) as tmp:
         yield tmp
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def write_json(path: str, value) -> None:

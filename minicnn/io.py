@@ -11,6 +11,7 @@ crash mid-write never leaves a half-written checkpoint where a good one was.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -54,21 +55,28 @@ def _store(array, arrays: dict) -> str:
     return ref
 
 
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside ``path`` (whose folder must exist); when the block ends
+    without error it is renamed over ``path`` in one atomic step, otherwise it is removed
+    and ``path`` keeps what it held."""
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    handle, tmp = tempfile.mkstemp(prefix=".partial-", suffix=".tmp", dir=folder)
+    os.close(handle)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def save(obj, path) -> None:
     """Write ``obj`` (e.g. ``model.state_dict()`` or ``{'model': ..., 'optim': ...}``) to ``path``."""
     arrays: dict = {}
     skeleton = {"version": FORMAT_VERSION, "root": _encode(obj, arrays, "the root")}
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, tmp = tempfile.mkstemp(prefix=".minicnn-", suffix=".npz.tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as f:
-            np.savez(f, **{SKELETON: np.array(json.dumps(skeleton))}, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **{SKELETON: np.array(json.dumps(skeleton))}, **arrays)
 
 
 def _decode(node, archive, path: str):
