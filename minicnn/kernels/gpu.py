@@ -55,6 +55,7 @@ extern "C" __global__ void NAME(const T* x, T* col, const T pad, const i64 total
 """
 
 
+@functools.lru_cache(maxsize=None)  # one string per layout: _raw's cache then hashes it once
 def _im2col_source(layout: str) -> str:
     return _IM2COL.replace("NAME", f"im2col_{layout}").replace("DECOMPOSE", _COL_DECOMPOSE[layout])
 
@@ -91,6 +92,7 @@ extern "C" __global__ void NAME(const T* col, T* x, const i64 total, const int N
 """
 
 
+@functools.lru_cache(maxsize=None)
 def _col2im_source(layout: str) -> str:
     return _COL2IM.replace("NAME", f"col2im_{layout}").replace("COL_INDEX", _COL_INDEX[layout])
 
