@@ -14,8 +14,7 @@ import numpy as np
 import minicnn
 
 from .bonescan import read_scan
-from .knee import cut_crops, locate_knees
-from .predict import load_run, predict_scan
+from .predict import conv_blocks, knee_crops, load_run, predict_record
 
 
 def _grid(images: np.ndarray, titles: list[str], path: str, suptitle: str, cmap: str) -> None:
@@ -41,18 +40,17 @@ def explain(checkpoint: str, scan: str, out: str) -> list[str]:
     """Write the pictures described above; returns their paths."""
     os.makedirs(out, exist_ok=True)
     written = [os.path.join(out, "gradcam.png")]
-    predict_scan(checkpoint, scan, written[0])
-    model, _ = load_run(checkpoint)
-    blocks = [m for name, m in model.named_children() if name.startswith("block")]
+    model, config = load_run(checkpoint)
+    record = read_scan(scan)
+    predict_record(model, config, record, written[0])
+    blocks = conv_blocks(model)
     weights = blocks[0][0].weight.detach().numpy()  # (F, C, kh, kw)
     path = os.path.join(out, "filters-block1.png")
     _grid(weights.reshape(-1, *weights.shape[2:]), [f"filter {f} ch {c}" for f in range(weights.shape[0])
                                                    for c in range(weights.shape[1])],
           path, "first conv layer's filters (red +, blue -)", "RdBu_r")
     written.append(path)
-    record = read_scan(scan)
-    crops = cut_crops(record.counts, locate_knees(record.counts[0]).start)
-    x = minicnn.from_numpy(np.ascontiguousarray(crops[:1]))
+    x = minicnn.from_numpy(np.ascontiguousarray(knee_crops(record, config.model.input_size)[1][:1]))
     with minicnn.no_grad():
         for k, block in enumerate(blocks, 1):
             x = block(x)

@@ -36,9 +36,24 @@ def load_run(checkpoint: str):
     return model.eval(), config
 
 
+def conv_blocks(model) -> list:
+    """The model's conv blocks (children named ``block1``, ``block2``, ...), in order."""
+    return [m for name, m in model.named_children() if name.startswith("block")]
+
+
+def knee_crops(record, input_size: int):
+    """The knee window of a scan and its two crops ``(2, views, size, size)`` at the
+    model's input size, cut as the data set cuts them."""
+    window = locate_knees(record.counts[0])
+    crops = cut_crops(record.counts, window.start)
+    if crops.shape[-1] != input_size:
+        crops = ndimage.zoom(crops, (1, 1, input_size / crops.shape[-2], input_size / crops.shape[-1]), order=1)
+    return window, crops
+
+
 def grad_cam(model, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(probabilities (K, 5), maps (K, H, W))`` for crops ``(K, C, H, W)``; see the module doc."""
-    blocks = [m for name, m in model.named_children() if name.startswith("block")]
+    blocks = conv_blocks(model)
     x = minicnn.from_numpy(np.ascontiguousarray(crops, dtype=np.float32))
     with minicnn.no_grad():
         for block in blocks[:-1]:
@@ -63,12 +78,12 @@ def predict_scan(checkpoint: str, scan: str, out_png: str | None = None) -> dict
     """Grades and probabilities of both knees; with ``out_png`` also the Grad-CAM overlay.
     A bad scan raises ``bonescan.ScanError`` with the reader's reason."""
     model, config = load_run(checkpoint)
-    record = read_scan(scan)
-    window = locate_knees(record.counts[0])
-    crops = cut_crops(record.counts, window.start)
-    size = config.model.input_size
-    if crops.shape[-1] != size:
-        crops = ndimage.zoom(crops, (1, 1, size / crops.shape[-2], size / crops.shape[-1]), order=1)
+    return predict_record(model, config, read_scan(scan), out_png)
+
+
+def predict_record(model, config, record, out_png: str | None = None) -> dict:
+    """:func:`predict_scan` for a loaded run and a scan already read."""
+    window, crops = knee_crops(record, config.model.input_size)
     probabilities, maps = grad_cam(model, crops)
     knees = [{"side": side, "columns": "0-127" if side == 0 else "128-255",
               "grade": int(p.argmax()), "probabilities": p.round(4).tolist(),
