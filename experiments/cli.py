@@ -96,7 +96,8 @@ def _train(args) -> int:
         return 1
     test_metrics, intervals = record["test"], record["test_intervals"]
     print(f"finished {record['epochs_done']} epochs; best epoch by validation QWK: {record['best_epoch']}")
-    for name in ("accuracy", "balanced_accuracy", "qwk", "mae", "macro_f1", "auc_djd"):
+    from .metrics import SCALARS
+    for name in SCALARS:
         low, high = intervals[name]
         print(f"  test {name:<18} {test_metrics[name]:.3f}  (95% CI {low:.3f} .. {high:.3f})")
     print(f"record: {os.path.join(args.out, 'record.json')}")

@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .metrics import SCALARS
 from .train import RunConfig, config_from_dict
 
-METRICS = ("qwk", "accuracy", "balanced_accuracy", "mae", "macro_f1", "auc_djd")
+METRICS = ("qwk",) + tuple(m for m in SCALARS if m != "qwk")  # the study's measure first
 
 
 @dataclass(frozen=True)
