@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import os
 
 import numpy as np
 
+from .atomic import atomic_path, write_json
 from .study import METRICS, ConditionResult, Study, collect, compare, slug
 
 GRADES = ("normal", "minimal", "mild", "moderate", "severe")
@@ -144,13 +144,11 @@ def write_report(study: Study, out: str) -> tuple[str, str]:
                                         or ["none"])
     md += ["", "## Data", ""] + [f"- {line}" for line in _data_summary(out)]
     md_path, html_path = os.path.join(out, "report.md"), os.path.join(out, "report.html")
-    with open(md_path, "w", encoding="utf-8") as f:
-        f.write("\n".join(md) + "\n")
-    with open(html_path, "w", encoding="utf-8") as f:
-        f.write(_html("\n".join(md), images))
-    with open(os.path.join(out, "study.json"), "w", encoding="utf-8") as f:
-        json.dump({r.label: {s: run.get("test", {}).get("qwk") for s, run in r.runs.items()} for r in results}, f,
-                  indent=1)
+    for path, text in ((md_path, "\n".join(md) + "\n"), (html_path, _html("\n".join(md), images))):
+        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+    write_json(os.path.join(out, "study.json"),
+               {r.label: {s: run.get("test", {}).get("qwk") for s, run in r.runs.items()} for r in results})
     return md_path, html_path
 
 
