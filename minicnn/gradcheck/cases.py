@@ -85,6 +85,17 @@ def _batch_norm(training: bool, affine: bool = True):
     return build
 
 
+def _batch_norm_relu_max_pool(training: bool, shape, **pool):
+    def build():
+        rng = _rng()
+        x = leaf(rng.standard_normal(shape))
+        mean, var = rng.standard_normal(shape[1]), rng.uniform(0.5, 2.0, shape[1])
+        w, b = leaf(rng.uniform(0.5, 2.0, shape[1])), leaf(rng.standard_normal(shape[1]))
+        return (lambda x, w, b: F.batch_norm_relu_max_pool2d(x, mean.copy(), var.copy(), w, b,
+                                                             training=training, **pool)), (x, w, b)
+    return build
+
+
 def _cross_entropy(**kw):
     def build():
         rng = _rng()
@@ -154,6 +165,11 @@ CASES: list[Case] = [
     Case("batch_norm", "training, affine", _batch_norm(True)),
     Case("batch_norm", "evaluation, running stats", _batch_norm(False)),
     Case("batch_norm", "training, no affine", _batch_norm(True, affine=False)),
+    Case("batch_norm_relu_max_pool2d", "training, k2 on (3,2,5,7)",
+         _batch_norm_relu_max_pool(True, (3, 2, 5, 7), kernel_size=2)),
+    Case("batch_norm_relu_max_pool2d", "evaluation, k2", _batch_norm_relu_max_pool(False, (2, 2, 4, 4), kernel_size=2)),
+    Case("batch_norm_relu_max_pool2d", "training, k3 s2 pad 1",
+         _batch_norm_relu_max_pool(True, (2, 2, 5, 5), kernel_size=3, stride=2, padding=1)),
     Case("linear", "x(3,5) W(4,5) b(4)", lambda: (F.linear, (leaf(_rng().standard_normal((3, 5))),
                                                             leaf(_rng(1).standard_normal((4, 5))),
                                                             leaf(_rng(2).standard_normal(4))))),

@@ -27,6 +27,14 @@ Every kernel set is a module with these functions (``win`` is a :class:`Window`)
     batch normalisation per channel (axis 1), biased variance (``minicnn/ops/norm.py``);
     ``batchnorm_inv_std`` also moves the running estimates (in place) when they are given.
 ``relu_forward(x) -> y`` and ``relu_backward(g, y) -> g * [y > 0]``.
+``batchnorm_relu_maxpool_forward(x, mean, inv_std, weight, bias, win) -> (y, saved)`` and
+``batchnorm_relu_maxpool_backward(g, y, saved, x, mean, inv_std, weight, batch_stats, win,
+need_x, need_w, need_b) -> (gx, gw, gb)``
+    ``y = maxpool2d_forward(relu_forward(batchnorm_apply(x, ...)), win)[0]`` and its
+    gradients, in one op that keeps neither the normalised nor the rectified tensor
+    (``minicnn/ops/fused.py``); ``saved`` is what the set wants back (the argmax). Every
+    set has the composition (``generic.batchnorm_relu_maxpool_kernels``); the Numba set
+    fuses the passes for 2x2 windows with stride 2.
 
 Sets: ``reference`` (plain Python loops for im2col, col2im and pooling, the NumPy formulas
 for the rest; for reading and as the oracle in tests), ``numpy`` (module ``vectorized``:

@@ -11,9 +11,9 @@ What makes them fast, in order of weight:
   spinning beside Numba's would fight them for the same cores.
 - Outputs come from a caching allocator (``memory.POOL``): after the first step no large
   array is freshly mapped (and zero-filled by the kernel) again.
-- Batch norm, ReLU and pooling are single fused loops (statistics in one parallel pass
-  per channel, the normalisation in another) instead of a chain of array expressions that
-  each read and write the whole tensor.
+- Batch norm, ReLU and pooling are single loops instead of a chain of array expressions
+  that each read and write the whole tensor, and batch norm -> ReLU -> 2x2 max pooling
+  is one fused pass each way (:mod:`minicnn.kernels.cpu_norm`).
 - ``@njit(cache=True)``: compiled once per machine and kept on disk; ``parallel=True``
   with ``prange`` over samples or channels, where the work is large enough.
 
@@ -22,15 +22,20 @@ Threads: Numba uses ``MINICNN_NUM_THREADS``; BLAS runs one thread per Numba thre
 """
 from __future__ import annotations
 
+import sys
+
 import numba
 import numpy as np
 from numba import njit, prange
 
-from .generic import batchnorm_inv_std  # noqa: F401  (the set's; a few numbers per channel)
+from .cpu_norm import (batchnorm_apply, batchnorm_backward, batchnorm_relu_maxpool_2x2_backward,  # noqa: F401
+                       batchnorm_relu_maxpool_2x2_forward, batchnorm_stats)
+from .generic import batchnorm_inv_std, batchnorm_relu_maxpool_kernels  # noqa: F401
 from .memory import POOL
 from .window import Window
 
 _workspaces: dict = {}
+_TWO_BY_TWO = Window(2, 2, 2, 2)  # the pooling with fast paths
 
 
 def workspace(name: str, shape: tuple, dtype) -> np.ndarray:
@@ -360,7 +365,7 @@ def maxpool2d_forward(x, win: Window):
     oh, ow = win.out_shape(h, w)
     y = POOL.empty((n, c, oh, ow), x.dtype)
     argmax = POOL.empty((n, c, oh, ow), np.int8 if win.kh * win.kw <= 127 else np.int32)
-    if win == Window(2, 2, 2, 2):
+    if win == _TWO_BY_TWO:
         _maxpool_forward_2x2(np.ascontiguousarray(x), y, argmax)
     else:
         _maxpool_forward(np.ascontiguousarray(x), y, argmax, win.kh, win.kw, win.sh, win.sw,
@@ -392,115 +397,12 @@ def _maxpool_backward_2x2(g, argmax, grad_x):
 def maxpool2d_backward(grad_y, argmax, win: Window, h: int, w: int):
     n, c = grad_y.shape[:2]
     grad_x = POOL.empty((n, c, h, w), grad_y.dtype)
-    if win == Window(2, 2, 2, 2):
+    if win == _TWO_BY_TWO:
         _maxpool_backward_2x2(np.ascontiguousarray(grad_y), argmax, grad_x)
     else:
         _maxpool_backward(np.ascontiguousarray(grad_y), argmax, grad_x, win.kw, win.sh, win.sw,
                           win.ph, win.pw, win.dh, win.dw)
     return grad_x
-
-
-@njit(parallel=True, cache=True)
-def _channel_stats(x3):
-    """x3 ``(N, C, M)`` -> per-channel mean and biased variance in one pass: float64 sums
-    of ``x - s`` and ``(x - s)**2`` with ``s`` the channel's first value, which keeps the
-    cancellation in ``E[d^2] - E[d]^2`` small whatever the mean."""
-    n, c, m = x3.shape
-    mean = np.empty(c)
-    var = np.empty(c)
-    for ch in prange(c):
-        shift = np.float64(x3[0, ch, 0])
-        total = 0.0
-        squares = 0.0
-        for b in range(n):
-            for k in range(m):
-                d = x3[b, ch, k] - shift
-                total += d
-                squares += d * d
-        mu = total / (n * m)
-        mean[ch] = shift + mu
-        var[ch] = max(squares / (n * m) - mu * mu, 0.0)
-    return mean, var
-
-
-@njit(parallel=True, cache=True)
-def _bn_apply(x3, y3, shift, scale):
-    """``y = x * scale[c] + shift[c]``, one pass, parallel over (sample, channel) planes."""
-    n, c, m = x3.shape
-    for plane in prange(n * c):
-        b, ch = plane // c, plane % c
-        a, s = scale[ch], shift[ch]
-        for k in range(m):
-            y3[b, ch, k] = x3[b, ch, k] * a + s
-
-
-@njit(parallel=True, cache=True)
-def _bn_grad_sums(g3, x3, mean, inv_std):
-    """Per channel: ``sum(g)`` and ``sum(g * xhat)`` with ``xhat = (x - mean) * inv_std``."""
-    n, c, m = x3.shape
-    sum_g = np.empty(c)
-    sum_gx = np.empty(c)
-    for ch in prange(c):
-        s, sx = 0.0, 0.0
-        mu, inv = mean[ch], inv_std[ch]
-        for b in range(n):
-            for k in range(m):
-                gv = g3[b, ch, k]
-                s += gv
-                sx += gv * (x3[b, ch, k] - mu) * inv
-        sum_g[ch] = s
-        sum_gx[ch] = sx
-    return sum_g, sum_gx
-
-
-@njit(parallel=True, cache=True)
-def _bn_grad_input(g3, x3, out, mean, inv_std, scale, mean_g, mean_gx):
-    """``dx = scale * (g - mean(g) - xhat * mean(g * xhat))`` per channel."""
-    n, c, m = x3.shape
-    for plane in prange(n * c):
-        b, ch = plane // c, plane % c
-        mu, inv, a, mg, mgx = mean[ch], inv_std[ch], scale[ch], mean_g[ch], mean_gx[ch]
-        for k in range(m):
-            out[b, ch, k] = a * (g3[b, ch, k] - mg - (x3[b, ch, k] - mu) * inv * mgx)
-
-
-def _as3(x) -> np.ndarray:
-    x = np.ascontiguousarray(x)
-    return x.reshape(x.shape[0], x.shape[1], -1)
-
-
-def batchnorm_stats(x):
-    mean, var = _channel_stats(_as3(x))
-    return mean.astype(x.dtype), var.astype(x.dtype)
-
-
-def batchnorm_apply(x, mean, inv_std, weight, bias):
-    scale = inv_std if weight is None else inv_std * weight
-    shift = -mean * scale if bias is None else bias - mean * scale
-    x3 = _as3(x)
-    y = POOL.empty(x3.shape, x.dtype)
-    _bn_apply(x3, y, shift.astype(x.dtype), scale.astype(x.dtype))
-    return y.reshape(x.shape)
-
-
-def batchnorm_backward(g, x, mean, inv_std, weight, batch_stats: bool,
-                       need_x=True, need_w=True, need_b=True):
-    g3, x3 = _as3(g), _as3(x)
-    sum_g, sum_gx = _bn_grad_sums(g3, x3, mean, inv_std)
-    grad_x = None
-    if need_x:
-        count = x3.shape[0] * x3.shape[2]
-        scale = (inv_std if weight is None else inv_std * weight).astype(np.float64)
-        grad_x = POOL.empty(x.shape, x.dtype)
-        if batch_stats:
-            _bn_grad_input(g3, x3, grad_x.reshape(x3.shape), mean, inv_std, scale,
-                           sum_g / count, sum_gx / count)
-        else:  # constant statistics: dx = g * scale
-            zeros = np.zeros_like(sum_g)
-            _bn_grad_input(g3, x3, grad_x.reshape(x3.shape), mean, inv_std, scale, zeros, zeros)
-    grad_w = sum_gx.astype(x.dtype) if need_w else None
-    grad_b = sum_g.astype(x.dtype) if need_b else None
-    return grad_x, grad_w, grad_b
 
 
 @njit(parallel=True, cache=True)
@@ -527,3 +429,23 @@ def relu_backward(g, y):
     out = POOL.empty(g.shape, g.dtype)
     _relu_grad(g.reshape(-1), np.ascontiguousarray(y).reshape(-1), out.reshape(-1))
     return out
+
+
+_composed_bn_relu_maxpool = batchnorm_relu_maxpool_kernels(sys.modules[__name__])
+
+
+def batchnorm_relu_maxpool_forward(x, mean, inv_std, weight, bias, win: Window):
+    """Fused for 2x2 windows with stride 2 (``cpu_norm``), composed from this set's kernels
+    for any other window."""
+    if win == _TWO_BY_TWO:
+        return batchnorm_relu_maxpool_2x2_forward(x, mean, inv_std, weight, bias)
+    return _composed_bn_relu_maxpool[0](x, mean, inv_std, weight, bias, win)
+
+
+def batchnorm_relu_maxpool_backward(g, y, saved, x, mean, inv_std, weight, batch_stats, win: Window,
+                                    need_x=True, need_w=True, need_b=True):
+    if win == _TWO_BY_TWO:
+        return batchnorm_relu_maxpool_2x2_backward(g, y, saved, x, mean, inv_std, weight, batch_stats,
+                                                   need_x, need_w, need_b)
+    return _composed_bn_relu_maxpool[1](g, y, saved, x, mean, inv_std, weight, batch_stats, win,
+                                        need_x, need_w, need_b)

@@ -1,5 +1,6 @@
 """Array-module-generic kernels (NumPy or CuPy) shared by the ``reference`` and ``numpy``
-sets: convolution built on a set's own im2col/col2im, batch normalisation and ReLU.
+sets: convolution built on a set's own im2col/col2im, batch normalisation and ReLU, and
+the fused batch norm -> ReLU -> max pooling built on any set's own kernels.
 
 They follow the formulas of the ops' docstrings (``minicnn/ops/``) one array operation at
 a time, which makes them the readable version; the Numba and CuPy sets fuse the passes.
@@ -103,3 +104,25 @@ def relu_forward(x):
 def relu_backward(g, y):
     """``g * [y > 0]``, from the output ``y`` (``y > 0`` exactly where ``x > 0``)."""
     return g * (y > 0)
+
+
+def batchnorm_relu_maxpool_kernels(kernels):
+    """``batchnorm_relu_maxpool_forward`` and ``batchnorm_relu_maxpool_backward`` composed
+    from the set ``kernels`` (its module): batch norm, ReLU and max pooling one after the
+    other. Only the pooled output and its argmax (``saved``) are kept, which is all
+    backward needs:
+    the ReLU passed the gradient of a window exactly when the window's output is positive,
+    so ``dL/dz = maxpool_backward(g * [y > 0])`` is the gradient at the batch norm's output.
+    """
+
+    def forward(x, mean, inv_std, weight, bias, win):
+        z = kernels.relu_forward(kernels.batchnorm_apply(x, mean, inv_std, weight, bias))
+        return kernels.maxpool2d_forward(z, win)
+
+    def backward(g, y, saved, x, mean, inv_std, weight, batch_stats, win,
+                 need_x=True, need_w=True, need_b=True):
+        grad_z = kernels.maxpool2d_backward(kernels.relu_backward(g, y), saved, win, *x.shape[2:])
+        return kernels.batchnorm_backward(grad_z, x, mean, inv_std, weight, batch_stats,
+                                          need_x, need_w, need_b)
+
+    return forward, backward

@@ -17,6 +17,7 @@ Importing this module needs no CUDA: CuPy is imported when a kernel first runs.
 from __future__ import annotations
 
 import functools
+import sys
 
 import numpy as np
 
@@ -498,3 +499,7 @@ def relu_forward(x):
 
 def relu_backward(g, y):
     return _elementwise("relu_grad")(g, y)
+
+
+(batchnorm_relu_maxpool_forward,
+ batchnorm_relu_maxpool_backward) = generic.batchnorm_relu_maxpool_kernels(sys.modules[__name__])

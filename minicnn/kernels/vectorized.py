@@ -6,9 +6,11 @@ Written against the array module of the input, so NumPy and CuPy arrays both wor
 """
 from __future__ import annotations
 
+import sys
+
 from ..backend import xp_of
 from .generic import (batchnorm_apply, batchnorm_backward, batchnorm_inv_std, batchnorm_stats,  # noqa: F401
-                      conv_kernels, relu_backward, relu_forward)
+                      batchnorm_relu_maxpool_kernels, conv_kernels, relu_backward, relu_forward)
 from .window import Window
 
 
@@ -63,3 +65,7 @@ def maxpool2d_backward(grad_y, argmax, win: Window, h: int, w: int):
 
 
 conv2d_forward, conv2d_backward = conv_kernels(im2col, col2im)
+
+
+(batchnorm_relu_maxpool_forward,
+ batchnorm_relu_maxpool_backward) = batchnorm_relu_maxpool_kernels(sys.modules[__name__])

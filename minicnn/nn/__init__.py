@@ -3,6 +3,7 @@ from . import functional, init
 from .activation import Dropout, Flatten, LogSoftmax, ReLU, Softmax
 from .batchnorm import BatchNorm2d
 from .container import ModuleList, Sequential
+from .fusion import layer_by_layer
 from .conv import Conv2d
 from .linear import Linear
 from .loss import CrossEntropyLoss
@@ -12,4 +13,4 @@ from .pooling import AvgPool2d, MaxPool2d
 
 __all__ = ["functional", "init", "Module", "Parameter", "Sequential", "ModuleList", "Conv2d",
            "BatchNorm2d", "ReLU", "MaxPool2d", "AvgPool2d", "Linear", "Flatten", "Dropout",
-           "Softmax", "LogSoftmax", "CrossEntropyLoss"]
+           "Softmax", "LogSoftmax", "CrossEntropyLoss", "layer_by_layer"]

@@ -52,17 +52,31 @@ class BatchNorm2d(Module):
         if self.bias is not None:
             init.zeros_(self.bias)
 
-    def forward(self, x):
-        where = f"BatchNorm2d({self.num_features})"
+    def _start(self, x, where: str) -> tuple:
+        """Check ``x``, count the batch, and say ``(use_batch_stats, momentum)``."""
         check_input(where, x, f"(N, {self.num_features}, H, W)", (4,), self.num_features)
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.data += 1
             if self.momentum is None:
                 momentum = 1.0 / float(self.num_batches_tracked.data)
-        use_batch_stats = self.training or not self.track_running_stats
+        return self.training or not self.track_running_stats, momentum
+
+    def forward(self, x):
+        where = f"BatchNorm2d({self.num_features})"
+        use_batch_stats, momentum = self._start(x, where)
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             use_batch_stats, momentum, self.eps, where=where)
+
+    def forward_relu_max_pool(self, x, pool):
+        """``pool(relu(self(x)))`` for a ``MaxPool2d`` ``pool``, as one fused op (the same
+        values and gradients; see ``minicnn/ops/fused.py``)."""
+        where = f"BatchNorm2d({self.num_features}) -> ReLU -> MaxPool2d({pool.kernel_size})"
+        use_batch_stats, momentum = self._start(x, where)
+        return F.batch_norm_relu_max_pool2d(x, self.running_mean, self.running_var, self.weight,
+                                            self.bias, use_batch_stats, momentum, self.eps,
+                                            pool.kernel_size, pool.stride, pool.padding,
+                                            pool.dilation, where=where)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

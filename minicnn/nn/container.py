@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from .fusion import run_sequence
 from .module import Module
 
 
@@ -10,7 +11,8 @@ class Sequential(Module):
     """Calls its modules in order, each on the previous one's output.
 
     ``Sequential(a, b, c)`` names them ``0, 1, 2``; ``Sequential(OrderedDict(...))`` keeps
-    the given names.
+    the given names. A ``BatchNorm2d, ReLU, MaxPool2d`` run is computed as one fused op,
+    with the same values and gradients (``minicnn/nn/fusion.py``).
     """
 
     def __init__(self, *modules):
@@ -39,9 +41,7 @@ class Sequential(Module):
         return self
 
     def forward(self, x):
-        for module in self._modules.values():
-            x = module(x)
-        return x
+        return run_sequence(list(self._modules.values()), x)
 
 
 class ModuleList(Module):

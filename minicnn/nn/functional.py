@@ -9,6 +9,7 @@ from ..backend import to_device, device_of
 from ..kernels import Window
 from ..ops.activation import LogSoftmax, ReLU, Softmax
 from ..ops.conv import Conv2dFunction
+from ..ops.fused import BatchNormReLUMaxPoolFunction
 from ..ops.loss import cross_entropy as _cross_entropy
 from ..ops.norm import BatchNormFunction
 from ..ops.pool import AvgPool2dFunction, MaxPool2dFunction
@@ -60,14 +61,31 @@ def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None,
                where: str = "batch_norm") -> Tensor:
     """Normalise per channel (axis 1). In training, batch statistics are used and the
     running ones (if given) updated in place; otherwise the running ones are used."""
-    channels = next((t.shape[0] for t in (weight, running_mean) if t is not None), None)
-    check_input(where, input, f"(N, {channels if channels else 'C'}, ...)", (2, 3, 4, 5), channels)
-    check_same_dtype(where, input, weight, bias)
-    if not training and running_mean is None:
-        raise ValueError(f"{where}: evaluation mode needs running_mean and running_var")
+    _check_batch_norm(where, input, running_mean, weight, bias, training, (2, 3, 4, 5))
     return BatchNormFunction.apply(input, weight, bias, running_mean=_data(running_mean),
                                    running_var=_data(running_var), use_batch_stats=training,
                                    momentum=momentum, eps=eps)
+
+
+def _check_batch_norm(where, input, running_mean, weight, bias, training, ndims) -> None:
+    channels = next((t.shape[0] for t in (weight, running_mean) if t is not None), None)
+    check_input(where, input, f"(N, {channels if channels else 'C'}, ...)", ndims, channels)
+    check_same_dtype(where, input, weight, bias)
+    if not training and running_mean is None:
+        raise ValueError(f"{where}: evaluation mode needs running_mean and running_var")
+
+
+def batch_norm_relu_max_pool2d(input: Tensor, running_mean, running_var, weight=None, bias=None,
+                               training: bool = False, momentum: float = 0.1, eps: float = 1e-5,
+                               kernel_size=2, stride=None, padding=0, dilation=1,
+                               where: str = "batch_norm_relu_max_pool2d") -> Tensor:
+    """``max_pool2d(relu(batch_norm(input, ...)), kernel_size, ...)`` as one op that keeps
+    only the pooled output for backward (``minicnn/ops/fused.py``); the same values."""
+    _check_batch_norm(where, input, running_mean, weight, bias, training, (4,))
+    win = _pool_window(where, input, kernel_size, stride, padding, dilation)
+    return BatchNormReLUMaxPoolFunction.apply(input, weight, bias, running_mean=_data(running_mean),
+                                              running_var=_data(running_var), use_batch_stats=training,
+                                              momentum=momentum, eps=eps, win=win)
 
 
 def relu(input: Tensor) -> Tensor:

@@ -22,6 +22,19 @@ from ..autograd import Function
 from ..backend import kernels_of
 
 
+def normalisation(kernels, x, running_mean, running_var, use_batch_stats: bool, momentum: float,
+                  eps: float) -> tuple:
+    """``(mu, 1 / sqrt(var + eps))`` per channel in ``x``'s dtype: the batch's, moving the
+    running estimates (when given), or the running estimates themselves."""
+    if use_batch_stats:
+        mean, var = kernels.batchnorm_stats(x)
+        inv_std = kernels.batchnorm_inv_std(var, eps, mean, running_mean, running_var, momentum,
+                                            x.size // x.shape[1])
+    else:
+        mean, inv_std = running_mean, kernels.batchnorm_inv_std(running_var, eps)
+    return mean.astype(x.dtype, copy=False), inv_std.astype(x.dtype, copy=False)
+
+
 class BatchNormFunction(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, *, running_mean=None, running_var=None,
@@ -29,13 +42,7 @@ class BatchNormFunction(Function):
         """``running_mean``/``running_var`` (arrays) are updated in place when
         ``use_batch_stats`` and given; otherwise they are the statistics used."""
         kernels = kernels_of(x)
-        if use_batch_stats:
-            mean, var = kernels.batchnorm_stats(x)
-            inv_std = kernels.batchnorm_inv_std(var, eps, mean, running_mean, running_var, momentum,
-                                                x.size // x.shape[1])
-        else:
-            mean, inv_std = running_mean, kernels.batchnorm_inv_std(running_var, eps)
-        mean, inv_std = mean.astype(x.dtype, copy=False), inv_std.astype(x.dtype, copy=False)
+        mean, inv_std = normalisation(kernels, x, running_mean, running_var, use_batch_stats, momentum, eps)
         ctx.save_for_backward(x, mean, inv_std, weight)
         ctx.use_batch_stats = use_batch_stats
         return kernels.batchnorm_apply(x, mean, inv_std, weight, bias)

@@ -121,6 +121,48 @@ def test_batchnorm_and_relu_match_reference(name, dtype, batch_stats):
           dtype, "relu backward")
 
 
+@st.composite
+def pool_geometries(draw):
+    """Half the time the 2x2 stride-2 window (the Numba set's fused path), odd sizes too."""
+    if draw(st.booleans()):
+        return draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(2, 9)), \
+            draw(st.integers(2, 9)), Window(2, 2, 2, 2)
+    return draw(geometries())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", SETS)
+@settings(max_examples=40, deadline=None)
+@given(geometry=pool_geometries(), seed=st.integers(0, 2**16), batch_stats=st.booleans())
+def test_fused_batchnorm_relu_maxpool_matches_reference(name, dtype, geometry, seed, batch_stats):
+    """Against the reference composition; and its output is bit for bit the set's own
+    batch norm, ReLU and max pooling one after the other."""
+    kernels = kernel_set(name)
+    n, c, h, w, win = geometry
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((n, c, h, w)) * 2 + 0.5).astype(dtype)
+    mean, var = reference.batchnorm_stats(x)
+    inv_std = (1 / np.sqrt(var + 1e-5)).astype(dtype)
+    weight, bias = rng.uniform(0.5, 1.5, c).astype(dtype), rng.standard_normal(c).astype(dtype)
+    args = [on(name, a) for a in (mean, inv_std, weight)]
+    xd = on(name, x)
+    y, saved = kernels.batchnorm_relu_maxpool_forward(xd, *args, on(name, bias), win)
+    y_ref, saved_ref = reference.batchnorm_relu_maxpool_forward(x, mean, inv_std, weight, bias, win)
+    close(y, y_ref, dtype, "fused forward")
+    chain = kernels.maxpool2d_forward(kernels.relu_forward(kernels.batchnorm_apply(xd, *args, on(name, bias))), win)[0]
+    assert np.array_equal(host(y), host(chain))
+    g = rng.standard_normal(y_ref.shape).astype(dtype)
+    ours = kernels.batchnorm_relu_maxpool_backward(on(name, g), y, saved, xd, *args, batch_stats, win)
+    expected = reference.batchnorm_relu_maxpool_backward(g, y_ref, saved_ref, x, mean, inv_std, weight,
+                                                         batch_stats, win)
+    for part, a, b in zip(("input", "weight", "bias"), ours, expected):
+        close(a, b, dtype, f"fused gradient of the {part}")
+    only_x = kernels.batchnorm_relu_maxpool_backward(on(name, g), y, saved, xd, *args, batch_stats, win,
+                                                     True, False, False)
+    assert only_x[1] is None and only_x[2] is None
+    close(only_x[0], expected[0], dtype, "fused gradient of the input alone")
+
+
 @pytest.mark.parametrize("name", ["reference"] + SETS)
 def test_max_pool_ties_go_to_the_first_maximum_in_row_major_order(name):
     kernels = kernel_set(name)
