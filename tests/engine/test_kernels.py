@@ -217,6 +217,27 @@ def test_the_common_2x2_pooling_on_odd_sizes(name, dtype):
     assert not grad[:, :, 4, :].any() and not grad[:, :, :, 6].any()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", SETS)
+@pytest.mark.parametrize("padding", [(0, 0), (1, 1), (2, 1)])
+def test_the_common_3x3_convolution_of_one_channel(name, dtype, padding):
+    """A one-channel input with a 3x3 window and stride 1 (the first layer of the study's
+    networks; the Numba set has an unrolled direct kernel for it) against the reference."""
+    kernels = kernel_set(name)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, 1, 6, 9)).astype(dtype)
+    weight, bias = rng.standard_normal((4, 1, 3, 3)).astype(dtype), rng.standard_normal(4).astype(dtype)
+    win = Window(3, 3, 1, 1, *padding)
+    y, saved = kernels.conv2d_forward(on(name, x), on(name, weight), on(name, bias), win)
+    y_ref, saved_ref = reference.conv2d_forward(x, weight, bias, win)
+    close(y, y_ref, dtype, "conv forward")
+    g = rng.standard_normal(y_ref.shape).astype(dtype)
+    ours = kernels.conv2d_backward(on(name, g), saved, on(name, x), on(name, weight), win, True, True, True)
+    expected = reference.conv2d_backward(g, saved_ref, x, weight, win, True, True, True)
+    for part, a, b in zip(("input", "weight", "bias"), ours, expected):
+        close(a, b, dtype, f"conv gradient of the {part}")
+
+
 def test_thread_count_follows_the_environment(monkeypatch):
     monkeypatch.setenv("MINICNN_NUM_THREADS", "1")
     assert backend.num_threads() == 1
