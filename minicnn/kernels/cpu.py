@@ -130,12 +130,42 @@ def _conv_forward(x, wmat, bias, y, cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow
             y[k, f] += bias[f]
 
 
+@njit(cache=True)
+def _col2im_pixel_major(col_t, scratch, x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """col2im from the pixel-major layout: ``col_t (oh*ow, kh*kw*C)``, columns ordered
+    (i, j, c), is added into ``scratch (H, W, C)`` one window row at a time (for each
+    output pixel and tap, C consecutive numbers), then ``x (C, H, W)`` is its transpose."""
+    channels, h, w = x.shape
+    scratch[:] = 0
+    for oy in range(oh):
+        band = col_t[oy * ow:(oy + 1) * ow]
+        for i in range(kh):
+            y = oy * sh + i * dh - ph
+            if y < 0 or y >= h:
+                continue
+            dst = scratch[y]
+            for j in range(kw):
+                x0 = j * dw - pw
+                lo, hi = _valid_range(x0, sw, w, ow)
+                c0 = (i * kw + j) * channels
+                for ox in range(lo, hi):
+                    pixel, src = dst[ox * sw + x0], band[ox]
+                    for c in range(channels):
+                        pixel[c] += src[c0 + c]
+    for c in range(channels):
+        for y in range(h):
+            for xx in range(w):
+                x[c, y, xx] = scratch[y, xx, c]
+
+
 @njit(parallel=True, cache=True)
-def _conv_backward(x, g3, wmat_t, grad_x, grad_ws, products, cols, need_x, need_w,
+def _conv_backward(x, g3, wmat_pixel_major, grad_x, grad_ws, products, cols, scratches, need_x, need_w,
                    kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """Per sample: rebuild ``col``; ``dW^T[thread] += col @ g_k^T``; ``dcol = W^T @ g_k``,
-    then col2im into ``dx[k]``. Each thread sums its own transposed dW (that orientation of
-    the product runs faster in BLAS); the caller adds them up."""
+    """Per sample: rebuild ``col``; ``dW^T[thread] += col @ g_k^T``; then the columns'
+    gradient in the pixel-major layout, ``dcol^T = g_k^T @ W'`` (``W'`` the weight with
+    columns ordered (i, j, c)), and col2im from it into ``dx[k]``. Those orientations of
+    the two products run fastest in BLAS for these shapes (up to 1.5x the other ones).
+    Each thread sums its own transposed dW; the caller adds them up."""
     for k in prange(x.shape[0]):
         thread = numba.get_thread_id()
         col = cols[thread]
@@ -144,8 +174,9 @@ def _conv_backward(x, g3, wmat_t, grad_x, grad_ws, products, cols, need_x, need_
             np.dot(col, g3[k].T, products[thread])
             grad_ws[thread] += products[thread]
         if need_x:
-            np.dot(wmat_t, g3[k], col)
-            _col2im_sample(col, grad_x[k], kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+            col_t = col.reshape(col.shape[1], col.shape[0])
+            np.dot(g3[k].T, wmat_pixel_major, col_t)
+            _col2im_pixel_major(col_t, scratches[thread], grad_x[k], kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
 
 
 @njit(parallel=True, cache=True)
@@ -369,8 +400,10 @@ def conv2d_backward(g, saved, x, weight, win: Window, need_x=True, need_w=True, 
     grad_x = POOL.empty(x.shape, x.dtype) if need_x else np.empty((n, 0, 0, 0), x.dtype)
     grad_ws = np.zeros((threads, wmat.shape[1], f), x.dtype)
     products = workspace("dW", (threads, wmat.shape[1], f), x.dtype)
-    _conv_backward(x, g3, np.ascontiguousarray(wmat.T), grad_x, grad_ws, products,
-                   _thread_columns(wmat.shape[1], oh * ow, x.dtype), need_x, need_w,
+    wmat_pixel_major = np.ascontiguousarray(weight.transpose(0, 2, 3, 1)).reshape(f, -1)
+    scratches = workspace("dx", (threads, x.shape[2], x.shape[3], x.shape[1]), x.dtype)
+    _conv_backward(x, g3, wmat_pixel_major, grad_x, grad_ws, products,
+                   _thread_columns(wmat.shape[1], oh * ow, x.dtype), scratches, need_x, need_w,
                    *_geometry(win, oh, ow))
     grad_w = np.ascontiguousarray(grad_ws.sum(axis=0).T).reshape(weight.shape) if need_w else None
     grad_b = g3.sum(axis=(0, 2)) if need_b else None
