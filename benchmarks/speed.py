@@ -158,7 +158,10 @@ def layer_rows(threads: int, device: str, repeats: int) -> list[tuple]:
     for name, ours_layer, theirs_layer in (
             ("batchnorm 16 @128", lambda: minicnn.nn.BatchNorm2d(16), lambda: torch.nn.BatchNorm2d(16)),
             ("relu 16 @128", minicnn.nn.ReLU, torch.nn.ReLU),
-            ("maxpool 2 16 @128", lambda: minicnn.nn.MaxPool2d(2), lambda: torch.nn.MaxPool2d(2))):
+            ("maxpool 2 16 @128", lambda: minicnn.nn.MaxPool2d(2), lambda: torch.nn.MaxPool2d(2)),
+            ("bn-relu-maxpool 16 @128 (one block's three layers; fused in minicnn)",
+             lambda: minicnn.nn.Sequential(minicnn.nn.BatchNorm2d(16), minicnn.nn.ReLU(), minicnn.nn.MaxPool2d(2)),
+             lambda: torch.nn.Sequential(torch.nn.BatchNorm2d(16), torch.nn.ReLU(), torch.nn.MaxPool2d(2)))):
         ours, theirs = time_pair(ours_layer, theirs_layer, x_shape)
         rows.append((name, ours, theirs))
     ours, theirs = time_pair(lambda: minicnn.nn.Linear(16384, 5), lambda: torch.nn.Linear(16384, 5), (32, 16384))
