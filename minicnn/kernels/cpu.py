@@ -17,7 +17,7 @@ What makes them fast, in order of weight:
   array is freshly mapped (and zero-filled by the kernel) again.
 - Batch norm, ReLU and pooling are single loops instead of a chain of array expressions
   that each read and write the whole tensor, and batch norm -> ReLU -> 2x2 max pooling
-  is one fused pass each way (:mod:`minicnn.kernels.cpu_norm`).
+  is one fused pass each way after the batch statistics (:mod:`minicnn.kernels.cpu_norm`).
 - ``@njit(cache=True)``: compiled once per machine and kept on disk; ``parallel=True``
   with ``prange`` over samples or channels, where the work is large enough.
 

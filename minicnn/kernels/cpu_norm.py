@@ -17,9 +17,9 @@ Batch norm is memory-bound: its cost is the number of passes over the tensor. So
   argmax and the input value at each argmax; the normalised and rectified tensors are
   never stored. Backward rebuilds the gradient at the batch norm's output from those:
   within each window it is ``g`` at the argmax when the output is positive, else 0, so
-  its sums need only the quarter-size arrays. Against the layer-by-layer chain
-  (normalise, rectify, pool, and back) that is three passes over the full-size tensor
-  instead of fifteen.
+  its sums need only the quarter-size arrays. Counting every read or write of a
+  full-size tensor, from the statistics to the input gradient: four, against fifteen
+  for the layer-by-layer chain (normalise, rectify, pool, and back).
   The values are the same as the chain's: the same ``x * scale + shift``, the same ReLU,
   the same first-maximum tie rule.
 """
