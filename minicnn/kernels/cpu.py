@@ -394,7 +394,7 @@ def _pixel_major_weight(weight) -> np.ndarray:
 
 def _thread_buffers(x, oh: int, ow: int, depth: int) -> tuple:
     """Each thread's pixel-major columns ``(oh*ow, depth)`` and ``(H, W, C)`` scratch."""
-    threads, (n, c, h, w) = numba.get_num_threads(), x.shape
+    threads, (c, h, w) = numba.get_num_threads(), x.shape[1:]
     return (workspace("col", (threads, oh * ow, depth), x.dtype),
             workspace("scratch", (threads, h, w, c), x.dtype))
 
