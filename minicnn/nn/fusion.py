@@ -2,8 +2,8 @@
 
 A ``BatchNorm2d -> ReLU -> MaxPool2d`` run is computed by
 :meth:`BatchNorm2d.forward_relu_max_pool` (``minicnn/ops/fused.py``): the same values and
-gradients, without storing the normalised and the rectified tensors, and in one pass
-each way with the Numba kernels. Each layer's own forward and backward stay as they are
+gradients, without storing the normalised and the rectified tensors, and with the Numba
+kernels in one pass each way after the batch statistics. Each layer's own forward and backward stay as they are
 and run whenever the layer is called alone, inside :func:`layer_by_layer`, or when one
 of the three has its ``forward`` replaced on the instance (as ``minicnn.summary`` does
 to record shapes): then every layer of the run must be seen to run.
