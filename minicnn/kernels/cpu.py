@@ -63,7 +63,10 @@ def _valid_range(offset, stride, size, out):
 @njit(cache=True)
 def _im2col_sample(x, col, pad, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
     """x ``(C, H, W)`` -> col ``(C*kh*kw, oh*ow)``, ``pad`` where the window reads padding.
-    With stride 1 each output row is one contiguous slice copy."""
+    With stride 1 each output row is one contiguous slice copy. This channel-major pair
+    serves the contract's ``im2col``/``col2im`` (average pooling reads that layout as it
+    is); convolution uses the pixel-major pair below. Serving the contract from the
+    pixel-major pair and transposing made average pooling 1.5x slower (measured)."""
     channels, h, w = x.shape
     for c in range(channels):
         for i in range(kh):
@@ -597,7 +600,8 @@ def relu_backward(g, y):
     return out
 
 
-_composed_bn_relu_maxpool = batchnorm_relu_maxpool_kernels(sys.modules[__name__])
+_composed_bn_relu_maxpool_forward, _composed_bn_relu_maxpool_backward = \
+    batchnorm_relu_maxpool_kernels(sys.modules[__name__])
 
 
 def batchnorm_relu_maxpool_forward(x, mean, inv_std, weight, bias, win: Window):
@@ -605,7 +609,7 @@ def batchnorm_relu_maxpool_forward(x, mean, inv_std, weight, bias, win: Window):
     for any other window."""
     if win == _TWO_BY_TWO:
         return batchnorm_relu_maxpool_2x2_forward(x, mean, inv_std, weight, bias)
-    return _composed_bn_relu_maxpool[0](x, mean, inv_std, weight, bias, win)
+    return _composed_bn_relu_maxpool_forward(x, mean, inv_std, weight, bias, win)
 
 
 def batchnorm_relu_maxpool_backward(g, y, saved, x, mean, inv_std, weight, batch_stats, win: Window,
@@ -613,5 +617,5 @@ def batchnorm_relu_maxpool_backward(g, y, saved, x, mean, inv_std, weight, batch
     if win == _TWO_BY_TWO:
         return batchnorm_relu_maxpool_2x2_backward(g, y, saved, x, mean, inv_std, weight, batch_stats,
                                                    need_x, need_w, need_b)
-    return _composed_bn_relu_maxpool[1](g, y, saved, x, mean, inv_std, weight, batch_stats, win,
-                                        need_x, need_w, need_b)
+    return _composed_bn_relu_maxpool_backward(g, y, saved, x, mean, inv_std, weight, batch_stats, win,
+                                              need_x, need_w, need_b)
