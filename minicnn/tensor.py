@@ -77,6 +77,15 @@ class Tensor:
 
     # ---- properties -------------------------------------------------------------
     @property
+    def array(self):
+        """The raw array (``numpy.ndarray`` or ``cupy.ndarray``) this tensor holds, shared."""
+        return self.data
+
+    @array.setter
+    def array(self, value) -> None:
+        self.data = value
+
+    @property
     def shape(self) -> tuple:
         return tuple(self.data.shape)
 
