@@ -205,7 +205,8 @@ def _patient_id(info: dict, fallback: str) -> str:
 def _kept_info(info: dict) -> tuple[dict, tuple[str, ...]]:
     """``(kept fields, names of the dropped ones)``; the patient ID counts as neither."""
     kept = {k: v for k, v in info.items() if _folded(k) in KEPT_INFO}
-    dropped = tuple(sorted(k for k in info if k not in kept and _folded(k) not in PATIENT_ID_FIELDS))
+    dropped = tuple(sorted(k for k in info
+                           if k not in kept and _folded(k) not in PATIENT_ID_FIELDS))
     return kept, dropped
 
 

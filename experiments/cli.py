@@ -138,8 +138,8 @@ def _crops_for(args, out: str):
     data_dir = args.data or default_data(not args.quiet)
     options = dataset.BuildOptions(exclude=dataset.PROPOSAL_EXCLUDED if args.data else (),
                                    hide_file_names=args.hide_file_names)
-    data, _ = dataset.load_or_build(data_dir, os.path.join(out, "crops.npz"), options, progress=not args.quiet,
-                                    pseudonyms=pseudonyms)
+    data, _ = dataset.load_or_build(data_dir, os.path.join(out, "crops.npz"), options,
+                                    progress=not args.quiet, pseudonyms=pseudonyms)
     return data
 
 
@@ -195,7 +195,8 @@ def _scan_pseudonyms(args, folder: str | None, nested: bool):
 
 def _predict(args) -> int:
     from .predict import GRADE_NAMES, predict_scan
-    pseudonyms = _scan_pseudonyms(args, args.out and os.path.dirname(os.path.abspath(args.out)), False)
+    folder = args.out and os.path.dirname(os.path.abspath(args.out))
+    pseudonyms = _scan_pseudonyms(args, folder, False)
     result = predict_scan(args.checkpoint, args.scan, args.out, pseudonyms)
     if pseudonyms is not None:
         pseudonyms.save_lookup()
@@ -294,7 +295,8 @@ def parser() -> argparse.ArgumentParser:
                    help="local process pool, or Dask (a LocalCluster, or --scheduler's cluster)")
     p.add_argument("--scheduler", help="address of a running Dask scheduler, tls://HOST:PORT "
                                        "(tcp:// only on a trusted network)")
-    p.add_argument("--tls-ca-file", help="CA certificate of the cluster (tls://; default: Dask's config)")
+    p.add_argument("--tls-ca-file",
+                   help="CA certificate of the cluster (tls://; default: Dask's config)")
     p.add_argument("--tls-cert", help="this client's TLS certificate")
     p.add_argument("--tls-key", help="this client's TLS private key")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")

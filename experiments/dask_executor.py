@@ -3,9 +3,9 @@
 With ``scheduler`` (``tls://HOST:PORT``, or ``tcp://`` on a trusted network) the runs go to
 that existing cluster; without one a ``LocalCluster`` of ``workers`` processes starts here, on
 loopback. What goes over the network: the crops archive (knee images, grades and patient
-pseudonyms, never the real IDs) once (scattered to every worker with its SHA-256, checked on arrival and loaded
-once per worker process), then per task a small job description; back comes each run's
-record, which is written here, atomically, in the same layout as local runs
+pseudonyms, never the real IDs) once (scattered to every worker with its SHA-256, checked on
+arrival and loaded once per worker process), then per task a small job description; back comes
+each run's record, which is written here, atomically, in the same layout as local runs
 (``OUT/runs/<condition>/<split>/record.json``), so ``report`` does not care where runs ran.
 
 Each worker process compiles the Numba kernels into its own temporary cache (several
@@ -48,11 +48,12 @@ def _is_loopback(host: str) -> bool:
         addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
     except OSError:
         return False
-    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
+    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback
+                                   for a in addresses)
 
 
-def cluster_security(scheduler: str | None, tls_ca_file: str | None = None, tls_cert: str | None = None,
-                     tls_key: str | None = None):
+def cluster_security(scheduler: str | None, tls_ca_file: str | None = None,
+                     tls_cert: str | None = None, tls_key: str | None = None):
     """The :class:`distributed.Security` to reach ``scheduler`` with (None: plain TCP).
 
     ``tls://`` takes the given files (a CA certificate, this client's certificate and key),
@@ -70,10 +71,10 @@ def cluster_security(scheduler: str | None, tls_ca_file: str | None = None, tls_
             raise ValueError(f"--tls-ca-file/--tls-cert/--tls-key need a tls:// scheduler address, "
                              f"got {scheduler!r}")
         if scheduler and scheme != "inproc" and not _is_loopback(rest.rsplit(":", 1)[0]):
-            warnings.warn(f"scheduler {scheduler} is reached over unencrypted {scheme}://: the knee "
-                          f"images (and the patient pseudonyms) will cross the network in clear; use "
-                          f"tls:// with certificates (docs/cluster.md)", UnencryptedNetworkWarning,
-                          stacklevel=2)
+            warnings.warn(f"scheduler {scheduler} is reached over unencrypted {scheme}://: the "
+                          f"knee images (and the patient pseudonyms) will cross the network in "
+                          f"clear; use tls:// with certificates (docs/cluster.md)",
+                          UnencryptedNetworkWarning, stacklevel=2)
         return None
     for option, path in given.items():
         if not os.path.isfile(path):

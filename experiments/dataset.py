@@ -7,12 +7,13 @@ skipped with its reason and the rest go on; the :class:`Summary` counts everythi
 
 The archive holds ``images`` float32 ``(K, C, 128, 128)``, ``labels`` int64 ``(K,)`` in 0..4,
 ``patients`` (pseudonyms, never the real IDs: see :mod:`.pseudonyms`), ``files`` (str; file
-pseudonyms with ``hide_file_names``), ``pseudonym_key`` (the key's fingerprint), ``sides`` (0: columns 0-127, 1: columns 128-255), ``rows`` (the
-window's first row), ``scales`` (K, C: the counts that 1.0 stands for in each channel, so
-training can thin the counts), and a ``cache_key``: a hash of every file's bytes and of the build
-options, so a second build with nothing changed just loads the archive, and a changed file
-is noticed. An archive without ``pseudonym_key`` was made before pseudonyms and holds raw
-patient IDs: it is rebuilt, never reused; one made under another key is refused.
+pseudonyms with ``hide_file_names``), ``pseudonym_key`` (the key's fingerprint), ``sides``
+(0: columns 0-127, 1: columns 128-255), ``rows`` (the window's first row), ``scales`` (K, C:
+the counts that 1.0 stands for in each channel, so training can thin the counts), and a
+``cache_key``: a hash of every file's bytes and of the build options, so a second build with
+nothing changed just loads the archive, and a changed file is noticed. An archive without
+``pseudonym_key`` was made before pseudonyms and holds raw patient IDs: it is rebuilt, never
+reused; one made under another key is refused.
 """
 from __future__ import annotations
 
@@ -77,9 +78,9 @@ class Summary:
         if self.manual:
             lines.append(f"knee rows from the manual table: {len(self.manual)}")
         dropped = sum(self.dropped_info.values())
-        lines.append(f"patient IDs replaced by pseudonyms; identifying info fields dropped: {dropped}"
-                     + (" (" + ", ".join(f"{k} x{n}" for k, n in sorted(self.dropped_info.items())) + ")"
-                        if dropped else ""))
+        fields = ", ".join(f"{k} x{n}" for k, n in sorted(self.dropped_info.items()))
+        lines.append(f"patient IDs replaced by pseudonyms; identifying info fields dropped: "
+                     f"{dropped}" + (f" ({fields})" if dropped else ""))
         if self.low_confidence:
             lines.append("low-confidence knee windows (check them): "
                          + ", ".join(f"{f} ({c:.2f})" for f, c in self.low_confidence))
@@ -181,7 +182,8 @@ def build_dataset(folder: str, options: BuildOptions = BuildOptions(), progress:
                        patients=np.array(out["patients"], dtype=str), files=np.array(out["files"], dtype=str),
                        sides=np.array(out["sides"], dtype=np.int64), rows=np.array(out["rows"], dtype=np.int64),
                        summary=summary, cache_key=key or cache_key(paths, options),
-                       scales=np.array(out["scales"], dtype=np.float32).reshape(len(images), channels),
+                       scales=np.array(out["scales"], dtype=np.float32).reshape(len(images),
+                                                                                 channels),
                        key_fingerprint=pseudonyms.fingerprint)
 
 
@@ -201,7 +203,8 @@ def load_dataset(path: str) -> KneeDataset:
     with np.load(path, allow_pickle=False) as archive:
         fields = {k: archive[k] for k in ("images", "labels", "patients", "files", "sides", "rows")}
         fields["scales"] = archive["scales"] if "scales" in archive.files else None
-        fields["key_fingerprint"] = str(archive["pseudonym_key"]) if "pseudonym_key" in archive.files else None
+        fingerprint = archive["pseudonym_key"] if "pseudonym_key" in archive.files else None
+        fields["key_fingerprint"] = None if fingerprint is None else str(fingerprint)
         summary = json.loads(str(archive["summary"]))
         key = str(archive["cache_key"])
     summary["skipped"] = [tuple(s) for s in summary["skipped"]]
@@ -218,7 +221,8 @@ def write_skipped(summary: Summary, path: str) -> None:
 
 
 def load_or_build(folder: str, out: str, options: BuildOptions = BuildOptions(),
-                  progress: bool = True, pseudonyms: Pseudonyms | None = None) -> tuple[KneeDataset, bool]:
+                  progress: bool = True,
+                  pseudonyms: Pseudonyms | None = None) -> tuple[KneeDataset, bool]:
     """The crops of ``folder``, from ``out`` when its cache key still matches, else built and
     saved there. Returns the data set and whether the cache served it.
 
@@ -237,8 +241,8 @@ def load_or_build(folder: str, out: str, options: BuildOptions = BuildOptions(),
         elif cached is not None and cached.key_fingerprint != pseudonyms.fingerprint:
             raise ValueError(f"{out} was made under another pseudonym key (fingerprint "
                              f"{cached.key_fingerprint}, this key's {pseudonyms.fingerprint}): its "
-                             f"pseudonyms would not match; use the key it was made with (--key-file) "
-                             f"or another output")
+                             f"pseudonyms would not match; use the key it was made with "
+                             f"(--key-file) or another output")
         elif cached is not None and cached.cache_key == key:
             return cached, True
     data = build_dataset(folder, options, progress, key, pseudonyms)

@@ -232,7 +232,8 @@ def identity(patient_id: str) -> tuple[str, str]:
     """A made-up name and birth date (YYYYMMDD) for a phantom patient, fixed by its ID (no
     draw from the anatomy's generator, so the scans do not change)."""
     h = zlib.crc32(patient_id.encode())
-    return f"PHANTOM^PATIENT {patient_id}", f"{1930 + h % 60}{1 + h // 60 % 12:02d}{1 + h // 720 % 28:02d}"
+    birth = f"{1930 + h % 60}{1 + h // 60 % 12:02d}{1 + h // 720 % 28:02d}"
+    return f"PHANTOM^PATIENT {patient_id}", birth
 
 
 def mat_contents(p: Patient, counts: np.ndarray) -> dict:

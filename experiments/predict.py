@@ -79,7 +79,8 @@ def predict_scan(checkpoint: str, scan: str, out_png: str | None = None, pseudon
     With ``pseudonyms`` the scan is named by its file pseudonym. A bad scan raises
     ``bonescan.ScanError`` with the reader's reason."""
     model, config = load_run(checkpoint)
-    return predict_record(model, config, read_scan(scan, pseudonyms, pseudonyms is not None), out_png)
+    record = read_scan(scan, pseudonyms, hide_file_name=pseudonyms is not None)
+    return predict_record(model, config, record, out_png)
 
 
 def predict_record(model, config, record, out_png: str | None = None) -> dict:

@@ -45,8 +45,10 @@ def default_key_path() -> str:
 
 
 def key_path(option: str | None = None) -> str:
-    """The key file: ``option`` (``--key-file``), else ``$MINICNN_PSEUDONYM_KEY``, else the default."""
-    return os.path.abspath(os.path.expanduser(option or os.environ.get(ENV_KEY) or default_key_path()))
+    """The key file: ``option`` (``--key-file``), else ``$MINICNN_PSEUDONYM_KEY``, else the
+    default."""
+    chosen = option or os.environ.get(ENV_KEY) or default_key_path()
+    return os.path.abspath(os.path.expanduser(chosen))
 
 
 def _check_private(path: str) -> None:
@@ -90,7 +92,8 @@ def load_or_create_key(path: str) -> tuple[bytes, bool]:
     created = False
     if not os.path.exists(path):
         _create_private_folder(os.path.dirname(path))
-        created = _write_new_private_file(path, secrets.token_bytes(KEY_BYTES).hex().encode() + b"\n")
+        text = secrets.token_bytes(KEY_BYTES).hex().encode() + b"\n"
+        created = _write_new_private_file(path, text)
     _check_private(path)
     with open(path, "rb") as f:
         text = f.read().strip()
@@ -113,7 +116,8 @@ class Pseudonyms:
             raise ValueError(f"Pseudonyms: the key must be {KEY_BYTES} bytes, got {len(key)}")
         self._key, self.lookup, self.key_file = key, lookup, key_file
         self._new: dict[str, tuple[str, str]] = {}
-        self.fingerprint = hmac.new(key, b"minicnn pseudonym key fingerprint", hashlib.sha256).hexdigest()[:16]
+        self.fingerprint = hmac.new(key, b"minicnn pseudonym key fingerprint",
+                                    hashlib.sha256).hexdigest()[:16]
 
     @classmethod
     def open(cls, option: str | None = None) -> "Pseudonyms":
@@ -123,13 +127,15 @@ class Pseudonyms:
         table = os.path.join(os.path.dirname(path), LOOKUP_NAME)
         if os.path.exists(table):
             _check_private(table)
-        print(f"pseudonym key: {path} ({'created now' if created else 'fingerprint ' + cls(key).fingerprint}); "
-              f"lookup table: {table}")
-        return cls(key, table, path)
+        pseudonyms = cls(key, table, path)
+        print(f"pseudonym key: {path} ({'created now, ' if created else ''}fingerprint "
+              f"{pseudonyms.fingerprint}); lookup table: {table}")
+        return pseudonyms
 
     def make(self, kind: str, text: str) -> str:
         """``PREFIX[kind]`` + 10 base32 letters of ``HMAC-SHA256(key, kind NUL text)``."""
-        digest = hmac.new(self._key, kind.encode() + b"\0" + text.encode("utf-8"), hashlib.sha256).digest()
+        message = kind.encode() + b"\0" + text.encode("utf-8")
+        digest = hmac.new(self._key, message, hashlib.sha256).digest()
         name = PREFIX[kind] + base64.b32encode(digest).decode()[:PSEUDONYM_CHARS]
         seen = self._new.get(name)
         if seen is not None and seen != (kind, text):

@@ -187,9 +187,9 @@ def train_run(config: RunConfig, images: np.ndarray, labels: np.ndarray, patient
 
     ``device`` is 'cpu' (Numba kernels) or 'cuda' (CuPy); ``scales`` (K, C), the data set's
     counts per unit, enables count thinning in the augmentation; ``key_fingerprint``, the
-    pseudonym key's (the crops archive's), goes into the record. ``on_batch(epoch, batch)`` is called
-    after every optimizer step (tests use it to kill a run). Returns the record that is also
-    written to ``OUT/record.json``.
+    pseudonym key's (the crops archive's), goes into the record. ``on_batch(epoch, batch)`` is
+    called after every optimizer step (tests use it to kill a run). Returns the record that is
+    also written to ``OUT/record.json``.
     """
     from tqdm import tqdm
 

@@ -14,7 +14,8 @@ ENCODINGS = ("utf-8", "utf-16-le", "utf-32-le")  # text, MATLAB v7.3 chars, NumP
 
 def hospital_identity(index: int) -> dict:
     """The identifying info fields of patient ``index``, as a hospital's files spell them."""
-    return {"PatientID": f"MRN{8_400_213 + 37 * index}", "PatientName": f"KOWALSKA^ZOFIA^{chr(65 + index)}",
+    return {"PatientID": f"MRN{8_400_213 + 37 * index}",
+            "PatientName": f"KOWALSKA^ZOFIA^{chr(65 + index)}",
             "BirthDate": f"19{41 + index:02d}-0{1 + index % 9}-1{index % 10}",
             "AccessionNumber": f"ACC-77{index:03d}-9"}
 
@@ -27,9 +28,11 @@ def write_hospital_scans(folder, patients: int) -> list[str]:
     for index in range(patients):
         variables = phantom_variables(index)
         identity = hospital_identity(index)
-        info = {k: v for k, v in variables["info"].items() if k not in ("patientid", "patientname", "birthdate")}
+        info = {k: v for k, v in variables["info"].items()
+                if k not in ("patientid", "patientname", "birthdate")}
         variables["info"] = {**identity, **info}
-        write_mat(str(folder / f"scan_{index:03d}.mat"), variables, "v5" if index % 2 == 0 else "v7.3")
+        version = "v5" if index % 2 == 0 else "v7.3"
+        write_mat(str(folder / f"scan_{index:03d}.mat"), variables, version)
         secrets += identity.values()
     return secrets
 

@@ -5,6 +5,7 @@ import base64
 import csv
 import hashlib
 import hmac
+import json
 import os
 import re
 import stat
@@ -21,7 +22,8 @@ from tests.experiments.privacy_files import find_strings, hospital_identity, wri
 
 STUDY = ("[study]\nfolds = 2\nseeds = [0]\nproposal_split = false\n"
          "[base.model]\nblocks = 2\nchannels = [4, 8]\n"
-         "[base.train]\nepochs = 1\nbatch_size = 8\noptimizer = 'adam'\nlr = 0.01\nbootstrap_rounds = 10\n")
+         "[base.train]\nepochs = 1\nbatch_size = 8\noptimizer = 'adam'\nlr = 0.01\n"
+         "bootstrap_rounds = 10\n")
 PATIENTS = 12
 
 
@@ -55,11 +57,13 @@ def lookup_table(key_path) -> dict:
 
 def test_a_pseudonym_is_the_keyed_hash_and_the_same_in_every_run():
     key = bytes(range(32))
-    expected = "P-" + base64.b32encode(hmac.new(key, b"patient\0MRN123", hashlib.sha256).digest()).decode()[:10]
+    digest = hmac.new(key, b"patient\0MRN123", hashlib.sha256).digest()
+    expected = "P-" + base64.b32encode(digest).decode()[:10]
     assert Pseudonyms(key).patient("MRN123") == Pseudonyms(key).patient("MRN123") == expected
     assert re.fullmatch(r"P-[A-Z2-7]{10}", expected)
     assert Pseudonyms(bytes(32)).patient("MRN123") != expected  # another key, another pseudonym
-    assert Pseudonyms(key).file("MRN123").startswith("F-") and Pseudonyms(key).file("MRN123")[2:] != expected[2:]
+    as_file = Pseudonyms(key).file("MRN123")
+    assert as_file.startswith("F-") and as_file[2:] != expected[2:]
     assert Pseudonyms(key).fingerprint != Pseudonyms(bytes(32)).fingerprint
     assert key.hex() not in Pseudonyms(key).fingerprint and len(Pseudonyms(key).fingerprint) == 16
 
@@ -83,7 +87,8 @@ def test_key_and_lookup_table_are_created_owner_only(key_file, capsys):
     assert "created now" in capsys.readouterr().out and str(key_file) in names.key_file
     assert mode(key_file) == 0o600 and mode(key_file.parent) == 0o700
     assert mode(key_file.parent / pseudonyms.LOOKUP_NAME) == 0o600
-    assert sorted(os.listdir(key_file.parent)) == ["pseudonym-lookup.csv", "pseudonym.key"]  # no temp left
+    # no temporary file left behind
+    assert sorted(os.listdir(key_file.parent)) == ["pseudonym-lookup.csv", "pseudonym.key"]
     again = Pseudonyms.open()
     assert again.fingerprint == names.fingerprint and again.patient("MRN1") == names.patient("MRN1")
     assert lookup_table(key_file) == {names.patient("MRN1"): ("patient", "MRN1")}
@@ -99,7 +104,8 @@ def test_the_key_file_is_created_with_its_mode_never_widened_later(key_file, mon
                         or real_open(path, flags, mode))
     monkeypatch.setattr(os, "chmod", lambda *a, **k: pytest.fail("the key must not need a chmod"))
     pseudonyms.load_or_create_key(str(key_file))
-    assert calls and all(flags & os.O_CREAT and flags & os.O_EXCL and mode == 0o600 for flags, mode in calls)
+    assert calls and all(flags & os.O_CREAT and flags & os.O_EXCL and mode == 0o600
+                         for flags, mode in calls)
 
 
 def test_the_default_key_lives_in_the_users_config_folder(tmp_path, monkeypatch):
@@ -143,7 +149,8 @@ def test_hidden_file_names_are_pseudonyms_too(hospital, key_file, tmp_path):
     data = dataset.load_dataset(str(out))
     table = lookup_table(key_file)
     assert all(re.fullmatch(r"F-[A-Z2-7]{10}", f) for f in data.files)
-    assert {table[f][1] for f in data.files} == {f"scan_{i:03d}.mat" for i in range(PATIENTS) if i != 3}
+    shown = {f"scan_{i:03d}.mat" for i in range(PATIENTS) if i != 3}
+    assert {table[f][1] for f in data.files} == shown
     assert table[data.summary.excluded[0]] == ("file", "scan_003.mat")
     assert find_strings(tmp_path / "out", ["scan_0"]) == []
 
@@ -154,25 +161,32 @@ def test_no_identifier_reaches_any_output(hospital, key_file, tmp_path, capsys, 
     folder, secrets = hospital
     monkeypatch.setenv("MINICNN_KERNELS", "numpy")  # Dask's worker process: no Numba compile
     scans = str(folder)
-    assert {text for _, text in find_strings(folder, secrets)} == set(secrets)  # the search sees them
+    # the search sees every identifier in the scans, v5 and v7.3
+    assert {text for _, text in find_strings(folder, secrets)} == set(secrets)
     out, config = tmp_path / "out", tmp_path / "study.toml"
     config.write_text(STUDY)
-    assert cli.main(["crops", scans, "--out", str(out / "crops" / "crops.npz"), "--exclude", "--quiet"]) == 0
+    crops = str(out / "crops" / "crops.npz")
+    assert cli.main(["crops", scans, "--out", crops, "--exclude", "--quiet"]) == 0
     study = ["study", "--config", str(config), "--data", scans, "--quiet"]
     assert cli.main(study + ["--out", str(out / "local")]) == 0
-    assert cli.main(study + ["--out", str(out / "dask"), "--executor", "dask", "--workers", "1"]) == 0
+    dask = ["--out", str(out / "dask"), "--executor", "dask", "--workers", "1"]
+    assert cli.main(study + dask) == 0
     assert cli.main(["report", str(out / "local")]) == 0
     checkpoint = str(out / "local" / "runs" / "base" / "fold1-seed0" / "checkpoint.npz")
     assert cli.main(["predict", checkpoint, os.path.join(scans, "scan_001.mat"),
                      "--out", str(out / "predict" / "cam.png")]) == 0
-    assert cli.main(["explain", checkpoint, os.path.join(scans, "scan_002.mat"), "--out", str(out / "explain")]) == 0
+    assert cli.main(["explain", checkpoint, os.path.join(scans, "scan_002.mat"),
+                     "--out", str(out / "explain")]) == 0
     logs = capsys.readouterr()
+    assert cli.main(["predict", checkpoint, os.path.join(scans, "scan_003.mat"),
+                     "--hide-file-names", "--out", str(out / "hidden" / "cam.png")]) == 0
+    hidden = capsys.readouterr().out
+    assert re.search(r"^F-[A-Z2-7]{10}: knee window", hidden, re.M) and "scan_003" not in hidden
     assert len(list(out.rglob("record.json"))) == 4 and (out / "local" / "report.html").exists()
     assert find_strings(out, secrets) == []
     assert [s for s in secrets if s.lower() in (logs.out + logs.err).lower()] == []
     table = lookup_table(key_file)
     for path in list(out.rglob("record.json")):
-        import json
         record = json.loads(path.read_text())
         assert record["pseudonym_key"] == Pseudonyms.open().fingerprint
         for side in ("train", "validation", "test"):
@@ -192,37 +206,44 @@ def test_a_folder_made_under_another_key_is_refused(hospital, tmp_path, monkeypa
     before = out.read_bytes()
     monkeypatch.setenv(pseudonyms.ENV_KEY, str(tmp_path / "b" / "pseudonym.key"))
     assert cli.main(["crops", str(folder), "--out", str(out), "--quiet"]) == 2
-    assert "made under another pseudonym key" in capsys.readouterr().err and out.read_bytes() == before
+    assert "made under another pseudonym key" in capsys.readouterr().err
+    assert out.read_bytes() == before
     run = tmp_path / "study" / "runs" / "base" / "fold1-seed0"
     run.mkdir(parents=True)
     (run / "record.json").write_text('{"pseudonym_key": "0123456789abcdef", "patients": {}}')
     config = tmp_path / "study.toml"
     config.write_text(STUDY)
-    args = ["study", "--config", str(config), "--data", str(folder), "--out", str(tmp_path / "study"), "--quiet"]
+    args = ["study", "--config", str(config), "--data", str(folder),
+            "--out", str(tmp_path / "study"), "--quiet"]
     assert cli.main(args) == 2
-    assert "made under another pseudonym key (fingerprint 0123456789abcdef" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "made under another pseudonym key (fingerprint 0123456789abcdef" in error
     assert not (tmp_path / "study" / "crops.npz").exists()  # refused before any work
 
 
-def test_an_archive_of_raw_ids_is_rebuilt_and_old_records_refused(hospital, key_file, tmp_path, capsys):
+def test_an_archive_of_raw_ids_is_rebuilt_and_old_records_refused(hospital, key_file, tmp_path,
+                                                                    capsys):
     folder, _ = hospital
     out = tmp_path / "out" / "crops.npz"
     out.parent.mkdir()
     raw = np.array([hospital_identity(i)["PatientID"] for i in range(4)])
-    old = dataset.KneeDataset(np.zeros((4, 1, 128, 128), np.float32), np.zeros(4, np.int64), raw, raw,
-                              np.zeros(4, np.int64), np.zeros(4, np.int64), dataset.Summary(),
-                              cache_key=dataset.cache_key(dataset.scan_files(str(folder)), dataset.BuildOptions()))
+    zeros = np.zeros(4, np.int64)
+    key = dataset.cache_key(dataset.scan_files(str(folder)), dataset.BuildOptions())
+    old = dataset.KneeDataset(np.zeros((4, 1, 128, 128), np.float32), zeros, raw, raw, zeros, zeros,
+                              dataset.Summary(), cache_key=key)
     dataset.save_dataset(old, str(out))  # as the code before pseudonyms wrote it: no pseudonym_key
     assert dataset.load_dataset(str(out)).key_fingerprint is None
     assert cli.main(["crops", str(folder), "--out", str(out), "--quiet"]) == 0
     assert "holds raw patient IDs: rebuilding it" in capsys.readouterr().out
     assert find_strings(tmp_path / "out", list(raw)) == []
     study = tmp_path / "study"
-    (study / "runs" / "base" / "fold1-seed0").mkdir(parents=True)
-    (study / "runs" / "base" / "fold1-seed0" / "record.json").write_text('{"patients": {"test": ["MRN1"]}}')
+    run = study / "runs" / "base" / "fold1-seed0"
+    run.mkdir(parents=True)
+    (run / "record.json").write_text('{"patients": {"test": ["MRN1"]}}')
     config = tmp_path / "study.toml"
     config.write_text(STUDY)
-    assert cli.main(["study", "--config", str(config), "--data", str(folder), "--out", str(study), "--quiet"]) == 2
+    assert cli.main(["study", "--config", str(config), "--data", str(folder), "--out", str(study),
+                     "--quiet"]) == 2
     assert "written before patient pseudonyms" in capsys.readouterr().err
 
 
@@ -231,8 +252,8 @@ def test_a_key_inside_the_output_folder_is_refused(hospital, tmp_path, capsys):
     config = tmp_path / "study.toml"
     config.write_text(STUDY)
     out = tmp_path / "study"
-    assert cli.main(["study", "--config", str(config), "--data", str(folder), "--out", str(out), "--quiet",
-                     "--key-file", str(out / "keys" / "pseudonym.key")]) == 2
+    assert cli.main(["study", "--config", str(config), "--data", str(folder), "--out", str(out),
+                     "--quiet", "--key-file", str(out / "keys" / "pseudonym.key")]) == 2
     assert "inside the output folder" in capsys.readouterr().err
 
 
@@ -253,7 +274,8 @@ def test_plain_tcp_to_another_machine_warns(recwarn):
         cluster_security("tls://127.0.0.1:8786")
 
 
-def test_the_study_command_warns_before_sending_anything_over_plain_tcp(hospital, tmp_path, monkeypatch):
+def test_the_study_command_warns_before_sending_anything_over_plain_tcp(hospital, tmp_path,
+                                                                        monkeypatch):
     from experiments import dask_executor
     folder, _ = hospital
     sent = []
@@ -261,8 +283,9 @@ def test_the_study_command_warns_before_sending_anything_over_plain_tcp(hospital
     config = tmp_path / "study.toml"
     config.write_text(STUDY)
     with pytest.warns(UnencryptedNetworkWarning, match="192.0.2.10"):
-        assert cli.main(["study", "--config", str(config), "--data", str(folder), "--out", str(tmp_path / "o"),
-                         "--executor", "dask", "--scheduler", "tcp://192.0.2.10:8786", "--quiet"]) == 0
+        assert cli.main(["study", "--config", str(config), "--data", str(folder),
+                         "--out", str(tmp_path / "o"), "--executor", "dask",
+                         "--scheduler", "tcp://192.0.2.10:8786", "--quiet"]) == 0
     assert sent and sent[0]["security"] is None
 
 
@@ -273,13 +296,15 @@ def make_certificates(folder) -> dict:
     ext = folder / "ext.cnf"
     ext.write_text("basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n"
                    "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n"
-                   "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n")
+                   "keyUsage=digitalSignature,keyEncipherment\n"
+                   "extendedKeyUsage=serverAuth,clientAuth\n")
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
     for command in (["req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
                      "-subj", "/CN=minicnn test CA"],
-                    ["req", *ec, "-keyout", "node.key", "-out", "node.csr", "-subj", "/CN=localhost"],
-                    ["x509", "-req", "-in", "node.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                     "-out", "node.pem", "-days", "2", "-extfile", "ext.cnf"]):
+                    ["req", *ec, "-keyout", "node.key", "-out", "node.csr",
+                     "-subj", "/CN=localhost"],
+                    ["x509", "-req", "-in", "node.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                     "-CAcreateserial", "-out", "node.pem", "-days", "2", "-extfile", "ext.cnf"]):
         subprocess.run(["openssl", *command], cwd=folder, check=True, capture_output=True)
     return {name: str(folder / name) for name in ("ca.pem", "node.pem", "node.key")}
 
@@ -298,16 +323,18 @@ def test_a_study_runs_over_tls_on_loopback(hospital, tmp_path, capsys, monkeypat
     config.write_text(STUDY)
     args = ["study", "--config", str(config), "--data", str(folder), "--out", str(tmp_path / "o"),
             "--executor", "dask", "--quiet"]
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, protocol="tls://", host="127.0.0.1",
-                      security=security, dashboard_address=":0") as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, protocol="tls://",
+                      host="127.0.0.1", security=security, dashboard_address=":0") as cluster:
         address = cluster.scheduler_address
         assert address.startswith("tls://127.0.0.1:")
-        assert cli.main(args + ["--scheduler", address]) == 2  # no certificates: refused before work
+        # no certificates: refused before any work
+        assert cli.main(args + ["--scheduler", address]) == 2
         assert "TLS needs a CA certificate" in capsys.readouterr().err
         with warnings.catch_warnings():
             warnings.simplefilter("error", UnencryptedNetworkWarning)
-            assert cli.main(args + ["--scheduler", address, "--tls-ca-file", certs["ca.pem"],
-                                    "--tls-cert", certs["node.pem"], "--tls-key", certs["node.key"]]) == 0
+            tls = ["--tls-ca-file", certs["ca.pem"], "--tls-cert", certs["node.pem"],
+                   "--tls-key", certs["node.key"]]
+            assert cli.main(args + ["--scheduler", address] + tls) == 0
         with Client(address, security=security) as client:
             assert all(worker.startswith("tls://") for worker in client.scheduler_info()["workers"])
     assert "2 runs done now (2 in the study)" in capsys.readouterr().out
