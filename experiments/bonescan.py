@@ -10,6 +10,11 @@ MATLAB v5/v7 files are read with ``scipy.io.loadmat`` once :mod:`.mat5_structure
 checked their structure, v7.3 (HDF5) files with h5py;
 both give the same record. Anything wrong raises :class:`ScanError` with a one-line
 reason and a short ``kind`` for the summary; no other exception escapes :func:`read_scan`.
+
+Privacy at the door: the patient ID leaves :func:`read_scan` only as a keyed pseudonym
+(:mod:`.pseudonyms`), and of ``info`` only the fields in ``KEPT_INFO`` (format, size, colour
+type, radiopharmaceutical, and the phantom's ground truth) are kept; every other field (names,
+dates of birth, accession numbers...) is dropped there and only counted.
 """
 from __future__ import annotations
 
@@ -26,6 +31,11 @@ UNSPECIFIED = -1
 MAX_TOTAL_COUNTS = 5e7  # per view; real whole-body views hold ~1-3 M counts
 MIN_TOTAL_COUNTS = 1e4
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+PATIENT_ID_FIELDS = ("patientid", "patid", "id")
+# info fields kept (names folded: lower case, no '_' or ' '); knee_row and true_grades are the
+# phantom's ground truth for measuring the locator
+KEPT_INFO = ("format", "datasize", "size", "colortype", "radioisotope", "radiopharmaceutical",
+             "kneerow", "truegrades")
 
 
 class ScanError(Exception):
@@ -41,15 +51,18 @@ class ScanRecord:
     """One validated scan.
 
     ``counts`` uint16 ``(views, 1024, 256)``; ``labels`` two classes (0..4, or -1 for an
-    unspecified knee), the first for columns 0-127; ``info`` the info fields that exist.
+    unspecified knee), the first for columns 0-127; ``patient_id`` the patient's pseudonym
+    (None when read without a key); ``file`` the file name, or its pseudonym when asked;
+    ``info`` the kept info fields; ``dropped`` the names of the info fields left out, sorted.
     """
 
     file: str
-    patient_id: str
+    patient_id: str | None
     counts: np.ndarray
     labels: tuple[int, int]
     info: dict = field(default_factory=dict)
     mat_version: str = "v5"
+    dropped: tuple[str, ...] = ()
 
 
 # ---- low-level readers: each returns (image, kneejointid, info dict) -----------------
@@ -177,18 +190,36 @@ def mat_version(path: str) -> str:
     return "v5"
 
 
+def _folded(key: str) -> str:
+    return key.lower().replace("_", "").replace(" ", "")
+
+
 def _patient_id(info: dict, fallback: str) -> str:
     """The info field whose name reads 'patient id' in any spelling, else ``fallback``."""
     for key, value in info.items():
-        folded = key.lower().replace("_", "").replace(" ", "")
-        if folded in ("patientid", "patid", "id") and str(value).strip():
+        if _folded(key) in PATIENT_ID_FIELDS and str(value).strip():
             return str(value).strip()
     return fallback
 
 
-def read_scan(path: str) -> ScanRecord:
-    """Read and validate one scan; raises :class:`ScanError` (and nothing else) on bad input."""
+def _kept_info(info: dict) -> tuple[dict, tuple[str, ...]]:
+    """``(kept fields, names of the dropped ones)``; the patient ID counts as neither."""
+    kept = {k: v for k, v in info.items() if _folded(k) in KEPT_INFO}
+    dropped = tuple(sorted(k for k in info
+                           if k not in kept and _folded(k) not in PATIENT_ID_FIELDS))
+    return kept, dropped
+
+
+def read_scan(path: str, pseudonyms=None, hide_file_name: bool = False) -> ScanRecord:
+    """Read and validate one scan; raises :class:`ScanError` (and nothing else) on bad input.
+
+    ``pseudonyms`` (a :class:`.pseudonyms.Pseudonyms`) turns the patient ID (the info field
+    named like 'patient id', else the file's stem) into its pseudonym; without it the record
+    has no patient ID. ``hide_file_name`` gives the file name's pseudonym instead of the name."""
     name = os.path.basename(path)
+    if hide_file_name and pseudonyms is None:
+        raise ValueError("read_scan: hide_file_name needs pseudonyms (a key)")
+    shown = pseudonyms.file(name) if hide_file_name else name
     try:
         version = mat_version(path)
         image, codes, info = (_read_v73 if version == "v7.3" else _read_v5)(path)
@@ -200,7 +231,10 @@ def read_scan(path: str) -> ScanRecord:
     except (MemoryError, KeyboardInterrupt):
         raise
     except Exception as exc:  # any parser failure on a damaged file is a reason, not a crash
+        detail = str(exc).replace(path, shown).replace(name, shown)  # h5py names the file
         raise ScanError("unreadable", f"unreadable (truncated or corrupt): "
-                                      f"{type(exc).__name__}: {str(exc)[:120]}") from exc
-    return ScanRecord(file=name, patient_id=patient_id, counts=counts, labels=labels, info=info,
-                      mat_version=version)
+                                      f"{type(exc).__name__}: {detail[:120]}") from exc
+    kept, dropped = _kept_info(info)
+    return ScanRecord(file=shown,
+                      patient_id=None if pseudonyms is None else pseudonyms.patient(patient_id),
+                      counts=counts, labels=labels, info=kept, mat_version=version, dropped=dropped)

@@ -5,13 +5,17 @@
     minicnn-knee preview DIR --out FILE.png               check the knee windows by eye
     minicnn-knee train --config FILE [--data DIR] [--out DIR] [--split proposal|fold:K:N]
     minicnn-knee study --config FILE [--data DIR] [--out DIR] [--workers N]
-                       [--executor local|dask] [--scheduler tcp://HOST:PORT]
+                       [--executor local|dask] [--scheduler tls://HOST:PORT]
+                       [--tls-ca-file CA.pem --tls-cert CERT.pem --tls-key KEY.pem]
     minicnn-knee report RESULTS_DIR
     minicnn-knee predict CHECKPOINT SCAN.mat [--out PNG]
     minicnn-knee explain CHECKPOINT SCAN.mat --out DIR
+    minicnn-knee lookup PSEUDONYM... | --id PATIENT_ID
 
 Without ``--data`` the commands that train use the phantom data set, generated once into
-the cache folder (``MINICNN_CACHE``, default ``~/.cache/minicnn``).
+the cache folder (``MINICNN_CACHE``, default ``~/.cache/minicnn``). The commands that read
+scans take ``--key-file`` (the pseudonym key, see ``experiments/pseudonyms.py`` and
+``docs/privacy.md``) and ``--hide-file-names``.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from pathlib import Path
 from . import dataset
 from .knee import VIEWS
 from .phantom import write_phantom
+from .pseudonyms import Pseudonyms, check_outside, check_records
 
 
 def _phantom(args) -> int:
@@ -33,13 +38,23 @@ def _phantom(args) -> int:
     return 0
 
 
+def _pseudonyms(args, folder: str, nested: bool = True) -> Pseudonyms:
+    """The project's pseudonyms (``--key-file``), refused when the key lies in ``folder``."""
+    pseudonyms = Pseudonyms.open(args.key_file)
+    check_outside(pseudonyms.key_file, folder, nested)
+    return pseudonyms
+
+
 def _crops(args) -> int:
     options = dataset.BuildOptions(
         view=args.view, mirror=not args.no_mirror,
         exclude=tuple(args.exclude) if args.exclude is not None else dataset.PROPOSAL_EXCLUDED,
-        overrides=dataset.read_overrides(args.overrides) if args.overrides else ())
+        overrides=dataset.read_overrides(args.overrides) if args.overrides else (),
+        hide_file_names=args.hide_file_names)
+    pseudonyms = _pseudonyms(args, os.path.dirname(os.path.abspath(args.out)), nested=False)
     start = time.perf_counter()
-    data, cached = dataset.load_or_build(args.folder, args.out, options, progress=not args.quiet)
+    data, cached = dataset.load_or_build(args.folder, args.out, options, progress=not args.quiet,
+                                         pseudonyms=pseudonyms)
     skipped_path = os.path.splitext(args.out)[0] + ".skipped.tsv"
     dataset.write_skipped(data.summary, skipped_path)
     print(data.summary.text())
@@ -90,7 +105,8 @@ def _train(args) -> int:
     data = _crops_for(args, args.out)
     train, test = split_indices(args.split, data, config.train.seed)
     record = train_run(config, data.images, data.labels, data.patients, train, test, args.out,
-                       progress=not args.quiet, device=device, scales=data.scales)
+                       progress=not args.quiet, device=device, scales=data.scales,
+                       key_fingerprint=data.key_fingerprint)
     if record["status"] != "finished":
         print(f"run {record['status']}: {record['message']}")
         return 1
@@ -115,9 +131,15 @@ def resolve_device(choice: str) -> str:
 
 
 def _crops_for(args, out: str):
+    """``OUT/crops.npz``, after checking that the records already in ``out`` were made under
+    this pseudonym key (see ``pseudonyms.check_records``)."""
+    pseudonyms = _pseudonyms(args, out)
+    check_records(out, pseudonyms.fingerprint)
     data_dir = args.data or default_data(not args.quiet)
-    options = dataset.BuildOptions(exclude=dataset.PROPOSAL_EXCLUDED if args.data else ())
-    data, _ = dataset.load_or_build(data_dir, os.path.join(out, "crops.npz"), options, progress=not args.quiet)
+    options = dataset.BuildOptions(exclude=dataset.PROPOSAL_EXCLUDED if args.data else (),
+                                   hide_file_names=args.hide_file_names)
+    data, _ = dataset.load_or_build(data_dir, os.path.join(out, "crops.npz"), options,
+                                    progress=not args.quiet, pseudonyms=pseudonyms)
     return data
 
 
@@ -125,6 +147,10 @@ def _study(args) -> int:
     from .report import write_report
     from .study import load_study, run_study
     study = load_study(args.config)
+    security = None
+    if args.executor == "dask":
+        from .dask_executor import cluster_security
+        security = cluster_security(args.scheduler, args.tls_ca_file, args.tls_cert, args.tls_key)
     device = resolve_device(args.device)
     os.makedirs(args.out, exist_ok=True)
     kept, text = Path(args.out) / "study.toml", Path(args.config).read_text()
@@ -137,7 +163,7 @@ def _study(args) -> int:
     if args.executor == "dask":
         from .dask_executor import run_study_dask
         done = run_study_dask(study, crops, args.out, args.scheduler, args.workers or study.workers or 2,
-                              device=device, progress=not args.quiet)
+                              device=device, progress=not args.quiet, security=security)
     else:
         done = run_study(study, crops, args.out, args.workers, progress=not args.quiet, device=device)
     for job in done:
@@ -160,9 +186,20 @@ def _report(args) -> int:
     return 0
 
 
+def _scan_pseudonyms(args, folder: str | None, nested: bool):
+    """Pseudonyms for predict and explain, which need them only to hide the file name."""
+    if not args.hide_file_names:
+        return None
+    return _pseudonyms(args, folder, nested) if folder else Pseudonyms.open(args.key_file)
+
+
 def _predict(args) -> int:
     from .predict import GRADE_NAMES, predict_scan
-    result = predict_scan(args.checkpoint, args.scan, args.out)
+    folder = args.out and os.path.dirname(os.path.abspath(args.out))
+    pseudonyms = _scan_pseudonyms(args, folder, False)
+    result = predict_scan(args.checkpoint, args.scan, args.out, pseudonyms)
+    if pseudonyms is not None:
+        pseudonyms.save_lookup()
     print(f"{result['file']}: knee window rows {result['window_start']}-{result['window_start'] + 127} "
           f"(confidence {result['confidence']:.2f})")
     for knee in result["knees"]:
@@ -176,8 +213,37 @@ def _predict(args) -> int:
 
 def _explain(args) -> int:
     from .explain import explain
-    print("wrote " + ", ".join(explain(args.checkpoint, args.scan, args.out)))
+    pseudonyms = _scan_pseudonyms(args, args.out, True)
+    print("wrote " + ", ".join(explain(args.checkpoint, args.scan, args.out, pseudonyms)))
+    if pseudonyms is not None:
+        pseudonyms.save_lookup()
     return 0
+
+
+def _lookup(args) -> int:
+    """Print the real ID (or file name) of each pseudonym, or the pseudonym of ``--id``."""
+    if not args.pseudonyms and args.id is None:
+        raise ValueError("give pseudonyms to look up, or --id PATIENT_ID")
+    pseudonyms = Pseudonyms.open(args.key_file)
+    if args.id is not None:
+        print(f"{pseudonyms.patient(args.id)}\t{args.id}")
+        return 0
+    table, missing = pseudonyms.read_lookup(), 0
+    for name in args.pseudonyms:
+        if name in table:
+            print(f"{name}\t{table[name][1]}\t({table[name][0]})")
+        else:
+            print(f"{name}: not in {pseudonyms.lookup}", file=sys.stderr)
+            missing += 1
+    return 1 if missing else 0
+
+
+def _privacy_options(p, hide: bool = True) -> None:
+    p.add_argument("--key-file", help="the pseudonym key (default: $MINICNN_PSEUDONYM_KEY, else "
+                                      "~/.config/minicnn/pseudonym.key; made on first use)")
+    if hide:
+        p.add_argument("--hide-file-names", action="store_true",
+                       help="write file pseudonyms instead of the scans' file names")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -201,6 +267,7 @@ def parser() -> argparse.ArgumentParser:
                    help="file names to leave out (default: the proposal's four)")
     p.add_argument("--overrides", help="CSV of file,row: manual knee rows that win over the locator")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _privacy_options(p)
     p.set_defaults(run=_crops)
 
     p = commands.add_parser("preview", help="PNG montage of scans with the knee windows and crops")
@@ -216,6 +283,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="proposal", help="'proposal' or 'fold:K:N'")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _privacy_options(p)
     p.set_defaults(run=_train)
 
     p = commands.add_parser("study", help="run a study's grid of runs and write its report")
@@ -225,9 +293,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="parallel runs (default: the study file's)")
     p.add_argument("--executor", choices=("local", "dask"), default="local",
                    help="local process pool, or Dask (a LocalCluster, or --scheduler's cluster)")
-    p.add_argument("--scheduler", help="address of a running Dask scheduler, tcp://HOST:PORT")
+    p.add_argument("--scheduler", help="address of a running Dask scheduler, tls://HOST:PORT "
+                                       "(tcp:// only on a trusted network)")
+    p.add_argument("--tls-ca-file",
+                   help="CA certificate of the cluster (tls://; default: Dask's config)")
+    p.add_argument("--tls-cert", help="this client's TLS certificate")
+    p.add_argument("--tls-key", help="this client's TLS private key")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _privacy_options(p)
     p.set_defaults(run=_study)
 
     p = commands.add_parser("report", help="write the report of a study's output folder")
@@ -238,13 +312,21 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", help="a run's checkpoint.npz")
     p.add_argument("scan", help="a .mat scan")
     p.add_argument("--out", help="PNG with the knee window and Grad-CAM overlays")
+    _privacy_options(p)
     p.set_defaults(run=_predict)
 
     p = commands.add_parser("explain", help="PNGs: feature maps, first-layer filters, Grad-CAM")
     p.add_argument("checkpoint", help="a run's checkpoint.npz")
     p.add_argument("scan", help="a .mat scan")
     p.add_argument("--out", required=True, help="folder for the PNGs")
+    _privacy_options(p)
     p.set_defaults(run=_explain)
+
+    p = commands.add_parser("lookup", help="the real patient ID or file name behind pseudonyms")
+    p.add_argument("pseudonyms", nargs="*", help="P-... or F-... pseudonyms")
+    p.add_argument("--id", help="print the pseudonym of this real patient ID instead")
+    _privacy_options(p, hide=False)
+    p.set_defaults(run=_lookup)
     return top
 
 

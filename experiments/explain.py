@@ -36,12 +36,13 @@ def _grid(images: np.ndarray, titles: list[str], path: str, suptitle: str, cmap:
     plt.close(fig)
 
 
-def explain(checkpoint: str, scan: str, out: str) -> list[str]:
-    """Write the pictures described above; returns their paths."""
+def explain(checkpoint: str, scan: str, out: str, pseudonyms=None) -> list[str]:
+    """Write the pictures described above; returns their paths. With ``pseudonyms`` the
+    scan is named by its file pseudonym."""
     os.makedirs(out, exist_ok=True)
     written = [os.path.join(out, "gradcam.png")]
     model, config = load_run(checkpoint)
-    record = read_scan(scan)
+    record = read_scan(scan, pseudonyms, pseudonyms is not None)
     predict_record(model, config, record, written[0])
     blocks = conv_blocks(model)
     weights = blocks[0][0].weight.detach().numpy()  # (F, C, kh, kw)

@@ -16,13 +16,15 @@ disagree in ~14% of real knees), so a good model stays well below 100%. Grades f
 clinical mix, and a few knees are ``-1`` (unspecified).
 
 Written per patient (``0000001.mat``, ...): ``V`` uint16 (1024, 256, 2) anterior/posterior;
-``info`` struct (format, patientid, datasize, colortype, radioisotope, and for measuring
-the knee locator ``knee_row``, the true joint-line row, and ``true_grades``);
+``info`` struct (format, patientid, datasize, colortype, radioisotope, a made-up patientname
+and birthdate as a hospital's files hold them, and for measuring the knee locator
+``knee_row``, the true joint-line row, and ``true_grades``);
 ``diaginfo.kneejointid`` = two codes (2..6 or -1), the first for columns 0-127.
 """
 from __future__ import annotations
 
 import os
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -226,9 +228,19 @@ def render(p: Patient, seed: int) -> np.ndarray:
     return np.stack(views, axis=-1)
 
 
+def identity(patient_id: str) -> tuple[str, str]:
+    """A made-up name and birth date (YYYYMMDD) for a phantom patient, fixed by its ID (no
+    draw from the anatomy's generator, so the scans do not change)."""
+    h = zlib.crc32(patient_id.encode())
+    birth = f"{1930 + h % 60}{1 + h // 60 % 12:02d}{1 + h // 720 % 28:02d}"
+    return f"PHANTOM^PATIENT {patient_id}", birth
+
+
 def mat_contents(p: Patient, counts: np.ndarray) -> dict:
     """The variables of one scan file, as ``scipy.io.savemat`` takes them."""
-    info = {"format": "MAT", "patientid": p.patient_id, "datasize": f"{ROWS}x{COLS}x2",
+    name, birth = identity(p.patient_id)
+    info = {"format": "MAT", "patientid": p.patient_id, "patientname": name, "birthdate": birth,
+            "datasize": f"{ROWS}x{COLS}x2",
             "colortype": "grayscale", "radioisotope": ISOTOPE, "knee_row": float(p.knee_row),
             "true_grades": np.array(p.true_grades, dtype=np.float64) + 2}
     return {"V": counts, "info": info,

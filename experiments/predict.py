@@ -74,11 +74,13 @@ def grad_cam(model, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return probabilities, np.clip(resized, 0, 1)
 
 
-def predict_scan(checkpoint: str, scan: str, out_png: str | None = None) -> dict:
+def predict_scan(checkpoint: str, scan: str, out_png: str | None = None, pseudonyms=None) -> dict:
     """Grades and probabilities of both knees; with ``out_png`` also the Grad-CAM overlay.
-    A bad scan raises ``bonescan.ScanError`` with the reader's reason."""
+    With ``pseudonyms`` the scan is named by its file pseudonym. A bad scan raises
+    ``bonescan.ScanError`` with the reader's reason."""
     model, config = load_run(checkpoint)
-    return predict_record(model, config, read_scan(scan), out_png)
+    record = read_scan(scan, pseudonyms, hide_file_name=pseudonyms is not None)
+    return predict_record(model, config, record, out_png)
 
 
 def predict_record(model, config, record, out_png: str | None = None) -> dict:

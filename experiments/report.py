@@ -83,7 +83,9 @@ def _data_summary(out: str) -> list[str]:
     data = load_dataset(path)
     lines = [f"{len(set(data.patients.tolist()))} patients, {len(data.labels)} knee crops; knees per "
              f"grade (0..4): {np.bincount(data.labels, minlength=5).tolist()}",
-             f"unspecified knees left out: {data.summary.unspecified_knees}"]
+             f"unspecified knees left out: {data.summary.unspecified_knees}",
+             f"patients are pseudonyms (docs/privacy.md); identifying info fields dropped at "
+             f"reading: {sum(data.summary.dropped_info.values())}"]
     lines += [f"skipped {name}: {reason}" for name, _, reason in data.summary.skipped]
     return lines
 

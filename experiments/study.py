@@ -125,7 +125,8 @@ def train_job(job: dict, data, out: str) -> dict:
         seed = int(job["split"].rsplit("seed", 1)[1])
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, seed=seed))
     return train_run(config, data.images, data.labels, data.patients, train, test, out,
-                     progress=False, device=job["device"], scales=data.scales)
+                     progress=False, device=job["device"], scales=data.scales,
+                     key_fingerprint=data.key_fingerprint)
 
 
 def _start_worker() -> None:

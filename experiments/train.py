@@ -10,7 +10,8 @@ evaluates validation and test knees after every epoch, and keeps in ``OUT/``:
 - ``record.json`` when the run ends: configuration, status (``finished`` or ``diverged``
   with its message), per-epoch history, the best epoch by validation quadratic-weighted
   kappa (test patients never choose anything), the test metrics at that epoch with
-  patient-bootstrap 95% intervals, and the patients of each side.
+  patient-bootstrap 95% intervals, the patients (pseudonyms) of each side and the pseudonym
+  key's fingerprint (``pseudonym_key``).
 
 A loss that turns NaN, infinite or larger than ``DIVERGED_LOSS`` stops the run with a clear
 message, recorded as ``diverged`` (batch norm keeps a blown-up network's loss finite, so
@@ -180,13 +181,15 @@ def _scores(labels, probabilities) -> tuple[float, float]:
 
 def train_run(config: RunConfig, images: np.ndarray, labels: np.ndarray, patients: np.ndarray,
               train: np.ndarray, test: np.ndarray, out: str, progress: bool = True,
-              on_batch=None, device: str = "cpu", scales: np.ndarray | None = None) -> dict:
+              on_batch=None, device: str = "cpu", scales: np.ndarray | None = None,
+              key_fingerprint: str | None = None) -> dict:
     """Train ``config`` on knees ``train``, evaluate on ``test``; see the module docstring.
 
     ``device`` is 'cpu' (Numba kernels) or 'cuda' (CuPy); ``scales`` (K, C), the data set's
-    counts per unit, enables count thinning in the augmentation. ``on_batch(epoch, batch)`` is called
-    after every optimizer step (tests use it to kill a run). Returns the record that is also
-    written to ``OUT/record.json``.
+    counts per unit, enables count thinning in the augmentation; ``key_fingerprint``, the
+    pseudonym key's (the crops archive's), goes into the record. ``on_batch(epoch, batch)`` is
+    called after every optimizer step (tests use it to kill a run). Returns the record that is
+    also written to ``OUT/record.json``.
     """
     from tqdm import tqdm
 
@@ -262,6 +265,7 @@ def train_run(config: RunConfig, images: np.ndarray, labels: np.ndarray, patient
         status, message = "diverged", str(err)
     record = {"config": settings, "status": status, "message": message, "epochs_done": len(history),
               "history": history, "best_epoch": best["epoch"], "seconds": time.perf_counter() - started,
+              "pseudonym_key": key_fingerprint,
               "patients": {"train": sorted(set(patients[fit].tolist())),
                            "validation": sorted(set(patients[validation].tolist())),
                            "test": sorted(set(patients[test].tolist()))}}

@@ -5,20 +5,34 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from experiments.bonescan import ScanError, read_scan
 from experiments.matfile import write_mat
+from experiments.pseudonyms import Pseudonyms
 from tests.experiments.scan_files import labels, phantom_variables, with_changes
+
+KEY = bytes(range(32))
+
+
+def pseudonym(real_id: str) -> str:
+    """The pseudonym of ``real_id`` under KEY, from the formula: P- and 10 base32 letters of
+    HMAC-SHA256(key, 'patient' NUL id)."""
+    import base64
+    import hashlib
+    import hmac
+    digest = hmac.new(KEY, b"patient\0" + real_id.encode(), hashlib.sha256).digest()
+    return "P-" + base64.b32encode(digest).decode()[:10]
 
 
 def test_v73_and_v5_files_with_the_same_arrays_give_the_same_record(tmp_path):
     variables = phantom_variables(3)
     write_mat(str(tmp_path / "a.mat"), variables, "v5")
     write_mat(str(tmp_path / "b.mat"), variables, "v7.3")
-    v5, v73 = read_scan(str(tmp_path / "a.mat")), read_scan(str(tmp_path / "b.mat"))
+    v5, v73 = (read_scan(str(tmp_path / n), Pseudonyms(KEY)) for n in ("a.mat", "b.mat"))
     assert (v5.mat_version, v73.mat_version) == ("v5", "v7.3")
     assert v5.counts.shape == (2, 1024, 256) and v5.counts.dtype == np.uint16
     assert np.array_equal(v5.counts, v73.counts)
     assert np.array_equal(v5.counts[0], variables["V"][:, :, 0])
     assert v5.labels == v73.labels == tuple(int(c) - 2 for c in variables["diaginfo"]["kneejointid"][0])
-    assert v5.patient_id == v73.patient_id == "0000004"
+    assert v5.patient_id == v73.patient_id == pseudonym("0000004")
+    assert v5.dropped == v73.dropped == ("birthdate", "patientname")
     assert v5.info == v73.info and v5.info["radioisotope"] == "Tc-99m MDP"
 
 
@@ -144,5 +158,5 @@ def test_a_v73_field_name_that_is_not_utf8_is_read_as_latin1(tmp_path):
     write_mat(path, phantom_variables(0), "v7.3")
     with h5py.File(path, "r+") as f:
         f["info"].create_dataset(b"da\xa7asize", data=np.array([[2.0]]))
-    record = read_scan(path)
-    assert record.info["da\xa7asize"] == 2.0 and record.patient_id == "0000001"
+    record = read_scan(path, Pseudonyms(KEY))
+    assert "da\xa7asize" in record.dropped and record.patient_id == pseudonym("0000001")

@@ -8,7 +8,8 @@ from experiments import dataset
 from experiments.dataset import BuildOptions, grouped_folds, load_or_build, proposal_holdout
 from experiments.matfile import write_mat
 from tests.experiments.scan_files import labels, phantom_variables, with_changes, write_good
-from tests.experiments.test_bonescan import bad_variants
+from experiments.pseudonyms import Pseudonyms
+from tests.experiments.test_bonescan import KEY, bad_variants, pseudonym
 
 
 @pytest.fixture
@@ -49,9 +50,10 @@ def test_labels_patients_and_sides_line_up(tmp_path):
     folder.mkdir()
     write_good(folder, 0)
     codes = phantom_variables(0)["diaginfo"]["kneejointid"][0]
-    data = dataset.build_dataset(str(folder), BuildOptions(exclude=()), progress=False)
+    data = dataset.build_dataset(str(folder), BuildOptions(exclude=()), progress=False,
+                                 pseudonyms=Pseudonyms(KEY))
     expected = [int(c) - 2 for c in codes if c != -1]
-    assert data.labels.tolist() == expected and set(data.patients) == {"0000001"}
+    assert data.labels.tolist() == expected and set(data.patients) == {pseudonym("0000001")}
 
 
 def test_the_exclusion_list_and_manual_rows_apply(tmp_path):

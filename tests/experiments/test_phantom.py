@@ -19,8 +19,14 @@ def test_layout_matches_the_real_files(tmp_path):
     path = write_phantom(str(tmp_path), 1, progress=False)[0]
     record = read_scan(path)
     assert record.file == "0000001.mat" and record.counts.shape == (2, 1024, 256)
-    for key in ("format", "patientid", "datasize", "colortype", "radioisotope", "knee_row"):
-        assert key in record.info
+    assert set(record.info) == {"format", "datasize", "colortype", "radioisotope", "knee_row",
+                                "true_grades"}
+    assert record.dropped == ("birthdate", "patientname") and record.patient_id is None
+    import scipy.io
+    info = scipy.io.loadmat(path, squeeze_me=True)["info"]  # the file holds what a hospital's holds
+    assert str(info["patientid"]) == "0000001"
+    assert str(info["patientname"]) == "PHANTOM^PATIENT 0000001"
+    assert len(str(info["birthdate"])) == 8 and str(info["birthdate"]).startswith("19")
     totals = record.counts.reshape(2, -1).sum(axis=1)
     assert np.all((totals > 0.5e6) & (totals < 2.5e6))  # a realistic whole-body count
 
