@@ -52,6 +52,7 @@ def assert_same_logs(ours, theirs):
                     assert_matches(u, v, F64, f"{name} {kind}[{k}]")
 
 
+@pytest.mark.filterwarnings("ignore:Full backward hook is firing")
 @pytest.mark.parametrize("input_requires_grad", [True, False])
 def test_full_backward_hooks_see_torchs_gradients(input_requires_grad):
     ours, theirs, x = pair()
