@@ -39,7 +39,7 @@ FORMAT_VERSION = 1
 
 def _encode(obj, arrays: dict, where: str):
     if isinstance(obj, Tensor):
-        return {"t": "tensor", "ref": _store(obj.data, arrays)}
+        return {"t": "tensor", "ref": _store(obj.array, arrays)}
     if isinstance(obj, np.ndarray) or is_cupy_array(obj):
         return {"t": "array", "ref": _store(obj, arrays)}
     if isinstance(obj, np.generic):
@@ -162,8 +162,10 @@ def load(path):
         raise
     except (OSError, zipfile.BadZipFile, EOFError, KeyError, TypeError,
             json.JSONDecodeError) as exc:
-        raise ValueError(f"minicnn.load: {path} is not a readable minicnn checkpoint: {exc}") from exc
+        raise ValueError(f"minicnn.load: {path} is not a readable minicnn checkpoint: "
+                         f"{exc}") from exc
     except ValueError as exc:
         if str(exc).startswith("minicnn.load"):
             raise
-        raise ValueError(f"minicnn.load: {path} is not a readable minicnn checkpoint: {exc}") from exc
+        raise ValueError(f"minicnn.load: {path} is not a readable minicnn checkpoint: "
+                         f"{exc}") from exc

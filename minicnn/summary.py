@@ -83,14 +83,17 @@ def summary(model, input_size, dtype=None, file=None) -> dict:
 
     parameters = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    header = f"{'layer':<22} {'type':<12} {'output shape':<20} {'params':>10} {'MACs':>14} {'activations':>12}"
+    header = (f"{'layer':<22} {'type':<12} {'output shape':<20} {'params':>10} {'MACs':>14} "
+              f"{'activations':>12}")
     lines = [header, "-" * len(header)]
     for name, kind, shape, params, macs, nbytes in rows:
-        lines.append(f"{name:<22} {kind:<12} {str(shape):<20} {params:>10,} {macs:>14,} {nbytes / 1024:>10.1f} KB")
+        lines.append(f"{name:<22} {kind:<12} {str(shape):<20} {params:>10,} {macs:>14,} "
+                     f"{nbytes / 1024:>10.1f} KB")
     macs, activation_bytes = sum(r[4] for r in rows), sum(r[5] for r in rows)
     lines += ["-" * len(header),
-              f"parameters: {parameters:,} ({trainable:,} trainable); multiply-accumulates per sample: {macs:,}; "
-              f"activations per sample: {activation_bytes / 2**20:.2f} MB; output {tuple(output.shape)}"]
+              f"parameters: {parameters:,} ({trainable:,} trainable); multiply-accumulates per "
+              f"sample: {macs:,}; activations per sample: {activation_bytes / 2**20:.2f} MB; "
+              f"output {tuple(output.shape)}"]
     print("\n".join(lines), file=file)
     return {"parameters": parameters, "trainable": trainable, "macs": macs,
             "activation_bytes": activation_bytes, "output_shape": tuple(output.shape), "rows": rows}

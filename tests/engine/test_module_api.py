@@ -44,7 +44,8 @@ def test_traversal_names_and_order_are_torchs():
         names = [name for name, _ in getattr(ours, method)(**kwargs)]
         assert names == [name for name, _ in getattr(theirs, method)(**kwargs)], method
     assert list(ours.state_dict()) == list(theirs.state_dict())  # the shared Linear twice
-    assert [type(m).__name__ for m in ours.modules()] == [type(m).__name__ for m in theirs.modules()]
+    kinds = [[type(m).__name__ for m in model.modules()] for model in (ours, theirs)]
+    assert kinds[0] == kinds[1]
 
 
 def test_apply_visits_children_before_parents_as_torch():
@@ -86,12 +87,14 @@ def member_errors(nn, tensor):
     """The exception type of each bad registration, in a fixed order."""
     module = nn.Module()
     module.existing = 1
-    attempts = [lambda: module.register_buffer("a.b", tensor), lambda: module.register_buffer("", tensor),
+    attempts = [lambda: module.register_buffer("a.b", tensor),
+                lambda: module.register_buffer("", tensor),
                 lambda: module.register_buffer(3, tensor), lambda: module.register_buffer("x", [1]),
                 lambda: module.register_buffer("existing", tensor),
                 lambda: module.register_parameter("p.q", None),
                 lambda: module.register_parameter("p", tensor),
-                lambda: module.add_module("m.n", nn.ReLU()), lambda: module.add_module(1, nn.ReLU()),
+                lambda: module.add_module("m.n", nn.ReLU()),
+                lambda: module.add_module(1, nn.ReLU()),
                 lambda: module.add_module("m", "not a module"),
                 lambda: nn.ModuleDict({1: nn.ReLU()}), lambda: nn.ModuleDict({"a": 3}),
                 lambda: nn.ModuleDict()["missing"], lambda: nn.ModuleList()[3],
