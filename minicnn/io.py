@@ -1,10 +1,20 @@
-"""Save and load state dicts (a model's, an optimizer's, or a dict of both) as ``.npz``.
+"""Save and load state dicts (a model's, an optimizer's, or a dict of both), never by pickle.
 
-Never pickle. The archive holds every array under ``a0``, ``a1``, ... and one text entry,
-``__minicnn__``, with a JSON skeleton of the object: dicts (string or int keys), lists,
-tuples, numbers, strings, None, Tensors and arrays (by reference to their entry). Loading
-uses ``numpy.load(..., allow_pickle=False)`` and rebuilds the same structure, with
-Tensors as Tensors and arrays as NumPy arrays.
+``save(obj, path)`` picks the format from the name: a path ending in ``.safetensors`` gets
+the safetensors format (a flat dict of tensors, readable by PyTorch's
+``safetensors.torch.load_file``; ``minicnn/safetensors_format.py``); any other name
+(``model.pth``, ``run.npz``, ...) gets minicnn's own container, an ``.npz`` archive that
+holds every array under ``a0``, ``a1``, ... and one text entry, ``__minicnn__``, with a
+JSON skeleton of the object: dicts (string or int keys), lists, tuples, numbers, strings,
+None, Tensors and arrays (by reference to their entry). Loading it uses
+``numpy.load(..., allow_pickle=False)`` and rebuilds the same structure, with Tensors as
+Tensors and arrays as NumPy arrays.
+
+``load(path)`` tells the formats apart by their first bytes, not the name: a zip archive is
+minicnn's container, unless it holds a ``data.pkl`` (then it is ``torch.save``'s format, a
+pickle); a file starting with byte 0x80 is a legacy ``torch.save`` pickle stream; an 8-byte
+length followed by ``{`` is safetensors. A torch pickle is refused with the one-line
+conversion to safetensors: unpickling can run arbitrary code, so it is never done.
 
 ``save`` writes to a temporary file beside the target and renames it into place, so a
 crash mid-write never leaves a half-written checkpoint where a good one was.
@@ -19,6 +29,7 @@ import zipfile
 
 import numpy as np
 
+from . import safetensors_format
 from .backend import is_cupy_array, to_device
 from .tensor import Tensor
 
@@ -28,7 +39,7 @@ FORMAT_VERSION = 1
 
 def _encode(obj, arrays: dict, where: str):
     if isinstance(obj, Tensor):
-        return {"t": "tensor", "ref": _store(obj.data, arrays)}
+        return {"t": "tensor", "ref": _store(obj.array, arrays)}
     if isinstance(obj, np.ndarray) or is_cupy_array(obj):
         return {"t": "array", "ref": _store(obj, arrays)}
     if isinstance(obj, np.generic):
@@ -72,11 +83,43 @@ def atomic_path(path):
 
 
 def save(obj, path) -> None:
-    """Write ``obj`` (e.g. ``model.state_dict()`` or ``{'model': ..., 'optim': ...}``) to ``path``."""
+    """Write ``obj`` (e.g. ``model.state_dict()`` or ``{'model': ..., 'optim': ...}``) to
+    ``path``: safetensors when the name ends in ``.safetensors`` (``obj`` must then be a flat
+    dict of tensors, else ``TypeError`` naming the entry), minicnn's container otherwise."""
+    path = os.fspath(path)
+    if path.endswith(safetensors_format.SUFFIX):
+        arrays = safetensors_format.to_arrays(obj, path)  # checked before any file is made
+        with atomic_path(path) as tmp:
+            safetensors_format.write(arrays, tmp)
+        return
     arrays: dict = {}
     skeleton = {"version": FORMAT_VERSION, "root": _encode(obj, arrays, "the root")}
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, **{SKELETON: np.array(json.dumps(skeleton))}, **arrays)
+
+
+TORCH_PICKLE = ("{path} is a PyTorch pickle checkpoint (torch.save's format), and minicnn never "
+                "unpickles: a pickle can run arbitrary code when loaded. Convert it once to "
+                "safetensors with PyTorch, e.g. `from safetensors.torch import save_file; "
+                "save_file(model.state_dict(), \"model.safetensors\")` after loading it into "
+                "your torch model (or `save_file(torch.load(\"{path}\"), ...)` for a plain "
+                "state dict), then minicnn.load(\"model.safetensors\")")
+
+
+def _format_of(path: str) -> str:
+    """'npz', 'safetensors' or 'torch-pickle', from the file's first bytes (module docstring);
+    'npz' for anything else (its reader says what is wrong)."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if head[:1] == b"\x80":
+        return "torch-pickle"
+    if safetensors_format.looks_like_safetensors(head, os.path.getsize(path)):
+        return "safetensors"
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            if any(name.endswith("data.pkl") for name in archive.namelist()):
+                return "torch-pickle"
+    return "npz"
 
 
 def _decode(node, archive, path: str):
@@ -98,9 +141,16 @@ def _decode(node, archive, path: str):
 
 
 def load(path):
-    """Read what :func:`save` wrote. Raises ``ValueError`` for a file that is not a minicnn
-    checkpoint (corrupt, truncated, another format, or needing pickle)."""
+    """Read what :func:`save` wrote, or any safetensors file (as ``{key: Tensor}``), whatever
+    the file's name. Raises ``ValueError`` for a file that is not one (corrupt, truncated,
+    another format, or needing pickle; a ``torch.save`` file's message says how to convert
+    it)."""
     path = os.fspath(path)
+    kind = _format_of(path)
+    if kind == "torch-pickle":
+        raise ValueError("minicnn.load: " + TORCH_PICKLE.format(path=path))
+    if kind == "safetensors":
+        return safetensors_format.read(path)
     try:
         with np.load(path, allow_pickle=False) as archive:
             if SKELETON not in archive.files:
@@ -112,8 +162,10 @@ def load(path):
         raise
     except (OSError, zipfile.BadZipFile, EOFError, KeyError, TypeError,
             json.JSONDecodeError) as exc:
-        raise ValueError(f"minicnn.load: {path} is not a readable minicnn checkpoint: {exc}") from exc
+        raise ValueError(f"minicnn.load: {path} is not a readable minicnn checkpoint: "
+                         f"{exc}") from exc
     except ValueError as exc:
         if str(exc).startswith("minicnn.load"):
             raise
-        raise ValueError(f"minicnn.load: {path} is not a readable minicnn checkpoint: {exc}") from exc
+        raise ValueError(f"minicnn.load: {path} is not a readable minicnn checkpoint: "
+                         f"{exc}") from exc

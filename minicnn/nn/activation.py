@@ -36,19 +36,20 @@ class Flatten(Module):
 
 class Dropout(Module):
     """In training, zero each element with probability ``p`` and scale the rest by
-    ``1/(1-p)``; in evaluation, the identity."""
+    ``1/(1-p)``; in evaluation, the identity. ``inplace`` is accepted for torch code and
+    changes nothing: minicnn always returns a new tensor."""
 
-    def __init__(self, p: float = 0.5):
+    def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
         if not 0 <= p <= 1:
             raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
-        self.p = p
+        self.p, self.inplace = p, inplace
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Softmax(Module):

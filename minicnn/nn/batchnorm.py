@@ -13,19 +13,21 @@ from . import functional as F
 from . import init
 from .checks import check_input
 from .module import Module
-from .parameter import Parameter
+from .parameter import Parameter, factory_dtype
 
 
 class BatchNorm2d(Module):
     """``(N, C, H, W) -> (N, C, H, W)``; gamma (``weight``) = 1 and beta (``bias``) = 0 at start.
 
     ``affine=False`` learns neither; ``bias=False`` (torch 2.13's keyword) learns gamma only.
+    ``dtype`` (default float32) and ``device`` place parameters and buffers, as torch's.
     """
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, dtype=np.float32, *,
-                 bias: bool = True):
+                 affine: bool = True, track_running_stats: bool = True, device=None, dtype=None,
+                 *, bias: bool = True):
         super().__init__()
+        dtype = factory_dtype(dtype)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.register_parameter("weight", Parameter(np.ones(num_features, dtype=dtype)) if affine else None)
@@ -38,6 +40,7 @@ class BatchNorm2d(Module):
         else:
             for name in ("running_mean", "running_var", "num_batches_tracked"):
                 self.register_buffer(name, None)
+        self.to(device)
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:

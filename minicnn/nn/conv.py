@@ -7,7 +7,7 @@ from ..kernels.window import pair
 from . import functional as F
 from . import init
 from .module import Module
-from .parameter import Parameter
+from .parameter import Parameter, factory_dtype
 
 
 class Conv2d(Module):
@@ -15,12 +15,14 @@ class Conv2d(Module):
     ``OH = (H + 2*padding - dilation*(kernel-1) - 1) // stride + 1``.
 
     weight ``(out_channels, in_channels, kh, kw)`` and bias ``(out_channels,)`` start as
-    torch's: ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` with ``fan_in = in_channels*kh*kw``.
+    torch's: ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` with ``fan_in = in_channels*kh*kw``;
+    ``dtype`` (default float32) and ``device`` place them, as torch's factory arguments.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, bias: bool = True, dtype=np.float32):
+                 dilation=1, bias: bool = True, *, device=None, dtype=None):
         super().__init__()
+        dtype = factory_dtype(dtype)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = pair(kernel_size, "Conv2d kernel_size")
         self.stride = pair(stride, "Conv2d stride")
@@ -32,6 +34,7 @@ class Conv2d(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        self.to(device)
 
     def reset_parameters(self) -> None:
         init.layer_default_(self.weight, self.bias)

@@ -3,10 +3,12 @@
 A ``BatchNorm2d -> ReLU -> MaxPool2d`` run is computed by
 :meth:`BatchNorm2d.forward_relu_max_pool` (``minicnn/ops/fused.py``): the same values and
 gradients, without storing the normalised and the rectified tensors, and with the Numba
-kernels in one pass each way after the batch statistics. Each layer's own forward and backward stay as they are
-and run whenever the layer is called alone, inside :func:`layer_by_layer`, or when one
-of the three has its ``forward`` replaced on the instance (as ``minicnn.summary`` does
-to record shapes): then every layer of the run must be seen to run.
+kernels in one pass each way after the batch statistics. Each layer's own forward and
+backward stay as they are and run whenever the layer is called alone, inside
+:func:`layer_by_layer`, or when one of the three has a hook (forward, forward pre- or
+backward hook, as ``minicnn.summary`` and feature-map extraction register) or its
+``forward`` replaced on the instance: then every layer of the run must be seen to run, with
+its own input and output.
 """
 from __future__ import annotations
 
@@ -30,15 +32,16 @@ def layer_by_layer():
         _enabled = previous
 
 
-def _own_forward(module) -> bool:
-    return "forward" not in vars(module)
+def _plain(module) -> bool:
+    """True when ``module`` has its class's forward and no hooks."""
+    return "forward" not in vars(module) and not module._has_hooks()
 
 
 def fusable(run: list) -> bool:
     """True when ``run`` (three modules) is a BatchNorm2d, a ReLU and a MaxPool2d, in that
-    order, each with its class's forward, and fusion is on."""
+    order, each with its class's forward and no hooks, and fusion is on."""
     return (_enabled and len(run) == 3 and type(run[0]) is BatchNorm2d and type(run[1]) is ReLU
-            and type(run[2]) is MaxPool2d and all(_own_forward(m) for m in run))
+            and type(run[2]) is MaxPool2d and all(_plain(m) for m in run))
 
 
 def run_sequence(modules: list, x):

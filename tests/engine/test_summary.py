@@ -24,3 +24,24 @@ def test_simplecnn_summary():
     assert "105,445" in text.getvalue()
     assert model.training and np.array_equal(model.conv_layer1[1].running_mean.numpy(), before)
     assert "forward" not in model.conv_layer1[0].__dict__  # the recorders are gone
+
+
+def test_the_size_may_hold_the_batch_dimension_as_torchinfo_takes_it():
+    model = proposal_simple_cnn(minicnn.nn)
+    without = minicnn.summary(model, (1, 128, 128), file=io.StringIO())
+    with_batch = minicnn.summary(model, (1, 1, 128, 128), file=io.StringIO())
+    assert with_batch["rows"] == without["rows"] and with_batch["output_shape"] == (1, 5)
+    batch_of_3 = minicnn.summary(model, (3, 1, 128, 128), file=io.StringIO())
+    assert batch_of_3["output_shape"] == (3, 5)
+    assert batch_of_3["rows"] == without["rows"]  # shapes, MACs and bytes are per sample
+    assert without["rows"][0][5] == 16 * 128 * 128 * 4  # conv1's float32 output, one sample
+
+
+def test_a_linear_first_model_takes_its_features_with_or_without_the_batch():
+    nn = minicnn.nn
+    model = nn.Sequential(nn.Linear(20, 8), nn.ReLU(), nn.Linear(8, 3))
+    for size in [(20,), (1, 20)]:
+        result = minicnn.summary(model, size, file=io.StringIO())
+        assert result["output_shape"] == (1, 3) and [r[2] for r in result["rows"]] == [
+            (-1, 8), (-1, 8), (-1, 3)]
+        assert result["macs"] == 20 * 8 + 8 * 3
