@@ -197,8 +197,12 @@ def write_skipped(summary: Summary, path: str) -> None:
 def load_or_build(folder: str, out: str, options: BuildOptions = BuildOptions(),
                   progress: bool = True) -> tuple[KneeDataset, bool]:
     """The crops of ``folder``, from ``out`` when its cache key still matches, else built and
-    saved there. Returns the data set and whether the cache served it."""
-    key = cache_key(scan_files(folder), options)
+    saved there. Returns the data set and whether the cache served it; FileNotFoundError
+    when ``folder`` holds no ``.mat`` file."""
+    paths = scan_files(folder)
+    if not paths:
+        raise FileNotFoundError(f"scan folder {folder!r} holds no .mat file: nothing to crop")
+    key = cache_key(paths, options)
     if os.path.exists(out):
         try:
             cached = load_dataset(out)

@@ -53,15 +53,21 @@ def test_a_study_runs_resumes_and_records_failures(tmp_path):
     assert compare(base, other)["pairs"] == 0
 
 
-def test_compare_pairs_the_same_splits():
+def test_compare_runs_the_corrected_t_test_over_the_same_splits():
     from experiments.study import ConditionResult
     a, b = ConditionResult("base", "base"), ConditionResult("x", "x = 1")
-    for k, (qa, qb) in enumerate([(0.5, 0.7), (0.4, 0.62), (0.6, 0.79), (0.55, 0.8), (0.45, 0.66), (0.5, 0.71)]):
-        a.runs[f"fold{k + 1}-seed0"] = {"status": "finished", "test": {"qwk": qa}}
-        b.runs[f"fold{k + 1}-seed0"] = {"status": "finished", "test": {"qwk": qb}}
-    result = compare(a, b)
+    sides = {"train": ["p1", "p2", "p3"], "validation": ["p4"], "test": ["p5", "p6"]}  # 2/4 test/train
+    pairs = [(0.5, 0.7), (0.4, 0.62), (0.6, 0.79), (0.55, 0.8), (0.45, 0.66), (0.5, 0.71), (0.5, 0.1)]
+    for k, (qa, qb) in enumerate(pairs):
+        a.runs[f"fold{k + 1}-seed0"] = {"status": "finished", "test": {"qwk": qa}, "patients": sides}
+        b.runs[f"fold{k + 1}-seed0"] = {"status": "diverged" if k == 6 else "finished",
+                                        "test": {"qwk": qb}, "patients": sides}
+    result = compare(a, b)  # the diverged split is left out of the pairs
     assert result["pairs"] == 6 and result["mean_difference"] == pytest.approx(0.2133, abs=1e-3)
-    assert result["significant"] and result["p_value"] < 0.05
+    # differences 0.2, 0.22, 0.19, 0.25, 0.21, 0.21: SD 0.020656, variance factor 1/6 + 2/4
+    assert result["test_to_train"] == pytest.approx(0.5)
+    # t = 0.21333 / (sqrt(1/6 + 1/2) 0.020656) = 12.65 > 8.610, t(5)'s two-sided 0.1% point
+    assert result["df"] == 5 and result["p_value"] < 0.001
 
 
 def test_study_files_are_checked(tmp_path):
@@ -73,7 +79,7 @@ def test_study_files_are_checked(tmp_path):
     with pytest.raises(ValueError, match="must start with 'model.' or 'train.'"):
         load_study(str(path))
     path.write_text("[[factor]]\nname = 'x'\nkey = 'train.optimizer'\nvalues = ['lbfgs']\n")
-    with pytest.raises(ValueError, match="optimizer must be one of"):
+    with pytest.raises(ValueError, match="optimizer = 'lbfgs': must be one of"):
         load_study(str(path))
 
 
@@ -92,9 +98,14 @@ def test_study_command_writes_the_report(tmp_path, capsys):
     assert cli.main(["study", "--config", str(config), "--data", str(scans), "--out", str(out), "--quiet"]) == 0
     assert "4 runs done now (4 in the study)" in capsys.readouterr().out
     report = (out / "report.md").read_text()
-    assert "## pooling" in report and "pooling = avg" in report and "Wilcoxon" in report
+    assert "## pooling" in report and "pooling = avg" in report
+    assert "Nadeau & Bengio 2003" in report and "Holm" in report and "Quadratic" not in report
+    assert "too small to find any difference" in report and "verdict" not in report
+    assert "| condition | runs | QWK | Accuracy |" in report
     page = (out / "report.html").read_text()
-    assert page.count("data:image/png;base64,") == 2 and "<table>" in page
+    # the forest plot, the factor's bars and curves, the best condition's confusion heatmap
+    assert page.count("data:image/png;base64,") == 4 and "<table>" in page
+    assert 'class="beside"' in page
     assert cli.main(["report", str(out)]) == 0
     summary = json.loads((out / "study.json").read_text())
     assert set(summary) == {"base", "pooling = avg"}
