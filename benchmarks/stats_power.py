@@ -31,7 +31,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--delta", type=float, default=0.1, help="true difference in QWK")
     parser.add_argument("--test-sd", type=float, default=0.05, help="SD of a split's test part")
-    parser.add_argument("--train-sd", type=float, default=0.03, help="SD of a split's training part")
+    parser.add_argument("--train-sd", type=float, default=0.03,
+                        help="SD of a split's training part")
     parser.add_argument("--run-sd", type=float, default=0.05, help="SD of a run's own noise")
     parser.add_argument("--alpha", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=0)
@@ -51,15 +52,17 @@ def main(argv=None) -> int:
             rates[name, delta] = float(np.mean([corrected_t_test(x, factor)["p"] < args.alpha
                                                 for x in d]))
     runs = args.folds * args.seeds
-    for name, label in (("corrected", "corrected resampled t-test"), ("plain", "plain paired t-test")):
+    for name, label in (("corrected", "corrected resampled t-test"),
+                        ("plain", "plain paired t-test")):
         null = rates[name, 0.0]
         half = 1.96 * math.sqrt(null * (1 - null) / args.studies)
         print(f"{label:<27} rejection rate, no true difference: {null:.4f} "
               f"(95% CI {null - half:.4f} to {null + half:.4f}); power at delta {args.delta}: "
               f"{rates[name, args.delta]:.4f}")
     sd = float(np.mean(spreads))
+    mdd = minimum_detectable_difference(sd, runs, ratio, args.alpha)
     print(f"mean SD of a study's {runs} fold differences: {sd:.4f}; minimum detectable difference "
-          f"at 80% power for that SD: {minimum_detectable_difference(sd, runs, ratio, args.alpha):.4f}")
+          f"at 80% power for that SD: {mdd:.4f}")
     print(f"{args.studies} studies per setting, {time.perf_counter() - start:.1f} s")
     return 0
 

@@ -29,7 +29,8 @@ def simulate_differences(studies: int, patients: int, folds: int, seeds: int, de
     c = rng.normal(0, train_sd * np.sqrt(patients - n_test), (studies, patients))
     rank = np.argsort(rng.random((studies, seeds, patients)), axis=2).argsort(axis=2)
     fold = rank * folds // patients  # (studies, seeds, patients): each seed's random partition
-    member = (fold[..., None] == np.arange(folds)).astype(np.float64)  # (studies, seeds, patients, folds)
+    # (studies, seeds, patients, folds): 1 where the patient is in that fold's test side
+    member = (fold[..., None] == np.arange(folds)).astype(np.float64)
     size = member.sum(axis=2)  # (studies, seeds, folds)
     test_b = np.einsum("srpf,sp->srf", member, b)
     in_c = np.einsum("srpf,sp->srf", member, c)

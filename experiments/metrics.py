@@ -31,8 +31,8 @@ RANGES = {"accuracy": (0.0, 1.0), "balanced_accuracy": (0.0, 1.0), "macro_f1": (
 def _check(labels, probabilities) -> tuple[np.ndarray, np.ndarray]:
     labels, probabilities = np.asarray(labels), np.asarray(probabilities, dtype=np.float64)
     if probabilities.shape != (len(labels), GRADES):
-        raise ValueError(f"grade_metrics: probabilities of shape ({len(labels)}, {GRADES}) expected, "
-                         f"got {probabilities.shape}")
+        raise ValueError(f"grade_metrics: probabilities of shape ({len(labels)}, {GRADES}) "
+                         f"expected, got {probabilities.shape}")
     return labels.astype(np.int64), probabilities
 
 
@@ -117,5 +117,6 @@ def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float
 def bootstrap_intervals(labels, probabilities, patients, rounds: int = 1000, seed: int = 0,
                         level: float = 0.95) -> dict:
     """``{metric: (low, high)}``: percentile intervals over ``rounds`` patient resamples."""
-    samples = weighted_scalars(labels, probabilities, patient_bootstrap_weights(patients, rounds, seed))
+    weights = patient_bootstrap_weights(patients, rounds, seed)
+    samples = weighted_scalars(labels, probabilities, weights)
     return {name: percentile_interval(samples[name], level) for name in SCALARS}

@@ -53,7 +53,8 @@ def _pooled(study: Study, result: ConditionResult) -> dict:
     """seed -> the pooled out-of-fold predictions of the seeds whose every fold finished."""
     out = {}
     for seed in study.seeds:
-        pooled = pool_folds([result.runs.get(f"fold{k}-seed{seed}", {}) for k in range(1, study.folds + 1)])
+        pooled = pool_folds([result.runs.get(f"fold{k}-seed{seed}", {})
+                             for k in range(1, study.folds + 1)])
         if pooled is not None:
             out[seed] = pooled
     return out
@@ -99,7 +100,8 @@ def _analyse(study: Study, results: list[ConditionResult]) -> dict:
         sd = math.sqrt(np.mean(spreads)) if spreads else math.nan
         detectable[factor.name] = {"sd": sd, "runs": runs, "mdd": minimum_detectable_difference(
             sd, runs, base.test_to_train(), ALPHA, POWER)}
-    too_small = not any(np.isfinite(d["mdd"]) and d["mdd"] < DETECTABLE for d in detectable.values())
+    too_small = not any(np.isfinite(d["mdd"]) and d["mdd"] < DETECTABLE
+                        for d in detectable.values())
     return {"summaries": summaries, "comparisons": comparisons, "detectable": detectable,
             "too_small": too_small and bool(study.factors)}
 
@@ -108,34 +110,37 @@ def _too_small_sentence(study: Study, analysis: dict) -> str:
     mdds = [d["mdd"] for d in analysis["detectable"].values() if np.isfinite(d["mdd"])]
     runs = len(study.seeds) * study.folds
     reach = (f"the smallest difference in QWK its corrected t-test could detect at 80% power is "
-             f"{min(mdds):.2f} or more" if mdds else "its corrected t-test has no spread to work with")
+             f"{min(mdds):.2f} or more" if mdds else
+             "its corrected t-test has no spread to work with")
     return (f"**This design is too small to find any difference between conditions:** with "
-            f"{study.folds} folds x {len(study.seeds)} seed(s) ({runs} paired runs, {runs - 1} degree(s) "
-            f"of freedom) {reach}, above {DETECTABLE} (the step from moderate to almost perfect "
-            f"agreement), so no test results are shown and the intervals below describe these "
-            f"data only.")
+            f"{study.folds} folds x {len(study.seeds)} seed(s) ({runs} paired runs, "
+            f"{runs - 1} degree(s) of freedom) {reach}, above {DETECTABLE} (the step from "
+            f"moderate to almost perfect agreement), so no test results are shown and the "
+            f"intervals below describe these data only.")
 
 
 def _methods(study: Study, analysis: dict) -> list[str]:
     comparisons = sum(np.isfinite(c["p_value"]) for c in analysis["comparisons"].values())
     lines = [
         f"**Design.** {study.folds} stratified patient-grouped folds x seeds {list(study.seeds)}"
-        + (", plus the proposal's split (last 20 patients) for reference." if study.proposal_split else "."),
+        + (", plus the proposal's split (last 20 patients) for reference."
+           if study.proposal_split else "."),
         "",
-        f"**Intervals.** For each condition and seed the test predictions of the {study.folds} fold "
-        f"models are pooled (every knee predicted once, by the model that did not see its patient); "
+        f"**Intervals.** For each condition and seed the test predictions of the {study.folds} "
+        f"fold models are pooled (every knee predicted once, by the model that did not see its "
+        f"patient); "
         f"each metric is computed on the pooled predictions and averaged over seeds. Its 95% "
         f"interval is a percentile patient bootstrap ({study.bootstrap_rounds} rounds; patients "
-        f"drawn with replacement with both knees, the same draw for every seed), so it stays within "
-        f"the metric's range. Beside it: the mean ± SD of the metric over the single fold runs. "
-        f"The proposal's split has its own patient bootstrap.",
+        f"drawn with replacement with both knees, the same draw for every seed), so it stays "
+        f"within the metric's range. Beside it: the mean ± SD of the metric over the single "
+        f"fold runs. The proposal's split has its own patient bootstrap.",
         "",
         f"**Comparisons.** Each condition against the base: the {TEST_NAME}, over the differences "
         f"in test QWK on the same (fold, seed) splits; the correction accounts for the overlap of "
         f"training sets between folds, which makes a plain paired test anti-conservative. "
         f"p-values are adjusted by {HOLM_NAME} over all {comparisons} comparisons of the study; a "
-        f"condition differs from the base when its Holm-adjusted p < {ALPHA}. ΔQWK and its interval "
-        f"come from the pooled predictions with a paired patient bootstrap (test-patient "
+        f"condition differs from the base when its Holm-adjusted p < {ALPHA}. ΔQWK and its "
+        f"interval come from the pooled predictions with a paired patient bootstrap (test-patient "
         f"uncertainty only; the test adds the training-set variability).",
         "",
         "**Legend.**", ""] + [f"- {name}: {text}" for name, text in LEGEND.items()]
@@ -177,11 +182,12 @@ def write_report(study: Study, out: str) -> tuple[str, str]:
             md.append("| " + " | ".join(cells) + " |")
         if factor in analysis["detectable"]:
             d = analysis["detectable"][factor]
-            md += ["", f"Smallest ΔQWK this design detects at 80% power (α {ALPHA}): "
-                       + (f"{d['mdd']:.3f} (SD of the fold differences {d['sd']:.3f} over {d['runs']} "
-                          f"paired runs)." if np.isfinite(d["mdd"]) else "not estimable (fewer than "
-                                                                          "2 paired runs or no spread).")]
-        bars, curves = (os.path.join(figures, f"{slug(factor)}-{kind}.png") for kind in ("bars", "curves"))
+            reach = (f"{d['mdd']:.3f} (SD of the fold differences {d['sd']:.3f} over "
+                     f"{d['runs']} paired runs)." if np.isfinite(d["mdd"]) else
+                     "not estimable (fewer than 2 paired runs or no spread).")
+            md += ["", f"Smallest ΔQWK this design detects at 80% power (α {ALPHA}): {reach}"]
+        bars, curves = (os.path.join(figures, f"{slug(factor)}-{kind}.png")
+                        for kind in ("bars", "curves"))
         _figure_bars(rows, summaries, factor, bars)
         _figure_curves(rows, factor, curves)
         images += [bars, curves]
@@ -191,8 +197,8 @@ def write_report(study: Study, out: str) -> tuple[str, str]:
     md += _best_section(results, summaries, figures, images)
     failures = [(r.label, s, run["message"]) for r in results for s, run in r.runs.items()
                 if run.get("status") != "finished"]
-    md += ["", "## Failed runs", ""] + ([f"- {label}, {split}: {msg}" for label, split, msg in failures]
-                                        or ["none"])
+    md += ["", "## Failed runs", ""]
+    md += [f"- {label}, {split}: {msg}" for label, split, msg in failures] or ["none"]
     md += ["", "## Data", ""] + [f"- {line}" for line in _data_summary(out)]
     md_path, html_path = os.path.join(out, "report.md"), os.path.join(out, "report.html")
     for path, text in ((md_path, "\n".join(md) + "\n"), (html_path, _html("\n".join(md), images))):
@@ -230,7 +236,8 @@ def _proposal_cell(proposal: dict) -> str:
 def _best_section(results, summaries, figures: str, images: list) -> list[str]:
     scored = [r for r in results if summaries[r.label]]
     if not scored:
-        return ["## Best condition", "", "No condition has all of its fold runs of a seed finished."]
+        return ["## Best condition", "",
+                "No condition has all of its fold runs of a seed finished."]
     best = max(scored, key=lambda r: summaries[r.label]["qwk"]["estimate"])
     s = summaries[best.label]
     confusion = np.array(s["confusion"])
@@ -243,7 +250,8 @@ def _best_section(results, summaries, figures: str, images: list) -> list[str]:
              f"Highest pooled QWK ({_interval(**s['qwk'])}). Confusion matrix of its pooled "
              f"out-of-fold predictions (rows: reference grade; each knee counted {seeds}); recall "
              f"per grade with its 95% patient-bootstrap interval.", "",
-             "| reference \\ predicted | " + " | ".join(GRADES) + " | recall [95% CI] |", "|" + " --- |" * 7]
+             "| reference \\ predicted | " + " | ".join(GRADES) + " | recall [95% CI] |",
+             "|" + " --- |" * 7]
     for g in range(5):
         cell = _interval(recall["estimate"][g], recall["low"][g], recall["high"][g])
         lines.append(f"| {GRADES[g]} | " + " | ".join(map(str, confusion[g])) + f" | {cell} |")
@@ -299,10 +307,11 @@ def _figure_bars(rows, summaries, factor: str, path: str) -> None:
         if s and np.isfinite(s["qwk"]["estimate"]):
             q = s["qwk"]
             ax.bar(x, q["estimate"], color="#4c78a8")
-            ax.errorbar(x, q["estimate"], yerr=[[q["estimate"] - q["low"]], [q["high"] - q["estimate"]]],
-                        color="black", capsize=4)
+            ax.errorbar(x, q["estimate"], color="black", capsize=4,
+                        yerr=[[q["estimate"] - q["low"]], [q["high"] - q["estimate"]]])
     ax.set_xticks(range(len(rows)), [r.label for r in rows], rotation=20, ha="right", fontsize=8)
-    ax.set_ylim(min(0.0, *(summaries[r.label]["qwk"]["low"] for r in rows if summaries[r.label])), 1.0)
+    lows = [summaries[r.label]["qwk"]["low"] for r in rows if summaries[r.label]]
+    ax.set_ylim(min([0.0] + [v for v in lows if np.isfinite(v)]), 1.0)
     ax.set_ylabel("QWK (pooled, 95% CI)")
     ax.set_title(factor)
     fig.tight_layout()
@@ -313,11 +322,13 @@ def _figure_curves(rows, factor: str, path: str) -> None:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.2))
     for r in rows:
-        curves = [[h["val_qwk"] for h in run["history"]] for s, run in r.runs.items() if s != "proposal"]
+        curves = [[h["val_qwk"] for h in run["history"]]
+                  for s, run in r.runs.items() if s != "proposal"]
         if not curves:
             continue
         length = min(map(len, curves))
-        ax.plot(range(1, length + 1), np.nanmean([c[:length] for c in curves], axis=0), label=r.label)
+        ax.plot(range(1, length + 1), np.nanmean([c[:length] for c in curves], axis=0),
+                label=r.label)
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation QWK (mean over runs)")
     ax.legend(fontsize=7)
@@ -355,8 +366,8 @@ def _data_summary(out: str) -> list[str]:
         return ["(no crops archive found)"]
     from .dataset import load_dataset
     data = load_dataset(path)
-    lines = [f"{len(set(data.patients.tolist()))} patients, {len(data.labels)} knee crops; knees per "
-             f"grade (0..4): {np.bincount(data.labels, minlength=5).tolist()}",
+    lines = [f"{len(set(data.patients.tolist()))} patients, {len(data.labels)} knee crops; "
+             f"knees per grade (0..4): {np.bincount(data.labels, minlength=5).tolist()}",
              f"unspecified knees left out: {data.summary.unspecified_knees}"]
     lines += [f"skipped {name}: {reason}" for name, _, reason in data.summary.skipped]
     return lines
@@ -379,7 +390,8 @@ def _html(markdown: str, images: list[str]) -> str:
             rows = [row for row in table if not set(row.replace("|", "").strip()) <= {"-", " "}]
             cells = [[_inline(c.strip()) for c in row.strip("|").split("|")] for row in rows]
             body.append("<table><tr>" + "".join(f"<th>{c}</th>" for c in cells[0]) + "</tr>"
-                        + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in cells[1:])
+                        + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>"
+                                  for r in cells[1:])
                         + "</table>")
             table.clear()
             return True
@@ -396,7 +408,8 @@ def _html(markdown: str, images: list[str]) -> str:
             body.append(f"<h1>{html.escape(line[2:])}</h1>")
         elif line.startswith("![") and "](figures/" in line:
             name = line.split("](figures/")[1].rstrip(")")
-            image = f'<img alt="{html.escape(line[2:line.index("]")])}" src="data:image/png;base64,{inline[name]}">'
+            alt = html.escape(line[2:line.index("]")])
+            image = f'<img alt="{alt}" src="data:image/png;base64,{inline[name]}">'
             if after_table:
                 image = f'<div class="beside">{body.pop()}{image}</div>'
             body.append(image)
@@ -405,7 +418,9 @@ def _html(markdown: str, images: list[str]) -> str:
         elif line.strip():
             body.append(f"<p>{_inline(line)}</p>")
     flush()
-    style = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto}table{border-collapse:collapse;"
-             "font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px}img{max-width:100%}"
+    style = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto}"
+             "table{border-collapse:collapse;font-size:13px}"
+             "td,th{border:1px solid #ccc;padding:3px 6px}img{max-width:100%}"
              ".beside{display:flex;gap:2em;align-items:flex-start}.beside img{max-width:45%}")
-    return f"<!doctype html><html><head><meta charset='utf-8'><style>{style}</style></head><body>{''.join(body)}</body></html>"
+    return (f"<!doctype html><html><head><meta charset='utf-8'><style>{style}</style></head>"
+            f"<body>{''.join(body)}</body></html>")

@@ -124,10 +124,12 @@ def _factor(entry, seen: set) -> Factor:
     if not isinstance(name, str) or not name.strip() or name in seen:
         raise BadValue("name", name, "a factor needs a non-empty name of its own")
     section, _, field_name = key.partition(".") if isinstance(key, str) else ("", "", "")
-    known = {f.name for f in dataclasses.fields(SECTIONS[section])} if section in SECTIONS else set()
+    known = ({f.name for f in dataclasses.fields(SECTIONS[section])} if section in SECTIONS
+             else set())
     if field_name not in known:
+        keys = ", ".join(sorted(known)) or "model.kernel, train.lr, ..."
         raise BadValue(f"factor {name!r}: key", key, "must start with 'model.' or 'train.' and "
-                       f"name a known key ({', '.join(sorted(known)) or 'model.kernel, train.lr, ...'})")
+                       f"name a known key ({keys})")
     if not isinstance(values, list) or not values:
         raise BadValue(f"factor {name!r}: values", values, "must be a non-empty list")
     seen.add(name)
@@ -264,8 +266,8 @@ class ConditionResult:
     def test_to_train(self) -> float:
         """Mean over the fold runs of test patients / training patients (validation included:
         the training side of the split): the ``n_test / n_train`` of the corrected t-test."""
-        ratios = [len(r["patients"]["test"]) / (len(r["patients"]["train"]) + len(r["patients"]["validation"]))
-                  for s, r in self.runs.items() if s != "proposal" and "patients" in r]
+        sides = [r["patients"] for s, r in self.runs.items() if s != "proposal" and "patients" in r]
+        ratios = [len(p["test"]) / (len(p["train"]) + len(p["validation"])) for p in sides]
         return float(np.mean(ratios)) if ratios else float("nan")
 
 

@@ -22,7 +22,8 @@ RUN_CASES = [
      r"\[model\] blocks = 8: block 8 leaves no pixels of a 128 x 128 input"),
     ("[model]\nchannels = [16, 0, 64]", r"\[model\] channels\[1\] = 0: must be an integer >= 1"),
     ("[model]\nchannels = [16]", r"\[model\] channels = \[16\]: 3 blocks need at least 3 channel"),
-    ("[model]\npooling = 'median'", r"\[model\] pooling = 'median': must be one of \['max', 'avg'\]"),
+    ("[model]\npooling = 'median'",
+     r"\[model\] pooling = 'median': must be one of \['max', 'avg'\]"),
     ("[model]\nkernal = 3", r"unknown key\(s\) \['kernal'\] in \[model\]"),
     ("[train]\nepochs = 0", r"\[train\] epochs = 0: must be an integer from 1 to 100000"),
     ("[train]\nbatch_size = 0", r"\[train\] batch_size = 0: must be an integer from 1 to 65536"),
@@ -37,21 +38,25 @@ STUDY = ("[study]\nfolds = 2\nseeds = [0]\n[base.model]\nblocks = 3\n[base.train
          "[[factor]]\nname = 'kernel'\nkey = 'model.kernel'\nvalues = [3, 5]\n")
 STUDY_CASES = [
     (("folds = 2", "folds = 1"), r"\[study\] folds = 1: must be an integer from 2 to 100"),
-    (("seeds = [0]", "seeds = []"), r"\[study\] seeds = \[\]: must be a non-empty list of distinct"),
+    (("seeds = [0]", "seeds = []"),
+     r"\[study\] seeds = \[\]: must be a non-empty list of distinct"),
     (("seeds = [0]", "seeds = [1, 1]"), r"\[study\] seeds = \[1, 1\]: must be a non-empty list"),
-    (("seeds = [0]", "seeds = [0]\nworkers = 0"), r"\[study\] workers = 0: must be an integer from 1"),
+    (("seeds = [0]", "seeds = [0]\nworkers = 0"),
+     r"\[study\] workers = 0: must be an integer from 1"),
     (("seeds = [0]", "seeds = [0]\nbootstrap_rounds = 10"),
      r"\[study\] bootstrap_rounds = 10: must be an integer from 100 to 1000000"),
     (("seeds = [0]", "seeds = [0]\nproposal_split = 'yes'"),
      r"\[study\] proposal_split = 'yes': must be true or false"),
     (("[study]", "[studdy]"), r"unknown table\(s\) \['studdy'\]"),
-    (("epochs = 2", "epochs = -3"), r"the study's base: \[base.train\] epochs = -3: must be an integer"),
+    (("epochs = 2", "epochs = -3"),
+     r"the study's base: \[base.train\] epochs = -3: must be an integer"),
     (("values = [3, 5]", "values = [3, 0]"),
      r"factor 'kernel' value 0 \(model.kernel\): \[model\] kernel = 0: must be an integer >= 1"),
-    (("values = [3, 5]", "values = []"), r"\[\[factor\]\] factor 'kernel': values = \[\]: must be a "
-                                         r"non-empty list"),
+    (("values = [3, 5]", "values = []"),
+     r"\[\[factor\]\] factor 'kernel': values = \[\]: must be a non-empty list"),
     (("key = 'model.kernel'", "key = 'model.kernal'"),
-     r"factor 'kernel': key = 'model.kernal': must start with 'model.' or 'train.' and name a known"),
+     r"factor 'kernel': key = 'model.kernal': must start with 'model.' or 'train.' and name "
+     r"a known"),
     (("key = 'model.kernel'", "key = 'optim.lr'"), r"key = 'optim.lr': must start with 'model.'"),
 ]
 
@@ -88,8 +93,10 @@ def _edit(text: str, change: str) -> str:
     return "\n".join(out) + "\n"
 
 
-@pytest.mark.parametrize("change,message", RUN_CASES, ids=[c[0].replace("\n", " ") for c in RUN_CASES])
-def test_a_bad_run_config_value_stops_train_before_work(change, message, tmp_path, capsys, no_scans):
+@pytest.mark.parametrize("change,message", RUN_CASES,
+                         ids=[c[0].replace("\n", " ") for c in RUN_CASES])
+def test_a_bad_run_config_value_stops_train_before_work(change, message, tmp_path, capsys,
+                                                        no_scans):
     path = tmp_path / "bad.toml"
     path.write_text(_edit(BASE_TRAIN, change))
     code, err, seconds = _exit_and_message(["train", "--config", str(path), "--data", str(tmp_path),
@@ -99,7 +106,8 @@ def test_a_bad_run_config_value_stops_train_before_work(change, message, tmp_pat
     assert re.search(message, err), err
 
 
-@pytest.mark.parametrize("change,message", STUDY_CASES, ids=[c[0][1].replace("\n", " ") for c in STUDY_CASES])
+@pytest.mark.parametrize("change,message", STUDY_CASES,
+                         ids=[c[0][1].replace("\n", " ") for c in STUDY_CASES])
 def test_a_bad_study_value_stops_study_before_work(change, message, tmp_path, capsys, no_scans):
     path = tmp_path / "bad-study.toml"
     old, new = change

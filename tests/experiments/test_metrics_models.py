@@ -83,16 +83,18 @@ def _sklearn_reference(labels, probabilities):
 
     from sklearn import metrics as sk
     predicted, present = probabilities.argmax(1), np.unique(labels)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        qwk = sk.cohen_kappa_score(labels, predicted, labels=np.arange(5), weights="quadratic")
     djd = labels >= 2
-    return {"accuracy": sk.accuracy_score(labels, predicted),
-            "balanced_accuracy": sk.balanced_accuracy_score(labels, predicted),
-            "macro_f1": sk.f1_score(labels, predicted, labels=present, average="macro", zero_division=0),
-            "qwk": qwk, "mae": np.mean(np.abs(predicted - labels)),
-            "auc_djd": sk.roc_auc_score(djd, probabilities[:, 2:].sum(1)) if 0 < djd.sum() < len(djd)
-            else np.nan}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # sklearn warns about grades absent from the labels
+        return {"accuracy": sk.accuracy_score(labels, predicted),
+                "balanced_accuracy": sk.balanced_accuracy_score(labels, predicted),
+                "macro_f1": sk.f1_score(labels, predicted, labels=present, average="macro",
+                                        zero_division=0),
+                "qwk": sk.cohen_kappa_score(labels, predicted, labels=np.arange(5),
+                                            weights="quadratic"),
+                "mae": np.mean(np.abs(predicted - labels)),
+                "auc_djd": sk.roc_auc_score(djd, probabilities[:, 2:].sum(1))
+                if 0 < djd.sum() < len(djd) else np.nan}
 
 
 def test_metrics_and_weighted_metrics_agree_with_sklearn():

@@ -56,10 +56,12 @@ def test_a_study_runs_resumes_and_records_failures(tmp_path):
 def test_compare_runs_the_corrected_t_test_over_the_same_splits():
     from experiments.study import ConditionResult
     a, b = ConditionResult("base", "base"), ConditionResult("x", "x = 1")
-    sides = {"train": ["p1", "p2", "p3"], "validation": ["p4"], "test": ["p5", "p6"]}  # 2/4 test/train
-    pairs = [(0.5, 0.7), (0.4, 0.62), (0.6, 0.79), (0.55, 0.8), (0.45, 0.66), (0.5, 0.71), (0.5, 0.1)]
+    sides = {"train": ["p1", "p2", "p3"], "validation": ["p4"], "test": ["p5", "p6"]}  # 2 / 4
+    pairs = [(0.5, 0.7), (0.4, 0.62), (0.6, 0.79), (0.55, 0.8), (0.45, 0.66), (0.5, 0.71),
+             (0.5, 0.1)]
     for k, (qa, qb) in enumerate(pairs):
-        a.runs[f"fold{k + 1}-seed0"] = {"status": "finished", "test": {"qwk": qa}, "patients": sides}
+        a.runs[f"fold{k + 1}-seed0"] = {"status": "finished", "test": {"qwk": qa},
+                                        "patients": sides}
         b.runs[f"fold{k + 1}-seed0"] = {"status": "diverged" if k == 6 else "finished",
                                         "test": {"qwk": qb}, "patients": sides}
     result = compare(a, b)  # the diverged split is left out of the pairs
