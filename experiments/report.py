@@ -47,6 +47,7 @@ LEGEND = {"QWK": "quadratic-weighted kappa: agreement with the reference grade, 
                      "(0.5 chance, 1 perfect)"}
 DETECTABLE = 0.5  # a ΔQWK this large is e.g. moderate (0.4) against almost perfect (0.9) agreement
 ALPHA, POWER = 0.05, 0.8
+BESIDE = "<!-- the next figure goes beside the table above -->"  # read by _html, hidden in markdown
 
 
 def _pooled(study: Study, result: ConditionResult) -> dict:
@@ -113,10 +114,14 @@ def _too_small_sentence(study: Study, analysis: dict) -> str:
              f"{min(mdds):.2f} or more" if mdds else
              "its corrected t-test has no spread to work with")
     return (f"**This design is too small to find any difference between conditions:** with "
-            f"{study.folds} folds x {len(study.seeds)} seed(s) ({runs} paired runs, "
-            f"{runs - 1} degree(s) of freedom) {reach}, above {DETECTABLE} (the step from "
+            f"{study.folds} folds x {_count(len(study.seeds), 'seed')} ({runs} paired runs, "
+            f"{_count(runs - 1, 'degree')} of freedom) {reach}, above {DETECTABLE} (the step from "
             f"moderate to almost perfect agreement), so no test results are shown and the "
             f"intervals below describe these data only.")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _methods(study: Study, analysis: dict) -> list[str]:
@@ -245,7 +250,7 @@ def _best_section(results, summaries, figures: str, images: list) -> list[str]:
     heatmap = os.path.join(figures, "best-confusion.png")
     _figure_confusion(confusion, best.label, heatmap)
     images.append(heatmap)
-    seeds = "once per seed, " + str(s["seeds"]) + " seed(s)" if s["seeds"] > 1 else "once"
+    seeds = f"once per seed, {s['seeds']} seeds" if s["seeds"] > 1 else "once"
     lines = [f"## Best condition: {best.label}", "",
              f"Highest pooled QWK ({_interval(**s['qwk'])}). Confusion matrix of its pooled "
              f"out-of-fold predictions (rows: reference grade; each knee counted {seeds}); recall "
@@ -255,7 +260,8 @@ def _best_section(results, summaries, figures: str, images: list) -> list[str]:
     for g in range(5):
         cell = _interval(recall["estimate"][g], recall["low"][g], recall["high"][g])
         lines.append(f"| {GRADES[g]} | " + " | ".join(map(str, confusion[g])) + f" | {cell} |")
-    return lines + [f"![confusion matrix of {best.label}](figures/{os.path.basename(heatmap)})"]
+    return lines + ["", BESIDE,
+                    f"![confusion matrix of {best.label}](figures/{os.path.basename(heatmap)})"]
 
 
 # ---- figures ----------------------------------------------------------------------------
@@ -381,9 +387,9 @@ def _inline(text: str) -> str:
 
 def _html(markdown: str, images: list[str]) -> str:
     """A plain self-contained HTML rendering: tables as tables, figures inlined as data URIs;
-    a figure right after a table (no blank line between) is placed beside it."""
+    a figure after a ``BESIDE`` line is placed beside the table before it."""
     inline = {os.path.basename(p): base64.b64encode(open(p, "rb").read()).decode() for p in images}
-    body, table = [], []
+    body, table, beside = [], [], False
 
     def flush():
         if table:
@@ -394,15 +400,15 @@ def _html(markdown: str, images: list[str]) -> str:
                                   for r in cells[1:])
                         + "</table>")
             table.clear()
-            return True
-        return False
 
     for line in markdown.splitlines():
         if line.startswith("|"):
             table.append(line)
             continue
-        after_table = flush()
-        if line.startswith("## "):
+        flush()
+        if line == BESIDE:
+            beside = True
+        elif line.startswith("## "):
             body.append(f"<h2>{html.escape(line[3:])}</h2>")
         elif line.startswith("# "):
             body.append(f"<h1>{html.escape(line[2:])}</h1>")
@@ -410,8 +416,8 @@ def _html(markdown: str, images: list[str]) -> str:
             name = line.split("](figures/")[1].rstrip(")")
             alt = html.escape(line[2:line.index("]")])
             image = f'<img alt="{alt}" src="data:image/png;base64,{inline[name]}">'
-            if after_table:
-                image = f'<div class="beside">{body.pop()}{image}</div>'
+            if beside:
+                image, beside = f'<div class="beside">{body.pop()}{image}</div>', False
             body.append(image)
         elif line.startswith("- "):
             body.append(f"<li>{_inline(line[2:])}</li>")

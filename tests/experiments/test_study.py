@@ -123,3 +123,56 @@ def test_runs_in_a_process_pool_give_the_same_records(tmp_path):
                     for d in ("one", "two"))
         assert one["status"] == two["status"] == "finished"
         assert one["patients"] == two["patients"]
+
+
+def _fake_records(out, study, accuracy_of, rng):
+    """Records of 5-fold x 3-seed runs on 60 patients (2 knees each) without training: each
+    condition predicts a knee's grade right with probability ``accuracy_of[label]``."""
+    from experiments.atomic import write_json
+    from experiments.metrics import grade_metrics
+    from experiments.study import slug
+    patients = np.repeat([f"p{i:02d}" for i in range(60)], 2)
+    labels = rng.integers(0, 5, len(patients))
+    for _, label, _ in study.conditions():
+        for seed in study.seeds:
+            order = np.random.default_rng(seed).permutation(60)
+            for k in range(study.folds):
+                test = np.flatnonzero(np.isin(patients, [f"p{i:02d}" for i in order[k::study.folds]]))
+                right = rng.random(len(test)) < accuracy_of[label]
+                grades = np.where(right, labels[test], rng.integers(0, 5, len(test)))
+                probabilities = np.full((len(test), 5), 0.05)
+                probabilities[np.arange(len(test)), grades] = 0.8
+                train = sorted(set(patients) - set(patients[test]))
+                write_json(os.path.join(out, "runs", slug(label), f"fold{k + 1}-seed{seed}",
+                                        "record.json"),
+                           {"status": "finished", "message": "", "history": [{"val_qwk": 0.5}],
+                            "test": grade_metrics(labels[test], probabilities),
+                            "patients": {"train": train[6:], "validation": train[:6],
+                                         "test": sorted(set(patients[test]))},
+                            "test_predictions": {"index": test.tolist(),
+                                                 "patients": patients[test].tolist(),
+                                                 "labels": labels[test].tolist(),
+                                                 "probabilities": probabilities.tolist()}})
+
+
+def test_a_report_with_enough_runs_tests_with_holm_and_finds_a_large_difference(tmp_path):
+    from experiments.report import write_report
+    study = Study(base=BASE, factors=(Factor("lr", "train.lr", (0.05, 0.1, 0.2)),), folds=5,
+                  seeds=(0, 1, 2), proposal_split=False, bootstrap_rounds=200)
+    out = str(tmp_path)
+    _fake_records(out, study, {"base": 0.4, "lr = 0.1": 0.95, "lr = 0.2": 0.4},
+                  np.random.default_rng(0))
+    md_path, _ = write_report(study, out)
+    report = open(md_path).read()
+    assert "too small" not in report and "| p (Holm) | verdict |" in report
+    rows = {line.split(" | ")[0].strip("| "): line for line in report.splitlines()
+            if line.startswith("| lr = ")}
+    assert "better than base" in rows["lr = 0.1"]
+    assert "not shown to differ" in rows["lr = 0.2"]
+    summary = json.loads((tmp_path / "study.json").read_text())
+    big, same = summary["lr = 0.1"]["comparison"], summary["lr = 0.2"]["comparison"]
+    # Holm over the study's 2 comparisons: the smaller p doubled, the larger one at least that
+    assert big["p_holm"] == pytest.approx(min(1, 2 * big["p_value"]))
+    assert same["p_holm"] == pytest.approx(max(big["p_holm"], min(1, same["p_value"])))
+    assert big["delta"]["low"] > 0.3 and same["delta"]["low"] < 0 < same["delta"]["high"]
+    assert summary["base"]["pooled"]["knees"] == 120 and summary["base"]["pooled"]["seeds"] == 3
