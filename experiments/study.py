@@ -122,7 +122,7 @@ def _factor(entry, seen: set) -> Factor:
                          f"{sorted(missing)}, unknown {sorted(extra)}")
     name, key, values = entry["name"], entry["key"], entry["values"]
     if not isinstance(name, str) or not name.strip() or name in seen:
-        raise BadValue("name", name, "a factor needs a non-empty name of its own")
+        raise BadValue("name", name, "a factor needs a non-empty name of its own (not 'base')")
     section, _, field_name = key.partition(".") if isinstance(key, str) else ("", "", "")
     known = ({f.name for f in dataclasses.fields(SECTIONS[section])} if section in SECTIONS
              else set())
@@ -153,7 +153,7 @@ def load_study(path: str) -> Study:
             _check_settings(settings)
         except BadValue as err:
             raise ValueError(f"[study] {err}") from None
-        seen: set = set()
+        seen = {"base"}  # the base condition's own name
         try:
             factors = tuple(_factor(entry, seen) for entry in values.get("factor", []))
         except BadValue as err:

@@ -58,6 +58,8 @@ STUDY_CASES = [
      r"factor 'kernel': key = 'model.kernal': must start with 'model.' or 'train.' and name "
      r"a known"),
     (("key = 'model.kernel'", "key = 'optim.lr'"), r"key = 'optim.lr': must start with 'model.'"),
+    (("name = 'kernel'", "name = 'base'"),
+     r"\[\[factor\]\] name = 'base': a factor needs a non-empty name of its own"),
 ]
 
 
