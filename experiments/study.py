@@ -1,8 +1,8 @@
 """The proposal's comparisons as a grid of training runs, with honest uncertainty.
 
 A study file (TOML) holds the base condition (``[base.model]``, ``[base.train]``), the
-study settings (``[study]``: ``folds``, ``seeds``, ``proposal_split``, ``workers``) and the
-factors, one at a time around the base (``[[factor]]`` tables with a ``name``, the ``key``
+study settings (``[study]``: ``folds``, ``seeds``, ``proposal_split``, ``workers``, ``name``
+and ``bootstrap_rounds``, the rounds of the report's patient bootstrap) and the factors, one at a time around the base (``[[factor]]`` tables with a ``name``, the ``key``
 it changes, e.g. ``train.batch_size``, and its ``values``). Every condition runs on K
 stratified patient-grouped folds for every seed, plus, when asked, the proposal's own split
 (the last 20 patients) once.
