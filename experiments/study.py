@@ -2,8 +2,9 @@
 
 A study file (TOML) holds the base condition (``[base.model]``, ``[base.train]``), the
 study settings (``[study]``: ``folds``, ``seeds``, ``proposal_split``, ``workers``, ``name``
-and ``bootstrap_rounds``, the rounds of the report's patient bootstrap) and the factors, one at a time around the base (``[[factor]]`` tables with a ``name``, the ``key``
-it changes, e.g. ``train.batch_size``, and its ``values``). Every condition runs on K
+and ``bootstrap_rounds``, the rounds of the report's patient bootstrap) and the factors, one
+at a time around the base (``[[factor]]`` tables with a ``name``, the ``key`` it changes,
+e.g. ``train.batch_size``, and its ``values``). Every condition runs on K
 stratified patient-grouped folds for every seed, plus, when asked, the proposal's own split
 (the last 20 patients) once.
 
