@@ -224,12 +224,16 @@ def load_or_build(folder: str, out: str, options: BuildOptions = BuildOptions(),
                   progress: bool = True,
                   pseudonyms: Pseudonyms | None = None) -> tuple[KneeDataset, bool]:
     """The crops of ``folder``, from ``out`` when its cache key still matches, else built and
-    saved there. Returns the data set and whether the cache served it.
+    saved there. Returns the data set and whether the cache served it; FileNotFoundError
+    when ``folder`` holds no ``.mat`` file.
 
     An archive at ``out`` made under another pseudonym key raises ValueError (its patients
     would not match this key's); one made before pseudonyms (raw patient IDs) is rebuilt."""
+    paths = scan_files(folder)
+    if not paths:
+        raise FileNotFoundError(f"scan folder {folder!r} holds no .mat file: nothing to crop")
     pseudonyms = pseudonyms or Pseudonyms.open()
-    key = cache_key(scan_files(folder), options)
+    key = cache_key(paths, options)
     if os.path.exists(out):
         try:
             cached = load_dataset(out)

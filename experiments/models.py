@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from .config_checks import BadValue, choice, integer
+
 
 def proposal_simple_cnn(nn, final_relu: bool = False):
     """A new SimpleCNN module built from ``nn``'s layers."""
@@ -67,15 +69,39 @@ class ModelConfig:
     in_channels: int = 1
     classes: int = 5
 
+    def __post_init__(self):
+        integer("blocks", self.blocks, 1, 10)
+        for key in ("kernel", "stride", "pool_size", "input_size", "in_channels"):
+            integer(key, getattr(self, key), 1)
+        integer("padding", self.padding, 0)
+        integer("classes", self.classes, 2)
+        choice("pooling", self.pooling, ("max", "avg"))
+        channels = list(self.channels)
+        if len(channels) < self.blocks:
+            raise BadValue("channels", channels, f"{self.blocks} blocks need at least "
+                           f"{self.blocks} channel counts")
+        for k, value in enumerate(channels):
+            integer(f"channels[{k}]", value, 1)
+        self.feature_size()
+
     def feature_size(self) -> int:
-        """Side of the last block's output; ValueError when a block would shrink it to nothing."""
+        """Side of the last block's output, ``s -> ((s + 2 padding - kernel) // stride + 1)
+        // pool_size`` per block; BadValue naming the block when the convolution's window
+        does not fit or a block leaves no pixels."""
         size = self.input_size
         for block in range(self.blocks):
-            size = (size + 2 * self.padding - self.kernel) // self.stride + 1
-            size //= self.pool_size
+            convolved = (size + 2 * self.padding - self.kernel) // self.stride + 1
+            if size + 2 * self.padding < self.kernel:
+                raise BadValue("kernel", self.kernel, f"must be at most {size + 2 * self.padding} "
+                               f"in block {block + 1}, whose input is {size} x {size} (padding "
+                               f"{self.padding}) for a {self.input_size} x {self.input_size} image")
+            size = convolved // self.pool_size
             if size < 1:
-                raise ValueError(f"ModelConfig: block {block + 1} leaves no pixels of a "
-                                 f"{self.input_size} x {self.input_size} input ({self})")
+                raise BadValue("blocks", self.blocks, f"block {block + 1} leaves no pixels of a "
+                               f"{self.input_size} x {self.input_size} input (kernel "
+                               f"{self.kernel}, stride {self.stride}, padding {self.padding}, "
+                               f"pool {self.pool_size}: {convolved} pixels before pooling); use "
+                               f"at most {block} blocks or a smaller stride/pool")
         return size
 
 
@@ -83,11 +109,6 @@ def build_model(config: ModelConfig = ModelConfig(), nn=None):
     """A ``Sequential`` of named blocks (``block1``, ...), ``flatten`` and ``fc``."""
     if nn is None:
         from minicnn import nn
-    if config.pooling not in ("max", "avg"):
-        raise ValueError(f"ModelConfig: pooling must be 'max' or 'avg', got {config.pooling!r}")
-    if len(config.channels) < config.blocks:
-        raise ValueError(f"ModelConfig: {config.blocks} blocks need {config.blocks} channel counts, "
-                         f"got {config.channels}")
     pool = nn.MaxPool2d if config.pooling == "max" else nn.AvgPool2d
     layers, channels = OrderedDict(), config.in_channels
     for block in range(config.blocks):

@@ -1,79 +1,370 @@
-"""A study's results as ``report.md`` and a self-contained ``report.html`` (plots inlined).
+"""A study's results as ``report.md`` and a self-contained ``report.html`` (plots inlined),
+written for a clinical reader.
 
-For every factor: a table of each condition's test metrics over its fold runs (mean +- SD and
-the 95% t-interval of the mean),
-the difference in quadratic-weighted kappa from the base condition with its paired Wilcoxon
-p-value over the same (fold, seed) splits, and the proposal's own split for reference; a bar
-chart with error bars and the mean validation learning curves. Then the confusion matrix and
-per-grade recall of the condition with the best mean kappa, failed runs with their messages,
-and the data summary (patients, knees per grade, skipped files with reasons).
+- Methods: the design, how intervals are made (a patient bootstrap of the out-of-fold
+  predictions pooled per seed, ``pooled``), the test against the base (the corrected
+  resampled t-test, ``stats``) with Holm's correction over every comparison of the study,
+  and a legend of the metrics' names.
+- What the design can detect: for each factor the smallest difference in quadratic-weighted
+  kappa found at 80% power (alpha 0.05) given the observed spread of the fold differences.
+  When no factor could detect a difference below ``DETECTABLE`` the report says so in one
+  sentence and shows no test results.
+- A forest plot of every condition's difference in QWK from the base, with its paired
+  patient-bootstrap interval.
+- For every factor: a table (each metric's seed-mean pooled estimate with its interval, and
+  the per-run mean ± SD beside it; the difference from the base and the test), a bar chart
+  and the mean validation learning curves.
+- The condition with the best pooled QWK: its confusion matrix as a table and a heatmap,
+  per-grade recall with intervals. Then failed runs and the data summary.
+
+Figures are written atomically (a reader never sees half a PNG).
 """
 from __future__ import annotations
 
 import base64
 import html
+import math
 import os
 
 import numpy as np
 
 from .atomic import atomic_path, write_json
+from .pooled import paired_difference, pool_folds, seed_mean_intervals
+from .stats import HOLM_NAME, TEST_NAME, holm, minimum_detectable_difference
 from .study import METRICS, ConditionResult, Study, collect, compare, slug
 
 GRADES = ("normal", "minimal", "mild", "moderate", "severe")
-SIGNIFICANCE = ("A condition 'differs' from the base only when a paired Wilcoxon signed-rank test "
-                "over the same (fold, seed) splits gives p < 0.05 for the test quadratic-weighted "
-                "kappa; otherwise the data show no evidence of a difference.")
+NAMES = {"qwk": "QWK", "accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy",
+         "macro_f1": "Macro F1", "mae": "MAE (grades)", "auc_djd": "AUC DJD"}
+LEGEND = {"QWK": "quadratic-weighted kappa: agreement with the reference grade, 1 perfect, "
+                 "0 chance, large disagreements weigh more (range -1 to 1)",
+          "Accuracy": "share of knees given exactly the reference grade",
+          "Balanced accuracy": "mean over grades of the share of that grade's knees recognised "
+                               "(recall), so rare grades count as much as common ones",
+          "Macro F1": "mean over grades of the F1 score (harmonic mean of precision and recall)",
+          "MAE (grades)": "mean absolute error in grades (0 perfect, at most 4)",
+          "AUC DJD": "area under the ROC curve for DJD (grade >= mild) against no DJD "
+                     "(0.5 chance, 1 perfect)"}
+DETECTABLE = 0.5  # a ΔQWK this large is e.g. moderate (0.4) against almost perfect (0.9) agreement
+ALPHA, POWER = 0.05, 0.8
+BESIDE = "<!-- the next figure goes beside the table above -->"  # read by _html, hidden in markdown
 
 
-def _mean_sd(values: np.ndarray) -> str:
-    """``mean ± SD [low, high]`` over the runs, the interval a 95% t-interval of the mean."""
-    from scipy import stats
-    values = values[np.isfinite(values)]
-    if not len(values):
+def _pooled(study: Study, result: ConditionResult) -> dict:
+    """seed -> the pooled out-of-fold predictions of the seeds whose every fold finished."""
+    out = {}
+    for seed in study.seeds:
+        pooled = pool_folds([result.runs.get(f"fold{k}-seed{seed}", {})
+                             for k in range(1, study.folds + 1)])
+        if pooled is not None:
+            out[seed] = pooled
+    return out
+
+
+def _interval(estimate: float, low: float, high: float) -> str:
+    if not np.isfinite(estimate):
         return "n/a"
-    if len(values) == 1:
-        return f"{values[0]:.3f}"
-    sd = values.std(ddof=1)
-    half = stats.t.ppf(0.975, len(values) - 1) * sd / np.sqrt(len(values))
-    return f"{values.mean():.3f} ± {sd:.3f} [{values.mean() - half:.2f}, {values.mean() + half:.2f}]"
+    return f"{estimate:.3f} [{low:.2f}, {high:.2f}]"
 
 
-def _figure_bars(results: list[ConditionResult], factor: str, path: str) -> None:
+def _cell(summary: dict | None, runs: np.ndarray, metric: str) -> str:
+    """``pooled estimate [95% CI]; runs mean ± SD``."""
+    runs = runs[np.isfinite(runs)]
+    spread = (f"runs {runs.mean():.2f} ± {runs.std(ddof=1):.2f}" if len(runs) > 1 else
+              f"run {runs[0]:.2f}" if len(runs) else "no finished run")
+    pooled = _interval(**summary[metric]) if summary else "n/a"
+    return f"{pooled}; {spread}"
+
+
+def _analyse(study: Study, results: list[ConditionResult]) -> dict:
+    """Pooled intervals, paired differences, tests, Holm and detectable differences."""
+    base = results[0]
+    pooled = {r.label: _pooled(study, r) for r in results}
+    summaries = {label: seed_mean_intervals(list(p.values()), study.bootstrap_rounds) if p else None
+                 for label, p in pooled.items()}
+    comparisons = {}
+    for r in results[1:]:
+        c = compare(base, r)
+        seeds = [s for s in study.seeds if s in pooled[base.label] and s in pooled[r.label]]
+        c["delta"] = paired_difference([pooled[base.label][s] for s in seeds],
+                                       [pooled[r.label][s] for s in seeds],
+                                       study.bootstrap_rounds) if seeds else None
+        comparisons[r.label] = c
+    adjusted = holm([c["p_value"] for c in comparisons.values()])
+    for c, p in zip(comparisons.values(), adjusted):
+        c["p_holm"] = float(p)
+    detectable = {}
+    for factor in study.factors:
+        rows = [comparisons[r.label] for r in results if r.factor == factor.name]
+        spreads = [c["sd"] ** 2 for c in rows if np.isfinite(c["sd"])]
+        runs = min((c["pairs"] for c in rows), default=0)
+        sd = math.sqrt(np.mean(spreads)) if spreads else math.nan
+        detectable[factor.name] = {"sd": sd, "runs": runs, "mdd": minimum_detectable_difference(
+            sd, runs, base.test_to_train(), ALPHA, POWER)}
+    too_small = not any(np.isfinite(d["mdd"]) and d["mdd"] < DETECTABLE
+                        for d in detectable.values())
+    return {"summaries": summaries, "comparisons": comparisons, "detectable": detectable,
+            "too_small": too_small and bool(study.factors)}
+
+
+def _too_small_sentence(study: Study, analysis: dict) -> str:
+    mdds = [d["mdd"] for d in analysis["detectable"].values() if np.isfinite(d["mdd"])]
+    runs = len(study.seeds) * study.folds
+    reach = (f"the smallest difference in QWK its corrected t-test could detect at 80% power is "
+             f"{min(mdds):.2f} or more" if mdds else
+             "its corrected t-test has no spread to work with")
+    return (f"**This design is too small to find any difference between conditions:** with "
+            f"{study.folds} folds x {_count(len(study.seeds), 'seed')} ({runs} paired runs, "
+            f"{_count(runs - 1, 'degree')} of freedom) {reach}, above {DETECTABLE} (the step from "
+            f"moderate to almost perfect agreement), so no test results are shown and the "
+            f"intervals below describe these data only.")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _methods(study: Study, analysis: dict) -> list[str]:
+    comparisons = sum(np.isfinite(c["p_value"]) for c in analysis["comparisons"].values())
+    lines = [
+        f"**Design.** {study.folds} stratified patient-grouped folds x seeds {list(study.seeds)}"
+        + (", plus the proposal's split (last 20 patients) for reference."
+           if study.proposal_split else "."),
+        "",
+        f"**Intervals.** For each condition and seed the test predictions of the {study.folds} "
+        f"fold models are pooled (every knee predicted once, by the model that did not see its "
+        f"patient); "
+        f"each metric is computed on the pooled predictions and averaged over seeds. Its 95% "
+        f"interval is a percentile patient bootstrap ({study.bootstrap_rounds} rounds; patients "
+        f"drawn with replacement with both knees, the same draw for every seed), so it stays "
+        f"within the metric's range. Beside it: the mean ± SD of the metric over the single "
+        f"fold runs. The proposal's split has its own patient bootstrap.",
+        "",
+        f"**Comparisons.** Each condition against the base: the {TEST_NAME}, over the differences "
+        f"in test QWK on the same (fold, seed) splits; the correction accounts for the overlap of "
+        f"training sets between folds, which makes a plain paired test anti-conservative. "
+        f"p-values are adjusted by {HOLM_NAME} over all {comparisons} comparisons of the study; a "
+        f"condition differs from the base when its Holm-adjusted p < {ALPHA}. ΔQWK and its "
+        f"interval come from the pooled predictions with a paired patient bootstrap (test-patient "
+        f"uncertainty only; the test adds the training-set variability).",
+        "",
+        "**Legend.**", ""] + [f"- {name}: {text}" for name, text in LEGEND.items()]
+    return lines + [""]
+
+
+def write_report(study: Study, out: str) -> tuple[str, str]:
+    """Write ``OUT/report.md`` and ``OUT/report.html``; returns their paths."""
+    results = collect(study, out)
+    base = results[0]
+    analysis = _analyse(study, results)
+    summaries, comparisons = analysis["summaries"], analysis["comparisons"]
+    figures = os.path.join(out, "figures")
+    os.makedirs(figures, exist_ok=True)
+    md = [f"# {study.name}: results", ""] + _methods(study, analysis)
+    images = []
+    if analysis["too_small"]:
+        md += [_too_small_sentence(study, analysis), ""]
+    if study.factors:
+        forest = os.path.join(figures, "forest.png")
+        _figure_forest(results, analysis, forest)
+        images.append(forest)
+        md += ["## Difference in QWK from the base", "",
+               "![ΔQWK vs base with 95% intervals](figures/forest.png)", ""]
+    testing = not analysis["too_small"]
+    for factor in ["base"] + [f.name for f in study.factors]:
+        if factor == "base" and study.factors:
+            continue
+        rows = [r for r in results if r.factor in ("base", factor)]
+        heads = ["condition", "runs"] + [NAMES[m] for m in METRICS] + ["ΔQWK vs base [95% CI]"]
+        heads += ["p (corrected t)", "p (Holm)", "verdict"] if testing else []
+        heads += ["proposal split QWK [95% CI]"]
+        md += [f"## {factor}", "", "| " + " | ".join(heads) + " |", "|" + " --- |" * len(heads)]
+        for r in rows:
+            cells = [r.label, str(int(np.isfinite(r.values("qwk")).sum()))]
+            cells += [_cell(summaries[r.label], r.values(m), m) for m in METRICS]
+            cells += _comparison_cells(comparisons.get(r.label), testing)
+            cells.append(_proposal_cell(r.runs.get("proposal", {})))
+            md.append("| " + " | ".join(cells) + " |")
+        if factor in analysis["detectable"]:
+            d = analysis["detectable"][factor]
+            reach = (f"{d['mdd']:.3f} (SD of the fold differences {d['sd']:.3f} over "
+                     f"{d['runs']} paired runs)." if np.isfinite(d["mdd"]) else
+                     "not estimable (fewer than 2 paired runs or no spread).")
+            md += ["", f"Smallest ΔQWK this design detects at 80% power (α {ALPHA}): {reach}"]
+        bars, curves = (os.path.join(figures, f"{slug(factor)}-{kind}.png")
+                        for kind in ("bars", "curves"))
+        _figure_bars(rows, summaries, factor, bars)
+        _figure_curves(rows, factor, curves)
+        images += [bars, curves]
+        md += ["", f"![{factor}: test QWK](figures/{os.path.basename(bars)})",
+               f"![{factor}: learning curves](figures/{os.path.basename(curves)})", ""]
+
+    md += _best_section(results, summaries, figures, images)
+    failures = [(r.label, s, run["message"]) for r in results for s, run in r.runs.items()
+                if run.get("status") != "finished"]
+    md += ["", "## Failed runs", ""]
+    md += [f"- {label}, {split}: {msg}" for label, split, msg in failures] or ["none"]
+    md += ["", "## Data", ""] + [f"- {line}" for line in _data_summary(out)]
+    md_path, html_path = os.path.join(out, "report.md"), os.path.join(out, "report.html")
+    for path, text in ((md_path, "\n".join(md) + "\n"), (html_path, _html("\n".join(md), images))):
+        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+    write_json(os.path.join(out, "study.json"),
+               {r.label: {"runs": {s: run.get("test", {}).get("qwk") for s, run in r.runs.items()},
+                          "pooled": summaries[r.label], "comparison": comparisons.get(r.label)}
+                for r in results})
+    return md_path, html_path
+
+
+def _comparison_cells(c: dict | None, testing: bool) -> list[str]:
+    if c is None:
+        return ["—"] + (["—", "—", "base"] if testing else [])
+    delta = _interval(**c["delta"]) if c["delta"] else "n/a"
+    delta = delta if delta == "n/a" or delta.startswith("-") else "+" + delta
+    if not testing:
+        return [delta]
+    p, p_holm = c["p_value"], c["p_holm"]
+    if not np.isfinite(p):
+        return [delta, "n/a", "n/a", "not testable"]
+    verdict = ("better than base" if c["mean_difference"] > 0 else "worse than base") \
+        if p_holm < ALPHA else "not shown to differ"
+    return [delta, f"{p:.3f}", f"{p_holm:.3f}", verdict]
+
+
+def _proposal_cell(proposal: dict) -> str:
+    if proposal.get("status") != "finished":
+        return proposal.get("status", "n/a")
+    low, high = proposal["test_intervals"]["qwk"]
+    return _interval(proposal["test"]["qwk"], low, high)
+
+
+def _best_section(results, summaries, figures: str, images: list) -> list[str]:
+    scored = [r for r in results if summaries[r.label]]
+    if not scored:
+        return ["## Best condition", "",
+                "No condition has all of its fold runs of a seed finished."]
+    best = max(scored, key=lambda r: summaries[r.label]["qwk"]["estimate"])
+    s = summaries[best.label]
+    confusion = np.array(s["confusion"])
+    recall = s["recall_per_grade"]
+    heatmap = os.path.join(figures, "best-confusion.png")
+    _figure_confusion(confusion, best.label, heatmap)
+    images.append(heatmap)
+    seeds = f"once per seed, {s['seeds']} seeds" if s["seeds"] > 1 else "once"
+    lines = [f"## Best condition: {best.label}", "",
+             f"Highest pooled QWK ({_interval(**s['qwk'])}). Confusion matrix of its pooled "
+             f"out-of-fold predictions (rows: reference grade; each knee counted {seeds}); recall "
+             f"per grade with its 95% patient-bootstrap interval.", "",
+             "| reference \\ predicted | " + " | ".join(GRADES) + " | recall [95% CI] |",
+             "|" + " --- |" * 7]
+    for g in range(5):
+        cell = _interval(recall["estimate"][g], recall["low"][g], recall["high"][g])
+        lines.append(f"| {GRADES[g]} | " + " | ".join(map(str, confusion[g])) + f" | {cell} |")
+    return lines + ["", BESIDE,
+                    f"![confusion matrix of {best.label}](figures/{os.path.basename(heatmap)})"]
+
+
+# ---- figures ----------------------------------------------------------------------------
+
+def _pyplot():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    rows = [r for r in results if r.factor in ("base", factor)]
-    means = [np.nanmean(r.values("qwk")) if np.isfinite(r.values("qwk")).any() else 0 for r in rows]
-    sds = [np.nanstd(r.values("qwk")) if np.isfinite(r.values("qwk")).any() else 0 for r in rows]
+    return plt
+
+
+def _save(fig, path: str) -> None:
+    """The figure as a PNG at ``path``, atomically."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+    _pyplot().close(fig)
+
+
+def _figure_forest(results, analysis: dict, path: str) -> None:
+    plt = _pyplot()
+    rows = results[1:]
+    fig, ax = plt.subplots(figsize=(7.5, 1.0 + 0.34 * len(rows)))
+    for y, r in enumerate(rows):
+        c = analysis["comparisons"][r.label]
+        delta = c["delta"]
+        if not delta or not np.isfinite(delta["estimate"]):
+            ax.text(0, y, "n/a", va="center", ha="center", fontsize=8, color="grey")
+            continue
+        ax.errorbar(delta["estimate"], y, xerr=[[delta["estimate"] - delta["low"]],
+                                                [delta["high"] - delta["estimate"]]],
+                    fmt="o", color="#4c78a8", capsize=3)
+        if not analysis["too_small"] and np.isfinite(c["p_holm"]):
+            ax.annotate(f"Holm p {c['p_holm']:.3f}", (1.01, y), xycoords=("axes fraction", "data"),
+                        va="center", fontsize=7)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(range(len(rows)), [r.label for r in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("ΔQWK vs base (pooled out-of-fold, 95% paired patient-bootstrap interval)")
+    ax.set_title("Difference in quadratic-weighted kappa from the base condition", fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def _figure_bars(rows, summaries, factor: str, path: str) -> None:
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(rows), 3.2))
-    ax.bar(range(len(rows)), means, yerr=sds, capsize=4, color="#4c78a8")
+    for x, r in enumerate(rows):
+        s = summaries[r.label]
+        if s and np.isfinite(s["qwk"]["estimate"]):
+            q = s["qwk"]
+            ax.bar(x, q["estimate"], color="#4c78a8")
+            ax.errorbar(x, q["estimate"], color="black", capsize=4,
+                        yerr=[[q["estimate"] - q["low"]], [q["high"] - q["estimate"]]])
     ax.set_xticks(range(len(rows)), [r.label for r in rows], rotation=20, ha="right", fontsize=8)
-    ax.set_ylabel("test QWK (mean ± SD)")
+    lows = [summaries[r.label]["qwk"]["low"] for r in rows if summaries[r.label]]
+    ax.set_ylim(min([0.0] + [v for v in lows if np.isfinite(v)]), 1.0)
+    ax.set_ylabel("QWK (pooled, 95% CI)")
     ax.set_title(factor)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    _save(fig, path)
 
 
-def _figure_curves(results: list[ConditionResult], factor: str, path: str) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def _figure_curves(rows, factor: str, path: str) -> None:
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.2))
-    for r in (r for r in results if r.factor in ("base", factor)):
-        curves = [[h["val_qwk"] for h in run["history"]] for s, run in r.runs.items() if s != "proposal"]
+    for r in rows:
+        curves = [[h["val_qwk"] for h in run["history"]]
+                  for s, run in r.runs.items() if s != "proposal"]
         if not curves:
             continue
         length = min(map(len, curves))
-        ax.plot(range(1, length + 1), np.nanmean([c[:length] for c in curves], axis=0), label=r.label)
+        ax.plot(range(1, length + 1), np.nanmean([c[:length] for c in curves], axis=0),
+                label=r.label)
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation QWK (mean over runs)")
     ax.legend(fontsize=7)
     ax.set_title(f"{factor}: learning curves")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    _save(fig, path)
 
+
+def _figure_confusion(confusion: np.ndarray, label: str, path: str) -> None:
+    """Rows coloured by the share of the reference grade's knees, annotated with counts."""
+    plt = _pyplot()
+    totals = confusion.sum(1, keepdims=True)
+    share = np.divide(confusion, totals, out=np.zeros(confusion.shape), where=totals > 0)
+    fig, ax = plt.subplots(figsize=(4.6, 3.9))
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for i in range(5):
+        for j in range(5):
+            ax.text(j, i, str(confusion[i, j]), ha="center", va="center", fontsize=9,
+                    color="white" if share[i, j] > 0.6 else "black")
+    ax.set_xticks(range(5), GRADES, rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(5), GRADES, fontsize=8)
+    ax.set_xlabel("predicted grade")
+    ax.set_ylabel("reference grade")
+    ax.set_title(f"{label}: confusion matrix", fontsize=9)
+    fig.colorbar(image, ax=ax, label="share of the reference grade's knees", shrink=0.8)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+# ---- data and HTML ----------------------------------------------------------------------
 
 def _data_summary(out: str) -> list[str]:
     path = os.path.join(out, "crops.npz")
@@ -81,8 +372,8 @@ def _data_summary(out: str) -> list[str]:
         return ["(no crops archive found)"]
     from .dataset import load_dataset
     data = load_dataset(path)
-    lines = [f"{len(set(data.patients.tolist()))} patients, {len(data.labels)} knee crops; knees per "
-             f"grade (0..4): {np.bincount(data.labels, minlength=5).tolist()}",
+    lines = [f"{len(set(data.patients.tolist()))} patients, {len(data.labels)} knee crops; "
+             f"knees per grade (0..4): {np.bincount(data.labels, minlength=5).tolist()}",
              f"unspecified knees left out: {data.summary.unspecified_knees}",
              f"patients are pseudonyms (docs/privacy.md); identifying info fields dropped at "
              f"reading: {sum(data.summary.dropped_info.values())}"]
@@ -90,81 +381,25 @@ def _data_summary(out: str) -> list[str]:
     return lines
 
 
-def write_report(study: Study, out: str) -> tuple[str, str]:
-    """Write ``OUT/report.md`` and ``OUT/report.html``; returns their paths."""
-    results = collect(study, out)
-    base = results[0]
-    figures = os.path.join(out, "figures")
-    os.makedirs(figures, exist_ok=True)
-    md = [f"# {study.name}: results", "", SIGNIFICANCE, "",
-          f"Splits: {study.folds} stratified patient-grouped folds x seeds {list(study.seeds)}"
-          + (", plus the proposal's split (last 20 patients)." if study.proposal_split else "."), ""]
-    images = []
-    for factor in ["base"] + [f.name for f in study.factors]:
-        rows = [r for r in results if r.factor in ("base", factor)]
-        if factor == "base" and study.factors:
-            continue
-        md += [f"## {factor}", "",
-               "| condition | runs | " + " | ".join(METRICS) + " | ΔQWK vs base | p | verdict | proposal split QWK |",
-               "|" + " --- |" * (len(METRICS) + 6)]
-        for r in rows:
-            finished = int(np.isfinite(r.values("qwk")).sum())
-            cells = [_mean_sd(r.values(m)) for m in METRICS]
-            if r is base:
-                verdict_cells = ["—", "—", "base"]
-            else:
-                c = compare(base, r)
-                verdict_cells = [f"{c['mean_difference']:+.3f}", f"{c['p_value']:.3f}" if np.isfinite(c["p_value"]) else "n/a",
-                                 "differs" if c["significant"] else "no evidence"]
-            proposal = r.runs.get("proposal", {})
-            if proposal.get("status") == "finished":
-                low, high = proposal["test_intervals"]["qwk"]
-                proposal_text = f"{proposal['test']['qwk']:.3f} ({low:.2f}-{high:.2f})"
-            else:
-                proposal_text = proposal.get("status", "n/a")
-            md.append(f"| {r.label} | {finished} | " + " | ".join(cells) + " | " + " | ".join(verdict_cells)
-                      + f" | {proposal_text} |")
-        bars, curves = (os.path.join(figures, f"{slug(factor)}-{kind}.png") for kind in ("bars", "curves"))
-        _figure_bars(results, factor, bars)
-        _figure_curves(results, factor, curves)
-        images += [bars, curves]
-        md += ["", f"![{factor}: test QWK](figures/{os.path.basename(bars)})",
-               f"![{factor}: learning curves](figures/{os.path.basename(curves)})", ""]
-
-    best = max(results, key=lambda r: np.nanmean(r.values("qwk")) if np.isfinite(r.values("qwk")).any() else -1)
-    confusion = np.zeros((5, 5), dtype=int)
-    for split, run in best.runs.items():
-        if split != "proposal" and run.get("status") == "finished":
-            confusion += np.array(run["test"]["confusion"])
-    recall = np.divide(np.diag(confusion), confusion.sum(1), out=np.full(5, np.nan), where=confusion.sum(1) > 0)
-    md += [f"## Best condition: {best.label}", "", "Confusion matrix over its fold runs (rows: true grade).", "",
-           "| true \\ predicted | " + " | ".join(GRADES) + " | recall |", "|" + " --- |" * 7]
-    md += [f"| {GRADES[i]} | " + " | ".join(map(str, confusion[i])) + f" | {recall[i]:.2f} |" for i in range(5)]
-    failures = [(r.label, s, run["message"]) for r in results for s, run in r.runs.items()
-                if run.get("status") != "finished"]
-    md += ["", "## Failed runs", ""] + ([f"- {label}, {split}: {msg}" for label, split, msg in failures]
-                                        or ["none"])
-    md += ["", "## Data", ""] + [f"- {line}" for line in _data_summary(out)]
-    md_path, html_path = os.path.join(out, "report.md"), os.path.join(out, "report.html")
-    for path, text in ((md_path, "\n".join(md) + "\n"), (html_path, _html("\n".join(md), images))):
-        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-    write_json(os.path.join(out, "study.json"),
-               {r.label: {s: run.get("test", {}).get("qwk") for s, run in r.runs.items()} for r in results})
-    return md_path, html_path
+def _inline(text: str) -> str:
+    """Escaped text with ``**bold**`` spans."""
+    parts = html.escape(text).split("**")
+    return "".join(f"<b>{p}</b>" if k % 2 else p for k, p in enumerate(parts))
 
 
 def _html(markdown: str, images: list[str]) -> str:
-    """A plain self-contained HTML rendering: tables as tables, figures inlined as data URIs."""
+    """A plain self-contained HTML rendering: tables as tables, figures inlined as data URIs;
+    a figure after a ``BESIDE`` line is placed beside the table before it."""
     inline = {os.path.basename(p): base64.b64encode(open(p, "rb").read()).decode() for p in images}
-    body, table = [], []
+    body, table, beside = [], [], False
 
     def flush():
         if table:
             rows = [row for row in table if not set(row.replace("|", "").strip()) <= {"-", " "}]
-            cells = [[html.escape(c.strip()) for c in row.strip("|").split("|")] for row in rows]
+            cells = [[_inline(c.strip()) for c in row.strip("|").split("|")] for row in rows]
             body.append("<table><tr>" + "".join(f"<th>{c}</th>" for c in cells[0]) + "</tr>"
-                        + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in cells[1:])
+                        + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>"
+                                  for r in cells[1:])
                         + "</table>")
             table.clear()
 
@@ -173,18 +408,27 @@ def _html(markdown: str, images: list[str]) -> str:
             table.append(line)
             continue
         flush()
-        if line.startswith("## "):
+        if line == BESIDE:
+            beside = True
+        elif line.startswith("## "):
             body.append(f"<h2>{html.escape(line[3:])}</h2>")
         elif line.startswith("# "):
             body.append(f"<h1>{html.escape(line[2:])}</h1>")
         elif line.startswith("![") and "](figures/" in line:
             name = line.split("](figures/")[1].rstrip(")")
-            body.append(f'<img alt="{html.escape(line[2:line.index("]")])}" src="data:image/png;base64,{inline[name]}">')
+            alt = html.escape(line[2:line.index("]")])
+            image = f'<img alt="{alt}" src="data:image/png;base64,{inline[name]}">'
+            if beside:
+                image, beside = f'<div class="beside">{body.pop()}{image}</div>', False
+            body.append(image)
         elif line.startswith("- "):
-            body.append(f"<li>{html.escape(line[2:])}</li>")
+            body.append(f"<li>{_inline(line[2:])}</li>")
         elif line.strip():
-            body.append(f"<p>{html.escape(line)}</p>")
+            body.append(f"<p>{_inline(line)}</p>")
     flush()
-    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;"
-             "font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px}img{max-width:100%}")
-    return f"<!doctype html><html><head><meta charset='utf-8'><style>{style}</style></head><body>{''.join(body)}</body></html>"
+    style = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto}"
+             "table{border-collapse:collapse;font-size:13px}"
+             "td,th{border:1px solid #ccc;padding:3px 6px}img{max-width:100%}"
+             ".beside{display:flex;gap:2em;align-items:flex-start}.beside img{max-width:45%}")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><style>{style}</style></head>"
+            f"<body>{''.join(body)}</body></html>")

@@ -1,17 +1,22 @@
 """The proposal's comparisons as a grid of training runs, with honest uncertainty.
 
 A study file (TOML) holds the base condition (``[base.model]``, ``[base.train]``), the
-study settings (``[study]``: ``folds``, ``seeds``, ``proposal_split``, ``workers``) and the
-factors, one at a time around the base (``[[factor]]`` tables with a ``name``, the ``key``
-it changes, e.g. ``train.batch_size``, and its ``values``). Every condition runs on K
+study settings (``[study]``: ``folds``, ``seeds``, ``proposal_split``, ``workers``, ``name``
+and ``bootstrap_rounds``, the rounds of the report's patient bootstrap) and the factors, one
+at a time around the base (``[[factor]]`` tables with a ``name``, the ``key`` it changes,
+e.g. ``train.batch_size``, and its ``values``). Every condition runs on K
 stratified patient-grouped folds for every seed, plus, when asked, the proposal's own split
 (the last 20 patients) once.
 
 Runs execute in a local process pool; each writes ``OUT/runs/<condition>/<split>/record.json``
 atomically through ``train.train_run``, and a rerun of the study skips every run whose
 record exists (and resumes a killed run from its checkpoint). A run that diverges is recorded
-as such and the study goes on. ``compare`` sets each condition against the base with a paired
-Wilcoxon signed-rank test over the same (fold, seed) splits.
+as such and the study goes on. ``compare`` sets each condition against the base with the
+corrected resampled t-test (``stats``) over the same (fold, seed) splits.
+
+Every value of a study file is checked by ``load_study`` (each condition is built, so its
+model and training values and the shapes its network allows are checked too) before any scan
+is read.
 """
 from __future__ import annotations
 
@@ -20,14 +25,16 @@ import json
 import multiprocessing
 import os
 import re
-import tomllib
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .config_checks import BadValue, boolean, integer, read_toml
 from .metrics import SCALARS
-from .train import RunConfig, config_from_dict
+from .models import ModelConfig
+from .stats import corrected_t_test
+from .train import RunConfig, TrainConfig, config_from_dict
 
 METRICS = ("qwk",) + tuple(m for m in SCALARS if m != "qwk")  # the study's measure first
 
@@ -48,11 +55,12 @@ class Study:
     proposal_split: bool = True
     workers: int = 1
     name: str = "study"
+    bootstrap_rounds: int = 2000  # the report's patient bootstrap of pooled predictions
 
     def conditions(self) -> list[tuple[str, str, RunConfig]]:
         """``(factor name, condition label, config)``; the base first, then each factor's
         values other than the base's own."""
-        out = [("base", "base", config_from_dict(self.base, "the study's base"))]
+        out = [("base", "base", config_from_dict(self.base, "the study's base", "base."))]
         for factor in self.factors:
             section, _, key = factor.key.partition(".")
             current = self.base.get(section, {}).get(key, getattr(getattr(out[0][2], section), key))
@@ -62,7 +70,8 @@ class Study:
                 values = json.loads(json.dumps(self.base))
                 values.setdefault(section, {})[key] = value
                 out.append((factor.name, f"{factor.name} = {_text(value)}",
-                            config_from_dict(values, f"factor {factor.name!r}")))
+                            config_from_dict(values, f"factor {factor.name!r} value "
+                                             f"{_text(value)} ({factor.key})")))
         return out
 
     def splits(self) -> list[str]:
@@ -83,26 +92,80 @@ def slug(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", label).strip("-").lower()
 
 
+SECTIONS = {"model": ModelConfig, "train": TrainConfig}
+STUDY_KEYS = ("folds", "seeds", "proposal_split", "workers", "name", "bootstrap_rounds")  # [study]
+
+
+def _check_settings(given: dict) -> None:
+    settings = {f.name: f.default for f in dataclasses.fields(Study) if f.name in STUDY_KEYS}
+    settings.update(given)
+    integer("folds", settings["folds"], 2, 100)
+    seeds = list(settings["seeds"]) if isinstance(settings["seeds"], tuple) else settings["seeds"]
+    if not isinstance(seeds, list) or not seeds or len(set(map(repr, seeds))) < len(seeds):
+        raise BadValue("seeds", seeds, "must be a non-empty list of distinct integers")
+    for k, seed in enumerate(seeds):
+        integer(f"seeds[{k}]", seed, 0, 2 ** 32 - 1)
+    boolean("proposal_split", settings["proposal_split"])
+    integer("workers", settings["workers"], 1, 1024)
+    integer("bootstrap_rounds", settings["bootstrap_rounds"], 100, 1_000_000)
+    if not isinstance(settings["name"], str):
+        raise BadValue("name", settings["name"], "must be a string")
+
+
+def _factor(entry, seen: set) -> Factor:
+    """One ``[[factor]]`` table, checked (its values are checked as conditions)."""
+    if not isinstance(entry, dict):
+        raise ValueError("factor must be an array of tables [[factor]]")
+    missing = {"name", "key", "values"} - set(entry)
+    extra = set(entry) - {"name", "key", "values"}
+    if missing or extra:
+        raise ValueError(f"a [[factor]] needs exactly 'name', 'key' and 'values'; missing "
+                         f"{sorted(missing)}, unknown {sorted(extra)}")
+    name, key, values = entry["name"], entry["key"], entry["values"]
+    if not isinstance(name, str) or not name.strip() or name in seen:
+        raise BadValue("name", name, "a factor needs a non-empty name of its own (not 'base')")
+    section, _, field_name = key.partition(".") if isinstance(key, str) else ("", "", "")
+    known = ({f.name for f in dataclasses.fields(SECTIONS[section])} if section in SECTIONS
+             else set())
+    if field_name not in known:
+        keys = ", ".join(sorted(known)) or "model.kernel, train.lr, ..."
+        raise BadValue(f"factor {name!r}: key", key, "must start with 'model.' or 'train.' and "
+                       f"name a known key ({keys})")
+    if not isinstance(values, list) or not values:
+        raise BadValue(f"factor {name!r}: values", values, "must be a non-empty list")
+    seen.add(name)
+    return Factor(name, key, tuple(values))
+
+
 def load_study(path: str) -> Study:
-    with open(path, "rb") as f:
-        values = tomllib.load(f)
-    settings = dict(values.get("study", {}))
-    known = {f.name for f in dataclasses.fields(Study)} - {"base", "factors"}
-    unknown = sorted(set(settings) - known)
-    if unknown:
-        raise ValueError(f"{path}: unknown key(s) {unknown} in [study]; known: {sorted(known)}")
-    factors = []
-    for entry in values.get("factor", []):
-        missing = {"name", "key", "values"} - set(entry)
-        if missing:
-            raise ValueError(f"{path}: a [[factor]] lacks {sorted(missing)}")
-        if entry["key"].partition(".")[0] not in ("model", "train"):
-            raise ValueError(f"{path}: factor {entry['name']!r}: key must start with 'model.' or 'train.'")
-        factors.append(Factor(entry["name"], entry["key"], tuple(entry["values"])))
-    if "seeds" in settings:
-        settings["seeds"] = tuple(settings["seeds"])
-    study = Study(base=values.get("base", {}), factors=tuple(factors), **settings)
-    study.conditions()  # every condition must be a valid configuration: fail before running
+    """The study file at ``path``, every value checked (ValueError naming the file, the table
+    and the key with its allowed range); nothing is read but this file."""
+    values = read_toml(path)
+    try:
+        extra = sorted(set(values) - {"study", "base", "factor"})
+        if extra:
+            raise ValueError(f"unknown table(s) {extra}; expected [study], [base.model], "
+                             f"[base.train] and [[factor]]")
+        settings = values.get("study", {})
+        unknown = sorted(set(settings) - set(STUDY_KEYS))
+        if unknown:
+            raise ValueError(f"unknown key(s) {unknown} in [study]; known: {sorted(STUDY_KEYS)}")
+        try:
+            _check_settings(settings)
+        except BadValue as err:
+            raise ValueError(f"[study] {err}") from None
+        seen = {"base"}  # the base condition's own name
+        try:
+            factors = tuple(_factor(entry, seen) for entry in values.get("factor", []))
+        except BadValue as err:
+            raise ValueError(f"[[factor]] {err}") from None
+        settings = dict(settings)
+        if "seeds" in settings:
+            settings["seeds"] = tuple(settings["seeds"])
+        study = Study(base=values.get("base", {}), factors=factors, **settings)
+        study.conditions()  # every condition must be a valid configuration: fail before running
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
     return study
 
 
@@ -202,6 +265,13 @@ class ConditionResult:
         return np.array([self.runs[s]["test"][metric] if self.runs.get(s, {}).get("status") == "finished"
                          else np.nan for s in keys])
 
+    def test_to_train(self) -> float:
+        """Mean over the fold runs of test patients / training patients (validation included:
+        the training side of the split): the ``n_test / n_train`` of the corrected t-test."""
+        sides = [r["patients"] for s, r in self.runs.items() if s != "proposal" and "patients" in r]
+        ratios = [len(p["test"]) / (len(p["train"]) + len(p["validation"])) for p in sides]
+        return float(np.mean(ratios)) if ratios else float("nan")
+
 
 def collect(study: Study, out: str) -> list[ConditionResult]:
     results = []
@@ -217,17 +287,12 @@ def collect(study: Study, out: str) -> list[ConditionResult]:
 
 
 def compare(base: ConditionResult, other: ConditionResult, metric: str = "qwk") -> dict:
-    """Paired over the fold splits both finished: mean difference (other - base) and the
-    Wilcoxon signed-rank p-value; ``significant`` at 0.05."""
-    from scipy.stats import wilcoxon
-
+    """The corrected resampled t-test (``stats.corrected_t_test``) of the differences
+    (other - base) over the fold splits both finished: ``pairs``, ``mean_difference``,
+    ``sd``, ``df``, ``p_value`` and ``test_to_train``."""
     splits = sorted(s for s in set(base.runs) & set(other.runs) if s != "proposal")
-    a, b = base.values(metric, splits), other.values(metric, splits)
-    keep = np.isfinite(a) & np.isfinite(b)
-    diff = b[keep] - a[keep]
-    if len(diff) < 2 or np.all(diff == 0):
-        return {"pairs": int(len(diff)), "mean_difference": float(diff.mean()) if len(diff) else float("nan"),
-                "p_value": float("nan"), "significant": False}
-    p = float(wilcoxon(diff).pvalue)
-    return {"pairs": int(len(diff)), "mean_difference": float(diff.mean()), "p_value": p,
-            "significant": p < 0.05}
+    diff = other.values(metric, splits) - base.values(metric, splits)
+    ratio = base.test_to_train()
+    result = corrected_t_test(diff, ratio)
+    return {"pairs": result["runs"], "mean_difference": result["mean"], "sd": result["sd"],
+            "df": result["df"], "p_value": result["p"], "test_to_train": ratio}

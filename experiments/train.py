@@ -10,8 +10,10 @@ evaluates validation and test knees after every epoch, and keeps in ``OUT/``:
 - ``record.json`` when the run ends: configuration, status (``finished`` or ``diverged``
   with its message), per-epoch history, the best epoch by validation quadratic-weighted
   kappa (test patients never choose anything), the test metrics at that epoch with
-  patient-bootstrap 95% intervals, the patients (pseudonyms) of each side and the pseudonym
-  key's fingerprint (``pseudonym_key``).
+  patient-bootstrap 95% intervals, the test knees' predictions (their index in the crops
+  archive, patient pseudonym, grade and predicted probabilities: a study pools them over
+  folds), the patients (pseudonyms) of each side and the pseudonym key's fingerprint
+  (``pseudonym_key``).
 
 A loss that turns NaN, infinite or larger than ``DIVERGED_LOSS`` stops the run with a clear
 message, recorded as ``diverged`` (batch norm keeps a blown-up network's loss finite, so
@@ -24,7 +26,6 @@ import json
 import math
 import os
 import time
-import tomllib
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -34,6 +35,7 @@ import minicnn
 from minicnn import nn, optim
 
 from .atomic import write_json
+from .config_checks import BadValue, boolean, choice, integer, number, read_toml
 from .metrics import bootstrap_intervals, grade_metrics
 from .models import ModelConfig, build_model
 
@@ -62,10 +64,21 @@ class TrainConfig:
     bootstrap_rounds: int = 200
 
     def __post_init__(self):
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"TrainConfig: optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
-        if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
-            raise ValueError(f"TrainConfig: epochs, batch_size and lr must be positive ({self})")
+        integer("epochs", self.epochs, 1, 100_000)
+        integer("batch_size", self.batch_size, 1, 65_536)
+        number("lr", self.lr, 0, math.inf, low_open=True)
+        choice("optimizer", self.optimizer, OPTIMIZERS)
+        number("momentum", self.momentum, 0, 1, high_open=True)
+        number("weight_decay", self.weight_decay, 0, math.inf)
+        for key in ("class_weights", "augment"):
+            boolean(key, getattr(self, key))
+        integer("max_shift", self.max_shift, 0, 64)
+        number("rotate_degrees", self.rotate_degrees, 0, 180)
+        number("thin_to", self.thin_to, 0, 1, low_open=True)
+        number("intensity_jitter", self.intensity_jitter, 0, 1, high_open=True)
+        number("validation_fraction", self.validation_fraction, 0, 1, high_open=True)
+        integer("seed", self.seed, 0, 2 ** 32 - 1)
+        integer("bootstrap_rounds", self.bootstrap_rounds, 1, 1_000_000)
 
 
 @dataclass(frozen=True)
@@ -77,27 +90,39 @@ class RunConfig:
         return json.loads(json.dumps(asdict(self)))  # tuples -> lists: the form saved and compared
 
 
-def config_from_dict(values: dict, where: str = "configuration") -> RunConfig:
-    """A RunConfig from ``{'model': {...}, 'train': {...}}``; unknown keys are errors."""
+def config_from_dict(values: dict, where: str = "configuration", prefix: str = "") -> RunConfig:
+    """A RunConfig from ``{'model': {...}, 'train': {...}}``. Unknown keys and every value
+    outside its range are ValueErrors naming ``where`` (the file), the table
+    (``[<prefix>model]``) and the key."""
     parts = {}
+    extra = sorted(set(values) - {"model", "train"})
+    if extra:
+        raise ValueError(f"{where}: unknown table(s) {extra}; expected [{prefix}model] and "
+                         f"[{prefix}train]")
     for section, kind in (("model", ModelConfig), ("train", TrainConfig)):
-        given = dict(values.get(section, {}))
+        given = values.get(section, {})
+        if not isinstance(given, dict):
+            raise ValueError(f"{where}: {prefix}{section} must be a table [{prefix}{section}]")
+        given = dict(given)
         known = {f.name for f in dataclasses.fields(kind)}
         unknown = sorted(set(given) - known)
         if unknown:
-            raise ValueError(f"{where}: unknown key(s) {unknown} in [{section}]; known: {sorted(known)}")
+            raise ValueError(f"{where}: unknown key(s) {unknown} in [{prefix}{section}]; "
+                             f"known: {sorted(known)}")
         if "channels" in given:
+            if not isinstance(given["channels"], (list, tuple)):
+                raise ValueError(f"{where}: [{prefix}model] "
+                                 f"{BadValue('channels', given['channels'], 'must be a list')}")
             given["channels"] = tuple(given["channels"])
-        parts[section] = kind(**given)
-    extra = sorted(set(values) - {"model", "train"})
-    if extra:
-        raise ValueError(f"{where}: unknown table(s) {extra}; expected [model] and [train]")
+        try:
+            parts[section] = kind(**given)
+        except BadValue as err:
+            raise ValueError(f"{where}: [{prefix}{section}] {err}") from None
     return RunConfig(**parts)
 
 
 def load_config(path: str) -> RunConfig:
-    with open(path, "rb") as f:
-        return config_from_dict(tomllib.load(f), where=path)
+    return config_from_dict(read_toml(path), where=path)
 
 
 class TrainingDiverged(RuntimeError):
@@ -274,5 +299,8 @@ def train_run(config: RunConfig, images: np.ndarray, labels: np.ndarray, patient
         record["test"] = grade_metrics(labels[test], probabilities)
         record["test_intervals"] = bootstrap_intervals(labels[test], probabilities, patients[test],
                                                        rounds=cfg.bootstrap_rounds, seed=cfg.seed)
+        record["test_predictions"] = {  # per knee, for pooling the folds' out-of-fold predictions
+            "index": test.tolist(), "patients": patients[test].tolist(),
+            "labels": labels[test].tolist(), "probabilities": np.round(probabilities, 6).tolist()}
     write_json(record_path, record)
     return record

@@ -1,6 +1,8 @@
 """Grading metrics against hand-computed values, bootstrap intervals, and the model family."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minicnn
 from experiments.metrics import bootstrap_intervals, grade_metrics
@@ -67,7 +69,84 @@ def test_family_members_have_the_right_linear_size(config, features):
 
 
 def test_impossible_configurations_are_refused():
-    with pytest.raises(ValueError, match="leaves no pixels"):
+    with pytest.raises(ValueError, match="kernel = 7: must be at most 4 in block 2"):
         build_model(ModelConfig(blocks=3, kernel=7, stride=3, padding=0, input_size=32))
+    with pytest.raises(ValueError, match="block 3 leaves no pixels"):
+        build_model(ModelConfig(blocks=3, kernel=3, stride=2, padding=1, input_size=32))
     with pytest.raises(ValueError, match="pooling"):
         build_model(ModelConfig(pooling="median"))
+
+
+def _sklearn_reference(labels, probabilities):
+    """The metrics as scikit-learn computes them (an independent implementation)."""
+    import warnings
+
+    from sklearn import metrics as sk
+    predicted, present = probabilities.argmax(1), np.unique(labels)
+    djd = labels >= 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # sklearn warns about grades absent from the labels
+        return {"accuracy": sk.accuracy_score(labels, predicted),
+                "balanced_accuracy": sk.balanced_accuracy_score(labels, predicted),
+                "macro_f1": sk.f1_score(labels, predicted, labels=present, average="macro",
+                                        zero_division=0),
+                "qwk": sk.cohen_kappa_score(labels, predicted, labels=np.arange(5),
+                                            weights="quadratic"),
+                "mae": np.mean(np.abs(predicted - labels)),
+                "auc_djd": sk.roc_auc_score(djd, probabilities[:, 2:].sum(1))
+                if 0 < djd.sum() < len(djd) else np.nan}
+
+
+def test_metrics_and_weighted_metrics_agree_with_sklearn():
+    """A weighting counts a knee as often as its weight: the same as repeating it."""
+    from experiments.metrics import SCALARS, weighted_scalars
+    rng = np.random.default_rng(3)
+    for trial in range(60):
+        n = int(rng.integers(2, 30))
+        labels = rng.integers(0, int(rng.integers(1, 6)), n)
+        probabilities = rng.dirichlet(np.ones(5), n)
+        if trial % 2:
+            probabilities = np.round(probabilities, 1)  # ties in the AUC's score
+        result = grade_metrics(labels, probabilities)
+        weights = rng.integers(0, 4, n)
+        if not weights.any():
+            continue
+        weighted = weighted_scalars(labels, probabilities, weights[None].astype(float))
+        repeated = np.repeat(np.arange(n), weights)
+        for name, (value, reference) in ((name, (result[name], v)) for name, v in
+                                         _sklearn_reference(labels, probabilities).items()):
+            assert value == pytest.approx(reference, nan_ok=True), name
+        reference = _sklearn_reference(labels[repeated], probabilities[repeated])
+        for name in SCALARS:
+            assert weighted[name][0] == pytest.approx(reference[name], nan_ok=True), name
+
+
+@st.composite
+def predictions(draw):
+    patients = draw(st.integers(1, 12))
+    knees = np.repeat(np.arange(patients), 2)
+    labels = np.array(draw(st.lists(st.integers(0, 4), min_size=len(knees), max_size=len(knees))))
+    raw = draw(st.lists(st.floats(0, 1), min_size=5 * len(knees), max_size=5 * len(knees)))
+    probabilities = np.array(raw).reshape(-1, 5) + 1e-6
+    return labels, probabilities / probabilities.sum(1, keepdims=True), knees
+
+
+@settings(max_examples=60, deadline=None)
+@given(predictions(), st.integers(0, 3))
+def test_no_interval_leaves_its_metrics_range(case, seeds):
+    """Per run (bootstrap_intervals) and pooled over seeds (seed_mean_intervals)."""
+    from experiments.metrics import RANGES
+    from experiments.pooled import Pooled, seed_mean_intervals
+    labels, probabilities, patients = case
+    intervals = bootstrap_intervals(labels, probabilities, patients, rounds=50, seed=seeds)
+    rng = np.random.default_rng(seeds)
+    pooled = [Pooled(np.arange(len(labels)), patients.astype(str), labels,
+                     rng.permutation(probabilities)) for _ in range(seeds + 1)]
+    summary = seed_mean_intervals(pooled, rounds=50)
+    for name, (low, high) in RANGES.items():
+        for a, b in (intervals[name], (summary[name]["low"], summary[name]["high"])):
+            if np.isfinite(a):
+                assert low <= a <= b <= high, (name, a, b)
+    for g in range(5):
+        a, b = summary["recall_per_grade"]["low"][g], summary["recall_per_grade"]["high"][g]
+        assert not np.isfinite(a) or 0 <= a <= b <= 1

@@ -53,15 +53,23 @@ def test_a_study_runs_resumes_and_records_failures(tmp_path):
     assert compare(base, other)["pairs"] == 0
 
 
-def test_compare_pairs_the_same_splits():
+def test_compare_runs_the_corrected_t_test_over_the_same_splits():
     from experiments.study import ConditionResult
     a, b = ConditionResult("base", "base"), ConditionResult("x", "x = 1")
-    for k, (qa, qb) in enumerate([(0.5, 0.7), (0.4, 0.62), (0.6, 0.79), (0.55, 0.8), (0.45, 0.66), (0.5, 0.71)]):
-        a.runs[f"fold{k + 1}-seed0"] = {"status": "finished", "test": {"qwk": qa}}
-        b.runs[f"fold{k + 1}-seed0"] = {"status": "finished", "test": {"qwk": qb}}
-    result = compare(a, b)
+    sides = {"train": ["p1", "p2", "p3"], "validation": ["p4"], "test": ["p5", "p6"]}  # 2 / 4
+    pairs = [(0.5, 0.7), (0.4, 0.62), (0.6, 0.79), (0.55, 0.8), (0.45, 0.66), (0.5, 0.71),
+             (0.5, 0.1)]
+    for k, (qa, qb) in enumerate(pairs):
+        a.runs[f"fold{k + 1}-seed0"] = {"status": "finished", "test": {"qwk": qa},
+                                        "patients": sides}
+        b.runs[f"fold{k + 1}-seed0"] = {"status": "diverged" if k == 6 else "finished",
+                                        "test": {"qwk": qb}, "patients": sides}
+    result = compare(a, b)  # the diverged split is left out of the pairs
     assert result["pairs"] == 6 and result["mean_difference"] == pytest.approx(0.2133, abs=1e-3)
-    assert result["significant"] and result["p_value"] < 0.05
+    # differences 0.2, 0.22, 0.19, 0.25, 0.21, 0.21: SD 0.020656, variance factor 1/6 + 2/4
+    assert result["test_to_train"] == pytest.approx(0.5)
+    # t = 0.21333 / (sqrt(1/6 + 1/2) 0.020656) = 12.65 > 8.610, t(5)'s two-sided 0.1% point
+    assert result["df"] == 5 and result["p_value"] < 0.001
 
 
 def test_study_files_are_checked(tmp_path):
@@ -73,7 +81,7 @@ def test_study_files_are_checked(tmp_path):
     with pytest.raises(ValueError, match="must start with 'model.' or 'train.'"):
         load_study(str(path))
     path.write_text("[[factor]]\nname = 'x'\nkey = 'train.optimizer'\nvalues = ['lbfgs']\n")
-    with pytest.raises(ValueError, match="optimizer must be one of"):
+    with pytest.raises(ValueError, match="optimizer = 'lbfgs': must be one of"):
         load_study(str(path))
 
 
@@ -92,9 +100,14 @@ def test_study_command_writes_the_report(tmp_path, capsys):
     assert cli.main(["study", "--config", str(config), "--data", str(scans), "--out", str(out), "--quiet"]) == 0
     assert "4 runs done now (4 in the study)" in capsys.readouterr().out
     report = (out / "report.md").read_text()
-    assert "## pooling" in report and "pooling = avg" in report and "Wilcoxon" in report
+    assert "## pooling" in report and "pooling = avg" in report
+    assert "Nadeau & Bengio 2003" in report and "Holm" in report and "Quadratic" not in report
+    assert "too small to find any difference" in report and "verdict" not in report
+    assert "| condition | runs | QWK | Accuracy |" in report
     page = (out / "report.html").read_text()
-    assert page.count("data:image/png;base64,") == 2 and "<table>" in page
+    # the forest plot, the factor's bars and curves, the best condition's confusion heatmap
+    assert page.count("data:image/png;base64,") == 4 and "<table>" in page
+    assert 'class="beside"' in page
     assert cli.main(["report", str(out)]) == 0
     summary = json.loads((out / "study.json").read_text())
     assert set(summary) == {"base", "pooling = avg"}
@@ -110,3 +123,56 @@ def test_runs_in_a_process_pool_give_the_same_records(tmp_path):
                     for d in ("one", "two"))
         assert one["status"] == two["status"] == "finished"
         assert one["patients"] == two["patients"]
+
+
+def _fake_records(out, study, accuracy_of, rng):
+    """Records of 5-fold x 3-seed runs on 60 patients (2 knees each) without training: each
+    condition predicts a knee's grade right with probability ``accuracy_of[label]``."""
+    from experiments.atomic import write_json
+    from experiments.metrics import grade_metrics
+    from experiments.study import slug
+    patients = np.repeat([f"p{i:02d}" for i in range(60)], 2)
+    labels = rng.integers(0, 5, len(patients))
+    for _, label, _ in study.conditions():
+        for seed in study.seeds:
+            order = np.random.default_rng(seed).permutation(60)
+            for k in range(study.folds):
+                test = np.flatnonzero(np.isin(patients, [f"p{i:02d}" for i in order[k::study.folds]]))
+                right = rng.random(len(test)) < accuracy_of[label]
+                grades = np.where(right, labels[test], rng.integers(0, 5, len(test)))
+                probabilities = np.full((len(test), 5), 0.05)
+                probabilities[np.arange(len(test)), grades] = 0.8
+                train = sorted(set(patients) - set(patients[test]))
+                write_json(os.path.join(out, "runs", slug(label), f"fold{k + 1}-seed{seed}",
+                                        "record.json"),
+                           {"status": "finished", "message": "", "history": [{"val_qwk": 0.5}],
+                            "test": grade_metrics(labels[test], probabilities),
+                            "patients": {"train": train[6:], "validation": train[:6],
+                                         "test": sorted(set(patients[test]))},
+                            "test_predictions": {"index": test.tolist(),
+                                                 "patients": patients[test].tolist(),
+                                                 "labels": labels[test].tolist(),
+                                                 "probabilities": probabilities.tolist()}})
+
+
+def test_a_report_with_enough_runs_tests_with_holm_and_finds_a_large_difference(tmp_path):
+    from experiments.report import write_report
+    study = Study(base=BASE, factors=(Factor("lr", "train.lr", (0.05, 0.1, 0.2)),), folds=5,
+                  seeds=(0, 1, 2), proposal_split=False, bootstrap_rounds=200)
+    out = str(tmp_path)
+    _fake_records(out, study, {"base": 0.4, "lr = 0.1": 0.95, "lr = 0.2": 0.4},
+                  np.random.default_rng(0))
+    md_path, _ = write_report(study, out)
+    report = open(md_path).read()
+    assert "too small" not in report and "| p (Holm) | verdict |" in report
+    rows = {line.split(" | ")[0].strip("| "): line for line in report.splitlines()
+            if line.startswith("| lr = ")}
+    assert "better than base" in rows["lr = 0.1"]
+    assert "not shown to differ" in rows["lr = 0.2"]
+    summary = json.loads((tmp_path / "study.json").read_text())
+    big, same = summary["lr = 0.1"]["comparison"], summary["lr = 0.2"]["comparison"]
+    # Holm over the study's 2 comparisons: the smaller p doubled, the larger one at least that
+    assert big["p_holm"] == pytest.approx(min(1, 2 * big["p_value"]))
+    assert same["p_holm"] == pytest.approx(max(big["p_holm"], min(1, same["p_value"])))
+    assert big["delta"]["low"] > 0.3 and same["delta"]["low"] < 0 < same["delta"]["high"]
+    assert summary["base"]["pooled"]["knees"] == 120 and summary["base"]["pooled"]["seeds"] == 3

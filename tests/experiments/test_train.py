@@ -75,7 +75,7 @@ def test_configuration_files(tmp_path):
     assert loaded.model.channels == (8, 16) and loaded.train.optimizer == "momentum"
     with pytest.raises(ValueError, match=r"unknown key\(s\) \['epoch'\]"):
         config_from_dict({"train": {"epoch": 5}})
-    with pytest.raises(ValueError, match="optimizer must be one of"):
+    with pytest.raises(ValueError, match=r"\[train\] optimizer = 'lbfgs': must be one of"):
         config_from_dict({"train": {"optimizer": "lbfgs"}})
 
 
