@@ -28,7 +28,7 @@ FORMAT_VERSION = 1
 
 def _encode(obj, arrays: dict, where: str):
     if isinstance(obj, Tensor):
-        return {"t": "tensor", "ref": _store(obj.data, arrays)}
+        return {"t": "tensor", "ref": _store(obj.array, arrays)}
     if isinstance(obj, np.ndarray) or is_cupy_array(obj):
         return {"t": "array", "ref": _store(obj, arrays)}
     if isinstance(obj, np.generic):

@@ -42,7 +42,7 @@ def summary(model, input_shape, dtype=None, file=None) -> dict:
             shape = (-1,) + tuple(out.shape[1:])
             params = sum(p.numel() for p in module.parameters(recurse=False))
             rows.append((name or type(module).__name__, type(module).__name__, shape, params,
-                         _macs(module, tuple(out.shape)), out.numel() * out.data.itemsize))
+                         _macs(module, tuple(out.shape)), out.numel() * out.array.itemsize))
             return out
         return record
 

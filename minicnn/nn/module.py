@@ -146,7 +146,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad.data[...] = 0
+                p.grad.array[...] = 0
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
@@ -157,9 +157,9 @@ class Module:
     def _convert(self, fn) -> Module:
         """Replace every parameter's and buffer's array by ``fn(array)``, in place."""
         for tensor in list(self.parameters()) + list(self.buffers()):
-            tensor.data = fn(tensor.data)
+            tensor.array = fn(tensor.array)
             if tensor.grad is not None:
-                tensor.grad.data = fn(tensor.grad.data)
+                tensor.grad.array = fn(tensor.grad.array)
         return self
 
     def to(self, target=None, dtype=None) -> Module:
@@ -225,7 +225,7 @@ class Module:
             raise ValueError(f"{type(self).__name__}.load_state_dict: " + "; ".join(problems))
         for key, value in staged.items():
             target = own[key]
-            target.data[...] = backend.to_device(value, backend.device_of(target.data))
+            target.array[...] = backend.to_device(value, backend.device_of(target.array))
         return IncompatibleKeys(missing, unexpected)
 
     # ---- calling and printing ---------------------------------------------------
@@ -251,5 +251,5 @@ class Module:
 def _array(value):
     """The array inside a Tensor, a CuPy array as it is, anything else as a NumPy array."""
     if isinstance(value, Tensor):
-        return value.data
+        return value.array
     return value if backend.is_cupy_array(value) else np.asarray(value)

@@ -32,7 +32,7 @@ def test_asking_for_cuda_without_it_is_a_clear_error():
 def test_tensors_move_and_differentiate_on_the_device():
     x = minicnn.tensor([1.0, -2.0, 3.0], requires_grad=True)
     y = x.to("cuda")
-    assert y.device == "cuda" and backend.is_cupy_array(y.data)
+    assert y.device == "cuda" and backend.is_cupy_array(y.array)
     (y.relu() * y).sum().backward()
     assert x.grad.device == "cpu" and x.grad.tolist() == [2.0, 0.0, 6.0]
 
@@ -64,5 +64,5 @@ def test_training_on_the_gpu_matches_the_cpu(name, config):
             loss.backward()
             optimizer.step()
             losses[device].append(loss.item())
-        assert all(backend.device_of(p.data) == device for p in model.parameters())
+        assert all(backend.device_of(p.array) == device for p in model.parameters())
     np.testing.assert_allclose(losses["cuda"], losses["cpu"], rtol=1e-4)
