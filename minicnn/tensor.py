@@ -49,6 +49,8 @@ _device_type = device  # for methods whose ``device`` argument hides the class
 
 def _as_array(data, dtype=None):
     """NumPy/CuPy array from a Tensor, array, list or number; Python floats become float32."""
+    if type(data) is np.ndarray and dtype is None:
+        return data  # the common case, first
     if isinstance(data, Tensor):
         data = data.array
     if dtype is not None:

@@ -58,10 +58,25 @@ def _cast(value, target):
     return value
 
 
+def _keeps_dtype(dtype, number) -> bool:
+    """Whether ``array <op> number`` has the array's dtype without any cast (fast path)."""
+    if dtype is None:
+        return False
+    return (type(number) is float and dtype.kind == "f") or (
+        type(number) is int and dtype.kind in "iuf")
+
+
 def promoted(a, b, true_division: bool = False) -> tuple:
     """``a`` and ``b`` (arrays or Python numbers) with their arrays cast to torch's result
     dtype (:func:`minicnn.dtypes.result_type`; float32 for ``int / int``). Numbers stay
     numbers, which NumPy and CuPy take in the arrays' dtype."""
+    dtype_a, dtype_b = getattr(a, "dtype", None), getattr(b, "dtype", None)
+    if dtype_a is not None and dtype_b is not None:
+        same = dtype_a == dtype_b
+    else:  # an array and a number: the common cases keep the array's dtype
+        same = _keeps_dtype(dtype_a if dtype_b is None else dtype_b, b if dtype_b is None else a)
+    if same and not (true_division and (dtype_a or dtype_b).kind != "f"):
+        return a, b
     target = result_type(a, b)
     if true_division and target.kind != "f":
         target = float32.dtype
