@@ -122,10 +122,20 @@ class InplaceMixin:
         if not (is_grad_enabled() and (self.requires_grad or value_requires_grad)):
             self._check_leaf()
             array = value.array if isinstance(value, type(self)) else value
-            self.array[index] = _on_device(array, self.array)  # no copy of the whole tensor
+            try:
+                self.array[index] = _on_device(array, self.array)  # no copy of the tensor
+            except ValueError:
+                raise _value_shape_error(self.array, index, array) from None
             self._version_counter[0] += 1
             return
         self._inplace("setitem", lambda: IndexPut.apply(self, value, index=index), cast=True)
+
+
+def _value_shape_error(array, index, value) -> RuntimeError:
+    """torch's error for ``x[index] = value`` with a value that does not broadcast."""
+    return RuntimeError(f"x[index] = value: shape mismatch: value of shape "
+                        f"{tuple(getattr(value, 'shape', ()))} cannot be broadcast to the "
+                        f"indexing result of shape {tuple(array[index].shape)}")
 
 
 def _wrap(value):

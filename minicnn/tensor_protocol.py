@@ -24,7 +24,11 @@ def _compare(name: str, op):
         a = self.array.astype(common, copy=False)
         if hasattr(other_array, "dtype"):
             other_array = other_array.astype(common, copy=False)
-        return Tensor(op(a, other_array))
+        try:
+            return Tensor(op(a, other_array))
+        except ValueError:
+            from .ops.math import broadcast_error
+            raise broadcast_error(name, a, other_array) from None
     method.__name__ = name
     method.__doc__ = f"Elementwise ``{name}`` as a bool tensor (broadcast, no gradient)."
     return method

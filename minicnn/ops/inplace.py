@@ -71,7 +71,12 @@ class IndexPut(Function):
     def forward(ctx, a, value, index=None):
         ctx.index, ctx.value_shape = index, tuple(getattr(value, "shape", ()))
         out = a.copy()
-        out[index] = _on_device_of(a, value)
+        try:
+            out[index] = _on_device_of(a, value)
+        except ValueError:
+            raise RuntimeError(f"x[index] = value: shape mismatch: value of shape "
+                               f"{ctx.value_shape} cannot be broadcast to the indexing result "
+                               f"of shape {tuple(a[index].shape)}") from None
         return out
 
     @staticmethod

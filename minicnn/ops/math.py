@@ -58,6 +58,19 @@ def _cast(value, target):
     return value
 
 
+def broadcast_error(op: str, a, b) -> RuntimeError:
+    """torch's error for operands whose shapes do not broadcast, naming the op and both."""
+    shape_a, shape_b = _shape(a), _shape(b)
+    ndim = max(len(shape_a), len(shape_b))
+    for i in range(1, min(len(shape_a), len(shape_b)) + 1):
+        size_a, size_b = shape_a[-i], shape_b[-i]
+        if size_a != size_b and 1 not in (size_a, size_b):
+            return RuntimeError(f"{op}: the size of tensor a ({size_a}) must match the size of "
+                                f"tensor b ({size_b}) at non-singleton dimension {ndim - i} "
+                                f"(shapes {shape_a} and {shape_b})")
+    return RuntimeError(f"{op}: shapes {shape_a} and {shape_b} do not broadcast")
+
+
 def _keeps_dtype(dtype, number) -> bool:
     """Whether ``array <op> number`` has the array's dtype without any cast (fast path)."""
     if dtype is None:
@@ -88,7 +101,10 @@ class Add(Function):
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
         a, b = promoted(a, b)
-        return a + b
+        try:
+            return a + b
+        except ValueError:
+            raise broadcast_error("add", a, b) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -102,7 +118,10 @@ class Sub(Function):
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
         a, b = promoted(a, b)
-        return a - b
+        try:
+            return a - b
+        except ValueError:
+            raise broadcast_error("sub", a, b) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -121,7 +140,10 @@ class Mul(Function):
         a, b = promoted(a, b)
         need_a, need_b = ctx.needs_input_grad
         ctx.save_for_backward(a if need_b else None, b if need_a else None)
-        return a * b
+        try:
+            return a * b
+        except ValueError:
+            raise broadcast_error("mul", a, b) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -139,7 +161,10 @@ class Div(Function):
         ctx.shapes = (_shape(a), _shape(b))
         a, b = promoted(a, b, true_division=True)
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
-        return a / b
+        try:
+            return a / b
+        except ValueError:
+            raise broadcast_error("div", a, b) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -166,7 +191,10 @@ class Pow(Function):
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
         a, b = promoted(a, b)
-        out = a ** b
+        try:
+            out = a ** b
+        except ValueError:
+            raise broadcast_error("pow", a, b) from None
         ctx.save_for_backward(a, b, out)
         return out
 

@@ -37,6 +37,28 @@ def test_tensors_move_and_differentiate_on_the_device():
     assert x.grad.device == "cpu" and x.grad.tolist() == [2.0, 0.0, 6.0]
 
 
+@pytest.mark.gpu
+@requires_cuda
+def test_in_place_ops_index_assignment_and_promotion_on_the_device():
+    """The CPU's values, dtypes and gradients for the tensor core's writes, run on CuPy."""
+    results = []
+    for device in ("cpu", "cuda"):
+        a = minicnn.tensor(np.arange(12.0).reshape(3, 4) - 5, requires_grad=True)
+        v = minicnn.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        out = a.to(device) * 2
+        out += v.to(device)[:, None]
+        out[out > 4] = 0.0
+        out[minicnn.tensor([0, 2]).to(device), minicnn.tensor([1, 3]).to(device)] = v.to(device)[:2]
+        out.mul_(3)
+        (out * out).sum().backward()
+        ints = minicnn.tensor([1, 2, 3]).to(device)
+        values = out.tolist()
+        out.data[0].zero_()  # writes through to out's array, off the tape
+        results.append((values, out.tolist(), a.grad.tolist(), v.grad.tolist(),
+                        repr((ints * 2.5).dtype), repr((ints / ints).dtype), (ints > 1).sum().item()))
+    assert results[0] == results[1]
+
+
 def small_model():
     return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
                          nn.Conv2d(4, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),

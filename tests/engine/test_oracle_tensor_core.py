@@ -312,3 +312,36 @@ def test_repr_matches_torch_s_layout():
     for values in ([1.0, 2.0], [1.0, 2.5], [[1, 2], [3, 4]], [True, False]):
         assert repr(minicnn.tensor(values)) == repr(torch.tensor(values))
     assert repr(minicnn.tensor([1.5], requires_grad=True)) == "tensor([1.5000], requires_grad=True)"
+
+
+BAD_INPUT = {
+    "add of shapes that do not broadcast": (
+        lambda lib: lib.zeros(2, 3) + lib.zeros(2), RuntimeError,
+        r"add: the size of tensor a \(3\) must match the size of tensor b \(2\) .* \(2, 3\)"),
+    "comparison of shapes that do not broadcast": (
+        lambda lib: lib.zeros(2, 3) < lib.zeros(4), RuntimeError, r"lt: .* \(2, 3\) and \(4,\)"),
+    "x[index] = value of a wrong shape": (
+        lambda lib: lib.zeros(3).__setitem__(slice(None), lib.zeros(2)), RuntimeError,
+        r"x\[index\] = value: .* value of shape \(2,\) .* shape \(3,\)"),
+    "x[index] out of range": (
+        lambda lib: lib.zeros(3).__setitem__(5, 1.0), IndexError, "5"),
+    "fill_ with a 1-d value": (
+        lambda lib: lib.zeros(3).fill_(lib.zeros(2)), RuntimeError, "0-dimension value"),
+    "copy_ from a source that does not broadcast": (
+        lambda lib: (lib.zeros(3) * 1).copy_(lib.ones(2)), RuntimeError, r"copy_: .* \(2,\)"),
+    "int tensor as an index with two elements": (
+        lambda lib: [1, 2, 3][lib.tensor([0, 1])], TypeError, "single element"),
+    "mean of an int tensor": (
+        lambda lib: lib.tensor([1, 2]).mean(), RuntimeError, "mean.*floating point"),
+    "in-place float into int": (
+        lambda lib: lib.tensor([1, 2]).mul_(0.5), RuntimeError, "mul_: result type .*float32"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUT)
+def test_bad_input_gets_torch_s_error_type_naming_the_op_and_shapes(case):
+    make, error, match = BAD_INPUT[case]
+    with pytest.raises(error):
+        make(torch)
+    with pytest.raises(error, match=match):
+        make(minicnn)
