@@ -80,7 +80,8 @@ def as_dtype(value) -> dtype:
     try:
         numpy_dtype = np.dtype(value)
     except TypeError:
-        raise TypeError(f"not a dtype: {value!r}; use minicnn.float32, minicnn.int64, ...") from None
+        raise TypeError(f"not a dtype: {value!r}; use minicnn.float32, minicnn.int64, "
+                        f"...") from None
     if numpy_dtype not in _ALL:
         raise TypeError(f"dtype {numpy_dtype} is not supported; use one of "
                         f"{', '.join(repr(d) for d in _ALL.values())}")

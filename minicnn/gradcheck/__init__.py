@@ -72,8 +72,8 @@ def _vjp(outs: list[Tensor], checked, output_grads) -> list[np.ndarray]:
     if pairs:
         total = sum((o * Tensor(np.asarray(g, dtype=o.dtype))).sum() for o, g in pairs)
         total.backward(retain_graph=True)
-    return [np.zeros(t.shape) if t.grad is None else to_device(t.grad.array, "cpu").astype(np.float64)
-            for t in checked]
+    return [np.zeros(t.shape) if t.grad is None
+            else to_device(t.grad.array, "cpu").astype(np.float64) for t in checked]
 
 
 def _perturbed(fn, inputs, tensor: Tensor, flat_index: int, delta: float) -> np.ndarray:

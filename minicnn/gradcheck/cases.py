@@ -145,7 +145,8 @@ def _setitem_mask(out, v):
     out[:, 0] = v
 
 
-_MASK = np.array([[True, False, True, False], [False, True, True, False], [True, True, False, False]])
+_MASK = np.array([[True, False, True, False], [False, True, True, False],
+                  [True, True, False, False]])
 
 CASES: list[Case] = [
     Case("add", "(3,4) + (4,) broadcast", _binary(lambda a, b: a + b, (3, 4), (4,))),
@@ -180,10 +181,12 @@ CASES: list[Case] = [
          _binary(_in_place(lambda out, b: out.mul_(b)), (3, 4), (3, 4))),
     Case("div_", "out /= b, b in [0.5, 2]",
          _binary(_in_place(lambda out, b: out.div_(b)), (3, 4), (4,), True)),
-    Case("fill_", "out.fill_(0-dim v)", _binary(_in_place(lambda out, v: out.fill_(v)), (3, 4), ())),
+    Case("fill_", "out.fill_(0-dim v)",
+         _binary(_in_place(lambda out, v: out.fill_(v)), (3, 4), ())),
     Case("copy_", "out.copy_(v) broadcast (4,) -> (3,4)",
          _binary(_in_place(lambda out, v: out.copy_(v)), (3, 4), (4,))),
-    Case("setitem", "out[rows, cols] = v (2,)", _binary(_in_place(_setitem_rows_cols), (3, 4), (2,))),
+    Case("setitem", "out[rows, cols] = v (2,)",
+         _binary(_in_place(_setitem_rows_cols), (3, 4), (2,))),
     Case("setitem", "out[mask] = 0.5; out[:, 0] = v (3,)",
          _binary(_in_place(_setitem_mask), (3, 4), (3,))),
     Case("relu", "(3,4) off zero", _unary(F.relu, (3, 4), off_kinks)),

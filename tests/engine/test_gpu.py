@@ -55,7 +55,8 @@ def test_in_place_ops_index_assignment_and_promotion_on_the_device():
         values = out.tolist()
         out.data[0].zero_()  # writes through to out's array, off the tape
         results.append((values, out.tolist(), a.grad.tolist(), v.grad.tolist(),
-                        repr((ints * 2.5).dtype), repr((ints / ints).dtype), (ints > 1).sum().item()))
+                        repr((ints * 2.5).dtype), repr((ints / ints).dtype),
+                        (ints > 1).sum().item()))
     assert results[0] == results[1]
 
 
