@@ -15,11 +15,9 @@ def _compare(name: str, op):
     def method(self, other):
         from .tensor import Tensor
         other_array = other.array if isinstance(other, Tensor) else other
-        if isinstance(other_array, (list, tuple)):
-            other_array = Tensor(other_array).array
         try:
             common = dtypes.result_type(self.array, other_array)
-        except TypeError:  # t == None, t == "a": Python's fallback (identity for ==)
+        except TypeError:  # t == None, t == [1, 2]: Python's fallback (identity for ==)
             return NotImplemented
         a = self.array.astype(common, copy=False)
         if hasattr(other_array, "dtype"):

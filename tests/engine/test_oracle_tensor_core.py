@@ -306,6 +306,7 @@ def test_python_protocols_behave_as_torch_s():
         with pytest.raises(RuntimeError):
             lib.tensor([1.0, 2.0]).item()
         assert (lib.tensor([1, 2]) == None) is False  # noqa: E711 - Python's fallback
+        assert (lib.tensor([1, 2]) == [1, 2]) is False
 
 
 def test_repr_matches_torch_s_layout():
