@@ -61,13 +61,13 @@ def grad_cam(model, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         *features, pool = list(blocks[-1])
         for layer in features:
             x = layer(x)
-    activations = minicnn.Tensor(x.data, requires_grad=True)
+    activations = minicnn.Tensor(x.array, requires_grad=True)
     logits = model.fc(model.flatten(pool(activations)))
     probabilities = minicnn.softmax(logits.detach(), 1).numpy()
     chosen = probabilities.argmax(axis=1)
     logits[np.arange(len(chosen)), chosen].sum().backward()
     weights = activations.grad.numpy().mean(axis=(2, 3), keepdims=True)
-    maps = np.maximum((weights * activations.data).sum(axis=1), 0)
+    maps = np.maximum((weights * activations.array).sum(axis=1), 0)
     maps /= np.maximum(maps.max(axis=(1, 2), keepdims=True), 1e-12)
     size = crops.shape[-2:]
     resized = np.stack([ndimage.zoom(m, (size[0] / m.shape[0], size[1] / m.shape[1]), order=1) for m in maps])

@@ -11,8 +11,11 @@ import builtins as _builtins
 import numpy as _np
 
 from . import backend
-from .tensor import (Tensor, arange, device, from_numpy, ones, rand, randn, tensor, zeros,
-                     float32, float64, int32, int64, bool_)  # first: autograd and ops need Tensor
+from . import dtypes as _dtypes
+from .tensor import (Tensor, arange, device, from_numpy, ones, rand, randn, tensor,
+                     zeros)  # first: autograd and ops need Tensor
+from .dtypes import (dtype, bool_, float16, float32, float64, int8, int16, int32, int64, uint8,
+                     can_cast)
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad
 from .random import manual_seed
 from . import nn, optim  # noqa: E402 - after Tensor
@@ -22,7 +25,10 @@ from .summary import summary
 
 float = float32  # noqa: A001 - torch.float
 double = float64
+half = float16
 long = int64
+int = int32  # noqa: A001 - torch.int
+short = int16
 bool = bool_  # noqa: A001 - torch.bool
 
 
@@ -93,20 +99,58 @@ def log_softmax(input, dim):
     return _as_tensor(input).log_softmax(dim)
 
 
+def _binary(name: str):
+    def function(input, other):
+        return getattr(_as_tensor(input), name)(other)
+    function.__name__ = name
+    function.__doc__ = f"``torch.{name}(input, other)``: ``input.{name}(other)``."
+    return function
+
+
+eq, ne, lt, le, gt, ge = (_binary(n) for n in ("eq", "ne", "lt", "le", "gt", "ge"))
+mul, div = _binary("mul"), _binary("div")
+greater, less, greater_equal, less_equal, not_equal = gt, lt, ge, le, ne
+
+
+def add(input, other, alpha=1):
+    """``torch.add``: ``input + alpha * other``, with torch's type promotion."""
+    return _as_tensor(input).add(other, alpha=alpha)
+
+
+def sub(input, other, alpha=1):
+    """``torch.sub``: ``input - alpha * other``."""
+    return _as_tensor(input).sub(other, alpha=alpha)
+
+
+def result_type(tensor1, tensor2):
+    """``torch.result_type``: the dtype of an arithmetic op on two tensors or numbers."""
+    operands = [t.array if isinstance(t, Tensor) else t for t in (tensor1, tensor2)]
+    return _dtypes.as_dtype(_dtypes.result_type(*operands))
+
+
+def promote_types(type1, type2):
+    """``torch.promote_types``: the smallest dtype of the higher category holding both."""
+    return _dtypes.as_dtype(_dtypes.promote_types(_dtypes.as_dtype(type1).dtype,
+                                                  _dtypes.as_dtype(type2).dtype))
+
+
 def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
 
 
 def allclose(a, b, rtol=1e-5, atol=1e-8) -> bool:
     """Elementwise ``|a - b| <= atol + rtol * |b|`` over the arrays of two tensors."""
-    a, b = (_as_tensor(t).detach().cpu().data for t in (a, b))
+    a, b = (_as_tensor(t).detach().cpu().array for t in (a, b))
     return _builtins.bool(_np.allclose(a, b, rtol=rtol, atol=atol))
 
 __version__ = "0.1.0"
 
 __all__ = ["Tensor", "Function", "tensor", "from_numpy", "zeros", "ones", "randn", "rand", "arange",
            "device", "cuda", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed", "nn", "optim",
-           "backend", "save", "load", "gradcheck", "GradcheckError", "float32", "float64", "int32",
-           "int64", "bool_", "float", "double", "long", "bool", "max", "min", "argmax", "sum", "mean",
+           "backend", "save", "load", "gradcheck", "GradcheckError", "dtype", "float16", "float32",
+           "float64", "uint8", "int8", "int16", "int32", "int64", "bool_", "float", "double",
+           "half", "long", "int", "short", "bool", "eq", "ne", "lt", "le", "gt", "ge", "greater",
+           "less", "greater_equal", "less_equal", "not_equal", "add", "sub", "mul", "div",
+           "result_type", "promote_types", "can_cast", "max", "min", "argmax", "sum", "mean",
            "exp", "log", "sqrt", "flatten", "reshape", "matmul", "relu", "softmax", "log_softmax",
            "is_tensor", "allclose", "summary"]

@@ -65,6 +65,8 @@ class Context:
     positional input ``i`` needs a gradient, so backward may skip work.
     """
 
+    versions: tuple = ()  # set by Function.apply: see _saved_versions
+
     def __init__(self, needs_input_grad: tuple[bool, ...]):
         self.needs_input_grad = needs_input_grad
         self._saved: tuple | None = ()
@@ -124,17 +126,49 @@ class Function:
         (numbers, arrays, None) is passed to ``forward`` as it is. Keyword
         arguments are op parameters and are never differentiated.
         """
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        arrays = [a.array if isinstance(a, Tensor) else a for a in args]
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         record = any(needs) and is_grad_enabled()
         ctx = Context(needs)
         out = cls.forward(ctx, *arrays, **kwargs)
-        result = Tensor(out, requires_grad=record)
-        if record:
+        result = Tensor(out)
+        if record and result.array.dtype.kind == "f":  # integer or bool results need no grad
+            result.requires_grad = True
             parents = tuple((a.grad_fn or a) if need else None for a, need in zip(args, needs))
-            shapes = tuple((a.shape, a.dtype) if need else None for a, need in zip(args, needs))
+            shapes = tuple((a.shape, a.array.dtype) if need else None
+                           for a, need in zip(args, needs))
             result.grad_fn = Node(cls, ctx, parents, shapes)
+            if ctx._saved:
+                ctx.versions = _saved_versions(ctx._saved, (result, *args))
         return result
+
+
+def _saved_versions(saved: tuple, tensors: tuple) -> tuple:
+    """``(position in saved, the tensor's version counter, its version now, which)`` for each
+    saved array that is the array of the output or an input, so that backward can tell when
+    an in-place write changed it since (torch's saved-variable version check)."""
+    found = []
+    for position, array in enumerate(saved):
+        for which, t in enumerate(tensors):
+            if isinstance(t, Tensor) and t.array is array:
+                counter = t._version_counter
+                found.append((position, counter, counter[0], which))
+                break
+    return tuple(found)
+
+
+def _check_versions(node: Node) -> None:
+    """RuntimeError, as torch's, if an array ``node`` saved was written in place since."""
+    if node.ctx._saved is None:
+        return  # freed: saved_tensors raises torch's "backward a second time" error
+    for position, counter, version, which in node.ctx.versions:
+        if counter[0] != version:
+            array = node.ctx._saved[position]
+            role = "output 0" if which == 0 else f"input {which - 1}"
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: [{array.dtype} {tuple(array.shape)}], which is {role} of "
+                f"{node!r}, is at version {counter[0]}; expected version {version} instead.")
 
 
 def _topological_order(root) -> list:
@@ -179,6 +213,7 @@ def backward(root: Tensor, grad_root, retain_graph: bool = False) -> None:
             if isinstance(item, Tensor):
                 item._accumulate_grad(grad)
                 continue
+            _check_versions(item)
             input_grads = item.function.backward(item.ctx, grad)
             if not retain_graph:
                 item.ctx.release()

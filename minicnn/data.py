@@ -36,7 +36,7 @@ class TensorDataset(Dataset):
         return len(self.tensors[0])
 
     def __getitem__(self, index):
-        return tuple(t.data[index] for t in self.tensors)
+        return tuple(t.array[index] for t in self.tensors)
 
 
 def _stack(samples: list):
@@ -44,7 +44,7 @@ def _stack(samples: list):
     first = samples[0]
     if isinstance(first, (tuple, list)):
         return tuple(_stack([s[i] for s in samples]) for i in range(len(first)))
-    return Tensor(np.stack([s.data if isinstance(s, Tensor) else np.asarray(s) for s in samples]))
+    return Tensor(np.stack([s.array if isinstance(s, Tensor) else np.asarray(s) for s in samples]))
 
 
 class DataLoader:
@@ -74,6 +74,6 @@ class DataLoader:
             if self.drop_last and len(batch) < self.batch_size:
                 return
             if isinstance(self.dataset, TensorDataset):
-                yield tuple(Tensor(t.data[batch]) for t in self.dataset.tensors)
+                yield tuple(Tensor(t.array[batch]) for t in self.dataset.tensors)
             else:
                 yield _stack([self.dataset[int(i)] for i in batch])

@@ -78,7 +78,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad is not None:
-                    p.grad.data[...] = 0
+                    p.grad.array[...] = 0
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; returns ``closure()`` if given."""
@@ -89,7 +89,7 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    self._update(p.data, p.grad.data, self.state.setdefault(p, {}), group)
+                    self._update(p.array, p.grad.array, self.state.setdefault(p, {}), group)
         return loss
 
     def _update(self, param, grad, state: dict, group: dict) -> None:
@@ -142,7 +142,7 @@ class Optimizer:
                         raise ValueError(f"{name}.load_state_dict: state {k!r} of parameter "
                                          f"{position} has shape {tuple(v.shape)}, the "
                                          f"parameter {p.shape}")
-                    v = to_device(np.array(v, dtype=p.dtype), device_of(p.data))
+                    v = to_device(np.array(v, dtype=p.dtype), device_of(p.array))
                 restored[k] = v.item() if hasattr(v, "shape") and np.ndim(v) == 0 else v
             new_state[p] = restored
         for saved, group in zip(saved_groups, self.param_groups):
@@ -193,8 +193,8 @@ class Adagrad(Optimizer):
                                       initial_accumulator_value=initial_accumulator_value, eps=eps))
         for group in self.param_groups:
             for p in group["params"]:
-                self.state[p] = {"step": 0.0, "sum": xp_of(p.data).full_like(
-                    p.data, group["initial_accumulator_value"])}
+                self.state[p] = {"step": 0.0, "sum": xp_of(p.array).full_like(
+                    p.array, group["initial_accumulator_value"])}
 
     def _update(self, param, grad, state, group):
         state["step"] += 1

@@ -1,28 +1,26 @@
 """``Tensor``: an n-d array (NumPy, or CuPy on the GPU) that remembers how it was made.
 
-A Tensor holds ``data`` (the raw array), ``requires_grad``, ``grad`` (a Tensor or None)
-and ``grad_fn`` (the tape :class:`~minicnn.autograd.Node` that produced it, None for a
-leaf). Every differentiable method below is a :class:`~minicnn.autograd.Function` from
-``minicnn.ops``; ``backward()`` walks the tape (see ``minicnn/autograd.py``).
+A Tensor holds ``array`` (the raw ``numpy.ndarray`` or ``cupy.ndarray``), ``requires_grad``,
+``grad`` (a Tensor or None) and ``grad_fn`` (the tape :class:`~minicnn.autograd.Node` that
+produced it, None for a leaf). Every differentiable method below is a
+:class:`~minicnn.autograd.Function` from ``minicnn.ops``; ``backward()`` walks the tape (see
+``minicnn/autograd.py``). ``t.data`` is torch's: a Tensor sharing ``t.array``, off the tape.
 
-One difference from PyTorch: ``t.data`` is the raw array itself (``numpy.ndarray`` or
-``cupy.ndarray``), not a Tensor. Comparisons such as ``preds == labels.data`` still work.
+The in-place methods (``add_``, ``+=``, ``x[i] = v``, ...) are in ``tensor_inplace.py``, the
+Python protocols and comparisons in ``tensor_protocol.py``, dtypes and promotion in
+``dtypes.py``.
 """
 from __future__ import annotations
-
 
 import math
 
 import numpy as np
 
-from . import backend
+from . import backend, dtypes
+from .dtypes import bool_, float16, float32, float64, int32, int64
 from .random import generator
-
-float32 = np.dtype(np.float32)
-float64 = np.dtype(np.float64)
-int64 = np.dtype(np.int64)
-int32 = np.dtype(np.int32)
-bool_ = np.dtype(np.bool_)
+from .tensor_inplace import InplaceMixin
+from .tensor_protocol import ProtocolMixin
 
 
 class device:  # noqa: N801 - named as torch.device
@@ -48,10 +46,19 @@ class device:  # noqa: N801 - named as torch.device
         return f"device(type='{self.type}')"
 
 
+_device_type = device  # for methods whose ``device`` argument hides the class
+
+
 def _as_array(data, dtype=None):
     """NumPy/CuPy array from a Tensor, array, list or number; Python floats become float32."""
+    if type(data) is np.ndarray and dtype is None:
+        return data  # the common case, first
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
+    if dtype is not None:
+        dtype = dtypes.as_dtype(dtype).dtype
+    if isinstance(data, np.generic):  # a NumPy scalar (from a reduction) becomes 0-d
+        data = np.asarray(data)
     if hasattr(data, "__array_interface__") or backend.is_cupy_array(data):
         return data if dtype is None else data.astype(dtype, copy=False)
     array = np.asarray(data)
@@ -62,97 +69,126 @@ def _as_array(data, dtype=None):
     return array
 
 
-class Tensor:
+class Tensor(InplaceMixin, ProtocolMixin):
     """An array on the autograd tape. See the module docstring."""
 
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected op
     __array_ufunc__ = None
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
-        self.data = _as_array(data, dtype)
-        if requires_grad and self.data.dtype.kind != "f":
+        self.array = _as_array(data, dtype)
+        if requires_grad and self.array.dtype.kind != "f":
             raise RuntimeError(
-                f"only floating-point tensors can require grad, got dtype {self.data.dtype}")
+                f"only floating-point tensors can require grad, got dtype {self.dtype!r}")
         self.requires_grad = bool(requires_grad)
         self.grad: Tensor | None = None
         self.grad_fn = None
+        self._version_counter = [0]  # shared with detach(); bumped by in-place writes
 
     # ---- properties -------------------------------------------------------------
     @property
-    def array(self):
-        """The raw array (``numpy.ndarray`` or ``cupy.ndarray``) this tensor holds, shared."""
-        return self.data
+    def data(self) -> Tensor:
+        """torch's ``.data``: a tensor sharing this tensor's array, outside the tape
+        (requires_grad False, no grad_fn, a version counter of its own, as in torch), so
+        ``p.data.add_(u)`` changes ``p`` unseen by autograd. Assigning a Tensor or array
+        (``p.data = other``) replaces the array."""
+        return Tensor(self.array)
 
-    @array.setter
-    def array(self, value) -> None:
-        self.data = value
+    @data.setter
+    def data(self, value) -> None:
+        self.array = value.array if isinstance(value, Tensor) else _as_array(value)
+
+    @property
+    def _version(self) -> int:
+        """How many in-place writes this tensor's current array has had (torch's ``_version``;
+        an in-place op on the tape gives the tensor a new array, counted from 0)."""
+        return self._version_counter[0]
 
     @property
     def shape(self) -> tuple:
-        return tuple(self.data.shape)
+        return tuple(self.array.shape)
 
     @property
-    def dtype(self):
-        return self.data.dtype
+    def dtype(self) -> dtypes.dtype:
+        return dtypes.of_array(self.array)
 
     @property
     def device(self) -> device:
-        return device(backend.device_of(self.data))
+        return device(backend.device_of(self.array))
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
+
+    def is_floating_point(self) -> bool:
+        return self.array.dtype.kind == "f"
 
     def size(self, dim: int | None = None):
         """The shape, or its entry ``dim`` (negative counts from the end)."""
         return self.shape if dim is None else self.shape[dim]
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self.array.size)
+
+    def element_size(self) -> int:
+        return self.array.itemsize
 
     # ---- conversion -------------------------------------------------------------
-    def item(self):
-        """The Python number held by a one-element tensor."""
-        if self.data.size != 1:
-            raise ValueError(f"item(): the tensor has {self.data.size} elements, not 1")
-        return self.data.reshape(-1)[0].item()
-
     def numpy(self) -> np.ndarray:
         """The NumPy array (shared, not copied) of a CPU tensor that needs no grad."""
         if self.requires_grad:
             raise RuntimeError("numpy(): the tensor requires grad; call .detach().numpy()")
-        if backend.is_cupy_array(self.data):
+        if backend.is_cupy_array(self.array):
             raise TypeError("numpy(): the tensor is on 'cuda'; call .cpu() first")
-        return self.data
+        return self.array
 
     def tolist(self):
-        return backend.to_device(self.data, "cpu").tolist()
+        return backend.to_device(self.array, "cpu").tolist()
 
     def detach(self) -> Tensor:
-        """The same data, cut off the tape (no grad_fn, requires_grad False)."""
-        return Tensor(self.data)
+        """The same array, cut off the tape (no grad_fn, requires_grad False); it shares the
+        version counter, as in torch."""
+        out = Tensor(self.array)
+        out._version_counter = self._version_counter
+        return out
 
     def clone(self) -> Tensor:
         return _ops.Copy.apply(self)
 
-    def to(self, target=None, dtype=None) -> Tensor:
-        """``t.to('cuda')``, ``t.to(minicnn.float64)``, or ``t.to(device, dtype)``;
-        differentiable, and ``self`` itself when nothing changes."""
-        if target is not None and not isinstance(target, (str, device)):
-            target, dtype = None, target
+    def to(self, *args, device=None, dtype=None, non_blocking: bool = False,
+           copy: bool = False) -> Tensor:
+        """``t.to(minicnn.float64)``, ``t.to('cuda')``, ``t.to(device, dtype)``,
+        ``t.to(other)`` (other's device and dtype), or the keywords; differentiable, and
+        ``self`` itself when nothing changes (unless ``copy``)."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                device, dtype = arg.device, arg.dtype
+            elif isinstance(arg, (str, _device_type)):
+                device = arg
+            else:
+                dtype = arg
         out = self
-        if dtype is not None and np.dtype(dtype) != self.dtype:
-            out = _ops.Cast.apply(out, dtype=np.dtype(dtype))
-        if target is not None and str(device(target)) != str(self.device):
-            out = _ops.ToDevice.apply(out, device=str(device(target)))
-        return out
+        if dtype is not None and dtypes.as_dtype(dtype).dtype != self.array.dtype:
+            out = _ops.Cast.apply(out, dtype=dtypes.as_dtype(dtype).dtype)
+        if device is not None and str(_device_type(device)) != str(self.device):
+            out = _ops.ToDevice.apply(out, device=str(_device_type(device)))
+        return out.clone() if copy and out is self else out
+
+    def type(self, dtype=None, non_blocking: bool = False):
+        """With no argument, torch's type string of this tensor (``'torch.FloatTensor'``,
+        ``'torch.cuda.LongTensor'``: torch's spelling, so that programs comparing it keep
+        working); with a dtype or such a string (``'torch.DoubleTensor'``, also spelled
+        ``'minicnn.DoubleTensor'``), this tensor cast to it."""
+        if dtype is None:
+            return dtypes.torch_type_name(self.array.dtype, self.device.type == "cuda")
+        return self.to(dtypes.from_type_name(dtype) if isinstance(dtype, str) else dtype)
 
     def cpu(self) -> Tensor:
         return self.to("cpu")
@@ -166,6 +202,9 @@ class Tensor:
     def double(self) -> Tensor:
         return self.to(float64)
 
+    def half(self) -> Tensor:
+        return self.to(float16)
+
     def long(self) -> Tensor:
         return self.to(int64)
 
@@ -173,7 +212,7 @@ class Tensor:
         return self.to(int32)
 
     def bool(self) -> Tensor:
-        return Tensor(self.data.astype(np.bool_))
+        return self.to(bool_)
 
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
@@ -191,13 +230,13 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("backward(): the tensor does not require grad and has no grad_fn")
         if grad is None:
-            if self.data.size != 1:
+            if self.array.size != 1:
                 raise RuntimeError(
                     f"backward(): grad can be implicit only for a one-element output, "
                     f"got shape {self.shape}")
-            grad = backend.xp_of(self.data).ones_like(self.data)
+            grad = backend.xp_of(self.array).ones_like(self.array)
         grad = _as_array(grad, self.dtype)
-        if grad.shape != self.data.shape:
+        if grad.shape != self.array.shape:
             raise ValueError(f"backward(): grad has shape {tuple(grad.shape)}, "
                              f"the tensor has shape {self.shape}")
         backward(self, grad, retain_graph)
@@ -206,43 +245,28 @@ class Tensor:
         if self.grad is None:
             self.grad = Tensor(grad.copy())
         else:
-            self.grad.data = self.grad.data + grad
+            self.grad.array = self.grad.array + grad
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         self.requires_grad = requires_grad
         return self
 
-    # ---- in-place writes (leaves only, outside the tape) ------------------------
-    def _check_inplace(self, name: str) -> None:
-        from .autograd import is_grad_enabled
-        if self.requires_grad and is_grad_enabled():
-            raise RuntimeError(f"{name}(): in-place change of a tensor that requires grad; "
-                               f"wrap it in minicnn.no_grad()")
+    # ---- arithmetic (dtypes promoted as torch: minicnn.dtypes.result_type) --------
+    def add(self, other, alpha=1):
+        """``self + alpha * other``."""
+        return self + (other if alpha == 1 else other * alpha)
 
-    def zero_(self) -> Tensor:
-        return self.fill_(0)
+    def sub(self, other, alpha=1):
+        """``self - alpha * other``."""
+        return self - (other if alpha == 1 else other * alpha)
 
-    def fill_(self, value) -> Tensor:
-        self._check_inplace("fill_")
-        self.data[...] = value
-        return self
+    def mul(self, other):
+        return self * other
 
-    def copy_(self, source) -> Tensor:
-        """Copy ``source`` (Tensor, array or number) into this tensor, keeping its dtype."""
-        self._check_inplace("copy_")
-        source = _as_array(source)
-        if backend.device_of(source) != backend.device_of(self.data):
-            source = backend.to_device(source, backend.device_of(self.data))
-        self.data[...] = source
-        return self
+    def div(self, other):
+        """True division (integer tensors give float32, as in torch)."""
+        return self / other
 
-    def uniform_(self, low: float = 0.0, high: float = 1.0) -> Tensor:
-        return self.copy_(generator().uniform(low, high, self.shape))
-
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        return self.copy_(generator().normal(mean, std, self.shape))
-
-    # ---- arithmetic -------------------------------------------------------------
     def __add__(self, other):
         return _ops.Add.apply(self, other)
 
@@ -393,59 +417,16 @@ class Tensor:
     def __getitem__(self, index):
         return _ops.GetItem.apply(self, index=_unwrap_index(index))
 
-    def __len__(self) -> int:
-        if not self.shape:
-            raise TypeError("len() of a 0-d tensor")
-        return self.shape[0]
-
-    def __iter__(self):
-        return (self[i] for i in range(len(self)))
-
-    # ---- comparisons (no grad) --------------------------------------------------
-    def _compare(self, other, op):
-        other = other.data if isinstance(other, Tensor) else other
-        return Tensor(op(self.data, other))
-
-    def __eq__(self, other):
-        return self._compare(other, lambda a, b: a == b)
-
-    def __ne__(self, other):
-        return self._compare(other, lambda a, b: a != b)
-
-    def __lt__(self, other):
-        return self._compare(other, lambda a, b: a < b)
-
-    def __le__(self, other):
-        return self._compare(other, lambda a, b: a <= b)
-
-    def __gt__(self, other):
-        return self._compare(other, lambda a, b: a > b)
-
-    def __ge__(self, other):
-        return self._compare(other, lambda a, b: a >= b)
-
-    __hash__ = object.__hash__
-
-    def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise RuntimeError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
-        return bool(self.data.reshape(-1)[0])
-
-    def __float__(self):
-        return float(self.item())
-
-    def __int__(self):
-        return int(self.item())
-
-    def __index__(self):
-        return int(self.item())
-
     def __repr__(self) -> str:
-        body = np.array2string(backend.to_device(self.data, "cpu"), separator=", ",
-                               prefix="tensor(", precision=4)
+        """torch's layout: ``tensor([1.0000, 2.5000], requires_grad=True)``; float values
+        print with 4 decimals unless all are whole (``tensor([1., 2.])``)."""
+        array = backend.to_device(self.array, "cpu")
+        whole = array.dtype.kind != "f" or bool(np.all(np.isfinite(array) & (array % 1 == 0)))
+        body = np.array2string(array, separator=", ", prefix="tensor(", precision=4,
+                               floatmode="maxprec" if whole else "fixed")
         extras = []
-        if self.dtype not in (float32, int64, bool_):
-            extras.append(f"dtype={self.dtype}")
+        if array.dtype not in (float32.dtype, int64.dtype, bool_.dtype):
+            extras.append(f"dtype={self.dtype!r}")
         if self.device.type != "cpu":
             extras.append(f"device='{self.device}'")
         if self.grad_fn is not None:
@@ -456,18 +437,19 @@ class Tensor:
 
 
 def _unwrap_index(index):
-    """Tensors inside an index become their arrays (for advanced indexing)."""
+    """Tensors inside an index (long or bool tensors, alone or in a tuple or list) become
+    their arrays, for NumPy's advanced indexing."""
     if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return index.array
+    if isinstance(index, (tuple, list)):
+        return type(index)(_unwrap_index(i) for i in index)
     return index
 
 
 # ---- constructors ---------------------------------------------------------------
 def _make(array, dtype, device_name, requires_grad) -> Tensor:
     if dtype is not None:
-        array = array.astype(dtype, copy=False)
+        array = array.astype(dtypes.as_dtype(dtype).dtype, copy=False)
     if device_name is not None:
         array = backend.to_device(array, str(device(device_name)))
     return Tensor(array, requires_grad=requires_grad)
@@ -493,11 +475,11 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def zeros(*size, dtype=float32, device=None, requires_grad: bool = False) -> Tensor:
-    return _make(np.zeros(_shape(size), dtype=dtype), None, device, requires_grad)
+    return _make(np.zeros(_shape(size), dtypes.as_dtype(dtype).dtype), None, device, requires_grad)
 
 
 def ones(*size, dtype=float32, device=None, requires_grad: bool = False) -> Tensor:
-    return _make(np.ones(_shape(size), dtype=dtype), None, device, requires_grad)
+    return _make(np.ones(_shape(size), dtypes.as_dtype(dtype).dtype), None, device, requires_grad)
 
 
 def randn(*size, dtype=float32, device=None, requires_grad: bool = False) -> Tensor:

@@ -60,7 +60,7 @@ def _outputs(result) -> list[Tensor]:
 def _flat_output(fn, inputs) -> np.ndarray:
     with no_grad():
         outs = _outputs(fn(*inputs))
-    return np.concatenate([to_device(o.data, "cpu").astype(np.float64).ravel() for o in outs])
+    return np.concatenate([to_device(o.array, "cpu").astype(np.float64).ravel() for o in outs])
 
 
 def _vjp(outs: list[Tensor], checked, output_grads) -> list[np.ndarray]:
@@ -72,12 +72,12 @@ def _vjp(outs: list[Tensor], checked, output_grads) -> list[np.ndarray]:
     if pairs:
         total = sum((o * Tensor(np.asarray(g, dtype=o.dtype))).sum() for o, g in pairs)
         total.backward(retain_graph=True)
-    return [np.zeros(t.shape) if t.grad is None else to_device(t.grad.data, "cpu").astype(np.float64)
-            for t in checked]
+    return [np.zeros(t.shape) if t.grad is None
+            else to_device(t.grad.array, "cpu").astype(np.float64) for t in checked]
 
 
 def _perturbed(fn, inputs, tensor: Tensor, flat_index: int, delta: float) -> np.ndarray:
-    view = tensor.data.reshape(-1)
+    view = tensor.array.reshape(-1)
     original = view[flat_index].copy()
     view[flat_index] = original + delta
     try:
@@ -87,17 +87,17 @@ def _perturbed(fn, inputs, tensor: Tensor, flat_index: int, delta: float) -> np.
 
 
 def _directional(fn, inputs, checked, directions, eps: float) -> np.ndarray:
-    originals = [t.data.copy() for t in checked]
+    originals = [t.array.copy() for t in checked]
     try:
         for t, u in zip(checked, directions):
-            t.data += eps * u
+            t.array += eps * u
         plus = _flat_output(fn, inputs)
         for t, base, u in zip(checked, originals, directions):
-            t.data[...] = base - eps * u
+            t.array[...] = base - eps * u
         minus = _flat_output(fn, inputs)
     finally:
         for t, base in zip(checked, originals):
-            t.data[...] = base
+            t.array[...] = base
     return (plus - minus) / (2 * eps)
 
 

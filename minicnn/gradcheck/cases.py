@@ -122,6 +122,32 @@ def _small_cnn():
     return (lambda x, *params: loss(model(x), target)), (x, *model.parameters())
 
 
+def _in_place(write):
+    """``write(out, *others)`` applied in place to ``out = a * 1`` (a non-leaf, as in torch
+    a leaf that requires grad may not be written in place); the function returns ``out``."""
+    def fn(a, *others):
+        out = a * 1
+        write(out, *others)
+        return out
+    return fn
+
+
+def _iadd(out, b):
+    out += b
+
+
+def _setitem_rows_cols(out, v):
+    out[Tensor(np.array([0, 2])), Tensor(np.array([1, 3]))] = v
+
+
+def _setitem_mask(out, v):
+    out[out.array > 0] = 0.5
+    out[:, 0] = v
+
+
+_MASK = np.array([[True, False, True, False], [False, True, True, False],
+                  [True, True, False, False]])
+
 CASES: list[Case] = [
     Case("add", "(3,4) + (4,) broadcast", _binary(lambda a, b: a + b, (3, 4), (4,))),
     Case("sub", "(3,1) - (1,4) broadcast", _binary(lambda a, b: a - b, (3, 1), (1, 4))),
@@ -146,6 +172,23 @@ CASES: list[Case] = [
     Case("permute", "(2,3,4) -> (2,0,1)", _unary(lambda a: a.permute(2, 0, 1) * 2, (2, 3, 4))),
     Case("getitem", "a[1:, ::2]", _unary(lambda a: a[1:, ::2] * 2, (3, 5))),
     Case("getitem", "a[[0,2,0]] repeated rows", _unary(lambda a: a[np.array([0, 2, 0])] * 2, (3, 4))),
+    Case("getitem", "a[long tensor], a[bool tensor]",
+         _unary(lambda a: a[Tensor(np.array([2, 0, 2]))] * 2 + a[Tensor(_MASK)].sum(), (3, 4))),
+    Case("add_", "out += b (3,4) += (4,)", _binary(_in_place(_iadd), (3, 4), (4,))),
+    Case("sub_", "out.sub_(b, alpha=2)",
+         _binary(_in_place(lambda out, b: out.sub_(b, alpha=2)), (3, 4), (3, 1))),
+    Case("mul_", "out.mul_(b) (3,4) by (3,4)",
+         _binary(_in_place(lambda out, b: out.mul_(b)), (3, 4), (3, 4))),
+    Case("div_", "out /= b, b in [0.5, 2]",
+         _binary(_in_place(lambda out, b: out.div_(b)), (3, 4), (4,), True)),
+    Case("fill_", "out.fill_(0-dim v)",
+         _binary(_in_place(lambda out, v: out.fill_(v)), (3, 4), ())),
+    Case("copy_", "out.copy_(v) broadcast (4,) -> (3,4)",
+         _binary(_in_place(lambda out, v: out.copy_(v)), (3, 4), (4,))),
+    Case("setitem", "out[rows, cols] = v (2,)",
+         _binary(_in_place(_setitem_rows_cols), (3, 4), (2,))),
+    Case("setitem", "out[mask] = 0.5; out[:, 0] = v (3,)",
+         _binary(_in_place(_setitem_mask), (3, 4), (3,))),
     Case("relu", "(3,4) off zero", _unary(F.relu, (3, 4), off_kinks)),
     Case("softmax", "dim=1", _unary(lambda a: F.softmax(a, 1), (3, 4))),
     Case("log_softmax", "dim=0", _unary(lambda a: F.log_softmax(a, 0), (3, 4))),

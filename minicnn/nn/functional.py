@@ -19,7 +19,7 @@ from .checks import check_input, check_same_dtype, check_window_fits
 
 
 def _data(value):
-    return value.data if isinstance(value, Tensor) else value
+    return value.array if isinstance(value, Tensor) else value
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
@@ -115,7 +115,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         return input
     keep = generator().random(input.shape) >= p
     mask = (keep / (1 - p) if p < 1 else keep * 0.0).astype(input.dtype)
-    return input * to_device(mask, device_of(input.data))
+    return input * to_device(mask, device_of(input.array))
 
 
 def softmax(input: Tensor, dim: int) -> Tensor:

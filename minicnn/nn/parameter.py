@@ -15,7 +15,7 @@ class Parameter(Tensor):
     """A leaf Tensor that ``Module.parameters()`` yields and optimizers update."""
 
     def __init__(self, data, requires_grad: bool = True):
-        super().__init__(data.data if isinstance(data, Tensor) else data, requires_grad=requires_grad)
+        super().__init__(data, requires_grad=requires_grad)  # a Tensor's array is shared
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

@@ -49,10 +49,10 @@ def cross_entropy(logits: Tensor, target, weight=None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0,
                   where: str = "cross_entropy") -> Tensor:
     """Cross-entropy of ``logits`` (N, C) against class indices ``target`` (N,); see module doc."""
-    target = target.data if isinstance(target, Tensor) else target
-    weight = weight.data if isinstance(weight, Tensor) else weight
+    target = target.array if isinstance(target, Tensor) else target
+    weight = weight.array if isinstance(weight, Tensor) else weight
     valid = _check(logits, target, weight, reduction, ignore_index, where)
-    xp = xp_of(logits.data)
+    xp = xp_of(logits.array)
     n, classes = logits.shape
     logp = LogSoftmax.apply(logits, dim=1)
     safe_target = xp.where(valid, target, 0)

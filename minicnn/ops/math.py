@@ -2,7 +2,9 @@
 
 Each op is a :class:`~minicnn.autograd.Function`. Binary ops follow NumPy
 broadcasting; their backward sums the incoming gradient over the broadcast axes
-(:func:`unbroadcast`) so that every input receives a gradient of its own shape.
+(:func:`unbroadcast`) so that every input receives a gradient of its own shape. Their
+operands are first cast to torch's result dtype (:func:`promoted`): ``int tensor * 2.5`` is
+float32, a float64 number does not widen a float32 tensor, ``int / int`` is float32.
 For ``y = f(a, b)`` and an upstream gradient ``g = dL/dy``:
 
 ==========  =========================  =================================
@@ -27,6 +29,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import is_cupy_array, to_device, xp_of
+from ..dtypes import float32, result_type
 from ..tensor import Tensor
 
 
@@ -47,11 +50,61 @@ def _shape(value) -> tuple:
     return tuple(np.shape(value)) if not hasattr(value, "shape") else tuple(value.shape)
 
 
+def _cast(value, target):
+    if isinstance(value, np.generic):
+        return value.item()  # a NumPy scalar counts as a Python number, as in torch
+    if hasattr(value, "dtype") and value.dtype != target:
+        return value.astype(target)
+    return value
+
+
+def broadcast_error(op: str, a, b) -> RuntimeError:
+    """torch's error for operands whose shapes do not broadcast, naming the op and both."""
+    shape_a, shape_b = _shape(a), _shape(b)
+    ndim = max(len(shape_a), len(shape_b))
+    for i in range(1, min(len(shape_a), len(shape_b)) + 1):
+        size_a, size_b = shape_a[-i], shape_b[-i]
+        if size_a != size_b and 1 not in (size_a, size_b):
+            return RuntimeError(f"{op}: the size of tensor a ({size_a}) must match the size of "
+                                f"tensor b ({size_b}) at non-singleton dimension {ndim - i} "
+                                f"(shapes {shape_a} and {shape_b})")
+    return RuntimeError(f"{op}: shapes {shape_a} and {shape_b} do not broadcast")
+
+
+def _keeps_dtype(dtype, number) -> bool:
+    """Whether ``array <op> number`` has the array's dtype without any cast (fast path)."""
+    if dtype is None:
+        return False
+    return (type(number) is float and dtype.kind == "f") or (
+        type(number) is int and dtype.kind in "iuf")
+
+
+def promoted(a, b, true_division: bool = False) -> tuple:
+    """``a`` and ``b`` (arrays or Python numbers) with their arrays cast to torch's result
+    dtype (:func:`minicnn.dtypes.result_type`; float32 for ``int / int``). Numbers stay
+    numbers, which NumPy and CuPy take in the arrays' dtype."""
+    dtype_a, dtype_b = getattr(a, "dtype", None), getattr(b, "dtype", None)
+    if dtype_a is not None and dtype_b is not None:
+        same = dtype_a == dtype_b
+    else:  # an array and a number: the common cases keep the array's dtype
+        same = _keeps_dtype(dtype_a if dtype_b is None else dtype_b, b if dtype_b is None else a)
+    if same and not (true_division and (dtype_a or dtype_b).kind != "f"):
+        return a, b
+    target = result_type(a, b)
+    if true_division and target.kind != "f":
+        target = float32.dtype
+    return _cast(a, target), _cast(b, target)
+
+
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
-        return a + b
+        a, b = promoted(a, b)
+        try:
+            return a + b
+        except ValueError:
+            raise broadcast_error("add", a, b) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -64,7 +117,11 @@ class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
-        return a - b
+        a, b = promoted(a, b)
+        try:
+            return a - b
+        except ValueError:
+            raise broadcast_error("sub", a, b) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -74,31 +131,47 @@ class Sub(Function):
 
 
 class Mul(Function):
+    """Saves each operand only when the other's gradient needs it (as torch, so that an
+    in-place change of an operand that backward does not read is no error)."""
+
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return a * b
+        ctx.shapes = (_shape(a), _shape(b))
+        a, b = promoted(a, b)
+        need_a, need_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
+        try:
+            return a * b
+        except ValueError:
+            raise broadcast_error("mul", a, b) from None
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        return (unbroadcast(g * b, _shape(a)) if need_a else None,
-                unbroadcast(g * a, _shape(b)) if need_b else None)
+        return (unbroadcast(g * b, ctx.shapes[0]) if need_a else None,
+                unbroadcast(g * a, ctx.shapes[1]) if need_b else None)
 
 
 class Div(Function):
+    """True division; saves ``a`` only when ``b`` needs a gradient."""
+
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return a / b
+        ctx.shapes = (_shape(a), _shape(b))
+        a, b = promoted(a, b, true_division=True)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
+        try:
+            return a / b
+        except ValueError:
+            raise broadcast_error("div", a, b) from None
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        return (unbroadcast(g / b, _shape(a)) if need_a else None,
-                unbroadcast(-g * a / (b * b), _shape(b)) if need_b else None)
+        return (unbroadcast(g / b, ctx.shapes[0]) if need_a else None,
+                unbroadcast(-g * a / (b * b), ctx.shapes[1]) if need_b else None)
 
 
 class Neg(Function):
@@ -116,7 +189,12 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        out = a ** b
+        ctx.shapes = (_shape(a), _shape(b))
+        a, b = promoted(a, b)
+        try:
+            out = a ** b
+        except ValueError:
+            raise broadcast_error("pow", a, b) from None
         ctx.save_for_backward(a, b, out)
         return out
 
@@ -124,8 +202,8 @@ class Pow(Function):
     def backward(ctx, g):
         a, b, out = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        grad_a = unbroadcast(g * b * a ** (b - 1), _shape(a)) if need_a else None
-        grad_b = unbroadcast(g * out * xp_of(out).log(a), _shape(b)) if need_b else None
+        grad_a = unbroadcast(g * b * a ** (b - 1), ctx.shapes[0]) if need_a else None
+        grad_b = unbroadcast(g * out * xp_of(out).log(a), ctx.shapes[1]) if need_b else None
         return grad_a, grad_b
 
 
@@ -181,12 +259,14 @@ def _expand_back(g, in_shape: tuple, axes: tuple, keepdim: bool):
 
 
 class Sum(Function):
-    """``y = sum over dim of a``; dL/da = g broadcast back over the summed axes."""
+    """``y = sum over dim of a``; dL/da = g broadcast back over the summed axes. Bool and
+    integer tensors sum to int64, as in torch."""
 
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False):
         ctx.axes, ctx.in_shape, ctx.keepdim = _axes(dim, a.ndim), a.shape, keepdim
-        return a.sum(axis=ctx.axes, keepdims=keepdim)
+        dtype = np.int64 if a.dtype.kind in "biu" else None
+        return a.sum(axis=ctx.axes, keepdims=keepdim, dtype=dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -198,6 +278,9 @@ class Mean(Function):
 
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False):
+        if a.dtype.kind != "f":
+            raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be "
+                               f"either a floating point or complex dtype. Got: {a.dtype}")
         ctx.axes, ctx.in_shape, ctx.keepdim = _axes(dim, a.ndim), a.shape, keepdim
         ctx.count = int(np.prod([a.shape[i] for i in ctx.axes]))
         return a.mean(axis=ctx.axes, keepdims=keepdim)
@@ -340,11 +423,11 @@ MaxMin = namedtuple("MaxMin", ["values", "indices"])
 
 def arg_extreme(x: Tensor, dim, keepdim: bool, largest: bool) -> Tensor:
     """Index of the first largest (or smallest) element, over all or along ``dim``."""
-    xp = xp_of(x.data)
+    xp = xp_of(x.array)
     pick = xp.argmax if largest else xp.argmin
     if dim is None:
-        return Tensor(xp.asarray(pick(x.data), dtype=np.int64))
-    return Tensor(pick(x.data, axis=dim, keepdims=keepdim).astype(np.int64))
+        return Tensor(xp.asarray(pick(x.array), dtype=np.int64))
+    return Tensor(pick(x.array, axis=dim, keepdims=keepdim).astype(np.int64))
 
 
 def extreme(x: Tensor, dim, keepdim: bool, largest: bool):
@@ -355,10 +438,10 @@ def extreme(x: Tensor, dim, keepdim: bool, largest: bool):
     """
     if dim is None:
         flat = x.reshape(-1)
-        index = arg_extreme(flat, 0, True, largest).data
+        index = arg_extreme(flat, 0, True, largest).array
         return TakeAlongDim.apply(flat, index=index, dim=0).reshape(())
     dim = dim % x.ndim
-    index = arg_extreme(x, dim, True, largest).data
+    index = arg_extreme(x, dim, True, largest).array
     values = TakeAlongDim.apply(x, index=index, dim=dim)
     if not keepdim:
         values = values.squeeze(dim)

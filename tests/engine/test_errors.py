@@ -73,9 +73,10 @@ def test_reshape_to_an_impossible_shape_names_both():
 
 
 def test_an_input_of_another_dtype_than_the_weights_is_refused():
-    with pytest.raises(ValueError, match=r"Conv2d\(1, 2, 3\): input of dtype float64 .* parameters of dtype float32"):
+    with pytest.raises(ValueError, match=r"Conv2d\(1, 2, 3\): input of dtype minicnn.float64 "
+                                         r".* parameters of dtype minicnn.float32"):
         nn.Conv2d(1, 2, 3)(minicnn.zeros(1, 1, 4, 4, dtype=minicnn.float64))
-    with pytest.raises(ValueError, match=r"Linear\(3, 2\): input of dtype float64"):
+    with pytest.raises(ValueError, match=r"Linear\(3, 2\): input of dtype minicnn.float64"):
         nn.Linear(3, 2)(minicnn.zeros(1, 3, dtype=minicnn.float64))
 
 

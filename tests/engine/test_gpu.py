@@ -32,9 +32,32 @@ def test_asking_for_cuda_without_it_is_a_clear_error():
 def test_tensors_move_and_differentiate_on_the_device():
     x = minicnn.tensor([1.0, -2.0, 3.0], requires_grad=True)
     y = x.to("cuda")
-    assert y.device == "cuda" and backend.is_cupy_array(y.data)
+    assert y.device == "cuda" and backend.is_cupy_array(y.array)
     (y.relu() * y).sum().backward()
     assert x.grad.device == "cpu" and x.grad.tolist() == [2.0, 0.0, 6.0]
+
+
+@pytest.mark.gpu
+@requires_cuda
+def test_in_place_ops_index_assignment_and_promotion_on_the_device():
+    """The CPU's values, dtypes and gradients for the tensor core's writes, run on CuPy."""
+    results = []
+    for device in ("cpu", "cuda"):
+        a = minicnn.tensor(np.arange(12.0).reshape(3, 4) - 5, requires_grad=True)
+        v = minicnn.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        out = a.to(device) * 2
+        out += v.to(device)[:, None]
+        out[out > 4] = 0.0
+        out[minicnn.tensor([0, 2]).to(device), minicnn.tensor([1, 3]).to(device)] = v.to(device)[:2]
+        out.mul_(3)
+        (out * out).sum().backward()
+        ints = minicnn.tensor([1, 2, 3]).to(device)
+        values = out.tolist()
+        out.data[0].zero_()  # writes through to out's array, off the tape
+        results.append((values, out.tolist(), a.grad.tolist(), v.grad.tolist(),
+                        repr((ints * 2.5).dtype), repr((ints / ints).dtype),
+                        (ints > 1).sum().item()))
+    assert results[0] == results[1]
 
 
 def small_model():
@@ -64,5 +87,5 @@ def test_training_on_the_gpu_matches_the_cpu(name, config):
             loss.backward()
             optimizer.step()
             losses[device].append(loss.item())
-        assert all(backend.device_of(p.data) == device for p in model.parameters())
+        assert all(backend.device_of(p.array) == device for p in model.parameters())
     np.testing.assert_allclose(losses["cuda"], losses["cpu"], rtol=1e-4)

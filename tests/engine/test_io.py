@@ -116,7 +116,7 @@ def test_a_mismatched_state_dict_raises_and_changes_nothing():
     assert all(np.array_equal(before[k], v.numpy()) for k, v in model.state_dict().items())
     result = model.load_state_dict(state, strict=False)
     assert result.missing_keys == ["5.weight"] and result.unexpected_keys == ["extra"]
-    assert np.all(model[0].weight.data == 1)
+    assert np.all(model[0].weight.array == 1)
 
 
 def test_a_mismatched_optimizer_state_raises_and_changes_nothing():

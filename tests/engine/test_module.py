@@ -52,7 +52,7 @@ def test_eval_mode_uses_the_running_statistics():
     norm = nn.BatchNorm2d(1)
     x = minicnn.tensor(np.arange(8.0, dtype=np.float32).reshape(2, 1, 2, 2))
     norm.eval()
-    assert np.allclose(norm(x).data, x.data / np.sqrt(1 + 1e-5))  # running mean 0, var 1
+    assert np.allclose(norm(x).array, x.array / np.sqrt(1 + 1e-5))  # running mean 0, var 1
     norm.train()
     norm(x)
     assert norm.running_mean.item() == pytest.approx(0.1 * 3.5)
@@ -84,11 +84,11 @@ def test_state_dict_shares_memory_and_loads_back():
     block = Block()
     state = block.state_dict()
     assert list(state)[:3] == ["scale", "conv.weight", "conv.bias"]
-    state["conv.bias"].data[...] = 5  # a view, as in torch
-    assert np.all(block.conv.bias.data == 5)
+    state["conv.bias"].array[...] = 5  # a view, as in torch
+    assert np.all(block.conv.bias.array == 5)
     other = Block()
     other.load_state_dict({k: v.numpy().copy() for k, v in block.state_dict().items()})
-    assert np.array_equal(other.conv.weight.data, block.conv.weight.data)
+    assert np.array_equal(other.conv.weight.array, block.conv.weight.array)
 
 
 def test_assigning_a_wrong_type_to_a_registered_name_raises():

@@ -148,9 +148,9 @@ def test_default_initialisation_has_torchs_bounds():
     conv = nn.Conv2d(8, 16, 3)
     bound = 1 / np.sqrt(8 * 9)
     for p in (conv.weight, conv.bias):
-        assert np.abs(p.data).max() <= bound and np.abs(p.data).max() > 0.9 * bound
+        assert np.abs(p.array).max() <= bound and np.abs(p.array).max() > 0.9 * bound
     linear = nn.Linear(100, 50)
-    assert np.abs(linear.weight.data).max() <= 0.1 and linear.weight.data.std() == pytest.approx(
+    assert np.abs(linear.weight.array).max() <= 0.1 and linear.weight.array.std() == pytest.approx(
         0.1 / np.sqrt(3), rel=0.05)
 
 

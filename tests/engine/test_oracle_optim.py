@@ -55,7 +55,7 @@ def run(name, config, steps=50, lr_change=None):
         opt_ours.zero_grad()
         opt_theirs.zero_grad()
         for p, q, noise in zip(ours, theirs, noises[step]):
-            p.grad = minicnn.tensor(gradient(p.data, noise))
+            p.grad = minicnn.tensor(gradient(p.array, noise))
             q.grad = torch.tensor(gradient(q.detach().numpy(), noise))
         opt_ours.step()
         opt_theirs.step()
@@ -66,8 +66,8 @@ def run(name, config, steps=50, lr_change=None):
 def test_fifty_steps_match_torch(name, config):
     start, ours, theirs = run(name, config, lr_change=25)
     for p0, p, q in zip(start, ours, theirs):
-        assert np.abs(p.data - p0).max() > 1e-3  # the parameters really moved
-        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-6, atol=1e-9)
+        assert np.abs(p.array - p0).max() > 1e-3  # the parameters really moved
+        np.testing.assert_allclose(p.array, q.detach().numpy(), rtol=1e-6, atol=1e-9)
 
 
 def test_optimizer_defaults_match_torch():

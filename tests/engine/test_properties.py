@@ -62,7 +62,7 @@ def test_pooling_gradients(problem, seed):
     x = leaf(off_kinks(np.random.default_rng(seed), shape))
     # A dilated window can lie wholly in the padding: its maximum is -inf, as in torch,
     # and has no finite difference.
-    assume(np.isfinite(F.max_pool2d(x, dilation=dilation, **kw).data).all())
+    assume(np.isfinite(F.max_pool2d(x, dilation=dilation, **kw).array).all())
     assert minicnn.gradcheck(lambda t: F.max_pool2d(t, dilation=dilation, **kw), (x,))
     assert minicnn.gradcheck(lambda t: F.avg_pool2d(t, **kw), (x,))
 
@@ -72,4 +72,4 @@ def test_kernel_equal_to_the_input_gives_one_output_pixel():
     w = leaf(np.random.default_rng(1).standard_normal((3, 2, 5, 5)))
     y = F.conv2d(x, w)
     assert y.shape == (1, 3, 1, 1)
-    assert np.allclose(y.data[0, :, 0, 0], np.tensordot(w.data, x.data[0], axes=3))
+    assert np.allclose(y.array[0, :, 0, 0], np.tensordot(w.array, x.array[0], axes=3))

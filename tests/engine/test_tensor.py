@@ -13,16 +13,16 @@ def test_constructors_follow_torch_dtypes():
     assert minicnn.ones((2, 3), dtype=minicnn.float64).dtype == np.float64
     assert minicnn.randn(4, 5).dtype == minicnn.float32
     r = minicnn.rand(1000)
-    assert 0 <= r.data.min() and r.data.max() < 1
+    assert 0 <= r.array.min() and r.array.max() < 1
     assert minicnn.arange(5).tolist() == [0, 1, 2, 3, 4]
     assert minicnn.arange(0, 1, 0.25).dtype == minicnn.float32
     a = np.arange(3.0)
     shared = minicnn.from_numpy(a)
     a[0] = 7
-    assert shared.data[0] == 7
+    assert shared.array[0] == 7
     copied = minicnn.tensor(a)
     a[1] = 9
-    assert copied.data[1] == 1
+    assert copied.array[1] == 1
 
 
 def test_manual_seed_repeats_draws():
@@ -50,7 +50,7 @@ def test_item_float_double_and_to():
     assert t.to(minicnn.float64).dtype == np.float64
     assert t.to("cpu") is t
     assert t.device == "cpu" and str(t.device) == "cpu"
-    with pytest.raises(ValueError, match="2 elements"):
+    with pytest.raises(RuntimeError, match="2 elements"):
         minicnn.tensor([1.0, 2.0]).item()
 
 
@@ -163,7 +163,7 @@ def test_user_function_plugs_into_the_tape():
 
 def test_in_place_change_of_a_grad_leaf_is_refused():
     w = minicnn.ones(3, requires_grad=True)
-    with pytest.raises(RuntimeError, match="no_grad"):
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
         w.zero_()
     with minicnn.no_grad():
         w.fill_(2.0)
@@ -183,7 +183,7 @@ def test_integer_tensors_cannot_require_grad():
 def test_repr_reads_like_torch():
     assert repr(minicnn.tensor([1.0, 2.0])) == "tensor([1., 2.])"
     assert "requires_grad=True" in repr(minicnn.tensor([1.0], requires_grad=True))
-    assert "dtype=float64" in repr(minicnn.tensor([1.0], dtype=minicnn.float64))
+    assert "dtype=minicnn.float64" in repr(minicnn.tensor([1.0], dtype=minicnn.float64))
 
 
 def test_backward_frees_the_saved_arrays_unless_the_graph_is_retained():

@@ -73,10 +73,10 @@ def test_grad_cam_points_at_the_evidence():
     model = build_model(ModelConfig(blocks=1, channels=(1,), input_size=16))
     with minicnn.no_grad():
         model.block1[0].weight.fill_(0.0)
-        model.block1[0].weight.data[0, 0, 1, 1] = 1.0  # identity filter
+        model.block1[0].weight.array[0, 0, 1, 1] = 1.0  # identity filter
         model.block1[0].bias.fill_(0.0)
         model.fc.weight.fill_(0.0)
-        model.fc.weight.data[3] = 1.0  # grade 3 = total activation
+        model.fc.weight.array[3] = 1.0  # grade 3 = total activation
         model.fc.bias.fill_(0.0)
     model.eval()
     crops = np.zeros((1, 1, 16, 16), np.float32)
