@@ -1,76 +1,104 @@
-"""Optimizers with PyTorch's update formulas, defaults and state names.
+"""``Optimizer``: the base class of every optimizer, shaped like ``torch.optim.Optimizer``.
 
-Notation per parameter ``p`` with gradient ``g`` at step ``t`` (1, 2, ...), learning rate
-``lr`` and weight decay ``wd``. Unless said otherwise, ``g <- g + wd * p`` first.
+An optimizer holds ``param_groups``, a list of dicts each with ``'params'`` (a list of
+leaf Tensors) and its own hyperparameters (a group's missing options come from
+``defaults``), and ``state``, a dict from parameter to its buffers (``'step'``,
+``'exp_avg'``, ...; the names are torch's). A subclass defines :meth:`_update`, the step
+for one parameter on raw arrays, in place.
 
-SGD (momentum ``mu``, dampening ``d``)::
-
-    b <- g                       at the first step,  b <- mu * b + (1 - d) * g   after
-    g <- g + mu * b  (nesterov)  or  g <- b  (momentum > 0)
-    p <- p - lr * g
-
-Adagrad::
-
-    lr_t = lr / (1 + (t - 1) * lr_decay);   s <- s + g**2;   p <- p - lr_t * g / (sqrt(s) + eps)
-
-Adam (AdamW: ``p <- p * (1 - lr * wd)`` instead of adding ``wd * p`` to ``g``)::
-
-    m <- b1 * m + (1 - b1) * g;   v <- b2 * v + (1 - b2) * g**2
-    v_hat = max(v_hat, v) with amsgrad, else v
-    p <- p - lr / (1 - b1**t) * m / (sqrt(v_hat) / sqrt(1 - b2**t) + eps)
-
-RMSprop (smoothing ``alpha``)::
-
-    v <- alpha * v + (1 - alpha) * g**2;   centered: a <- alpha * a + (1 - alpha) * g, v~ = v - a**2
-    r = sqrt(v~ or v) + eps;   momentum: b <- mu * b + g / r, p <- p - lr * b;   else p <- p - lr * g / r
-
-``state_dict()`` / ``load_state_dict()`` save and restore everything a run needs to resume
-exactly: hyperparameters of every group and each parameter's buffers and step count.
+``state_dict()`` / ``load_state_dict()`` save and restore everything a run needs to
+resume exactly: hyperparameters of every group and each parameter's buffers and step count.
 """
 from __future__ import annotations
 
 import copy
+import warnings
 
 import numpy as np
 
-from .autograd import enable_grad
-from .backend import device_of, to_device, xp_of
+from ..autograd import enable_grad
+from ..backend import device_of, to_device
+from ..tensor import Tensor
+
+# option -> (lowest, highest), both included: the ranges torch's constructors check
+_RANGES = {key: (0.0, np.inf) for key in (
+    "lr", "eps", "weight_decay", "momentum", "dampening", "lr_decay",
+    "initial_accumulator_value", "alpha", "momentum_decay")}
+_RANGES["rho"] = (0.0, 1.0)
+
+
+def weight_decayed(grad, param, group: dict):
+    """``g + wd * p`` (a new array) when the group has weight decay ``wd``, else ``g``."""
+    return grad + group["weight_decay"] * param if group["weight_decay"] else grad
 
 
 class Optimizer:
-    """Holds ``param_groups`` (dicts with ``'params'`` and hyperparameters) and per-parameter
-    ``state``; subclasses define :meth:`_update` for one parameter."""
+    """Holds ``param_groups`` and per-parameter ``state``; see the module docstring.
+
+    ``params`` is an iterable of Tensors (one group) or of dicts (one group each, with
+    ``'params'`` and any options that differ from ``defaults``).
+    """
 
     def __init__(self, params, defaults: dict):
-        params = list(params)
-        if not params:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        name = type(self).__name__
+        if isinstance(params, Tensor):
+            raise TypeError(f"{name}: params should be an iterable of Tensors or dicts, "
+                            f"but got {type(params).__name__}")
         self.defaults = defaults
         self.param_groups: list[dict] = []
         self.state: dict = {}
+        params = list(params)
+        if not params:
+            raise ValueError(f"{name}: got an empty parameter list")
         for group in (params if isinstance(params[0], dict) else [{"params": params}]):
             self.add_param_group(group)
 
-    def add_param_group(self, group: dict) -> None:
-        group = dict(group)
-        group["params"] = list(group["params"])
-        for key, value in self.defaults.items():
-            group.setdefault(key, value)
-        unknown = set(group) - set(self.defaults) - {"params"}
-        if unknown:
-            raise ValueError(f"{type(self).__name__}: unknown options {sorted(unknown)}")
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group (a dict with ``'params'`` and options); missing options take the
+        defaults. Raises TypeError for a non-Tensor parameter or a set of parameters and
+        ValueError for a non-leaf parameter, a parameter already in another group or an
+        option out of range."""
+        name = type(self).__name__
+        if not isinstance(param_group, dict):
+            raise TypeError(f"{name}.add_param_group: param_group must be a dict, "
+                            f"got {type(param_group).__name__}")
+        params = param_group.get("params")
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError(f"{name}: parameters need to be in an ordered collection (a "
+                            f"set's order changes between runs); use a list")
+        elif params is None:
+            raise ValueError(f"{name}.add_param_group: the group has no 'params'")
+        params = list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name} can only optimize Tensors, but one of the params "
+                                f"is {type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError(f"{name}: can't optimize a non-leaf Tensor of shape {p.shape}")
+        if len({id(p) for p in params}) != len(params):
+            warnings.warn(f"{name}: a parameter group contains duplicate parameters",
+                          UserWarning, stacklevel=2)
+        group = {**self.defaults, **param_group, "params": params}
         self._check(group)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
-        if any(id(p) in seen for p in group["params"]):
-            raise ValueError(f"{type(self).__name__}: a parameter appears in two groups")
+        if any(id(p) in seen for p in params):
+            raise ValueError(f"{name}: some parameters appear in more than one parameter group")
         self.param_groups.append(group)
 
     def _check(self, group: dict) -> None:
-        """Raise ValueError for an invalid hyperparameter (subclasses add their own)."""
-        for key in ("lr", "eps", "weight_decay", "momentum", "lr_decay",
-                    "initial_accumulator_value", "alpha", "dampening"):
-            if key in group and group[key] < 0:
-                raise ValueError(f"{type(self).__name__}: {key} must be >= 0, got {group[key]}")
+        """Raise ValueError for a hyperparameter out of torch's range (subclasses add their
+        own rules)."""
+        name = type(self).__name__
+        for key, (low, high) in _RANGES.items():
+            if key in group and not low <= group[key] <= high:
+                rule = f">= {low}" if high == np.inf else f"in [{low}, {high}]"
+                raise ValueError(f"{name}: {key} must be {rule}, got {group[key]}")
+        for i, beta in enumerate(group.get("betas", ())):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"{name}: betas must be in [0, 1), got beta at index {i}: "
+                                 f"{beta} (betas={tuple(group['betas'])})")
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for group in self.param_groups:
@@ -78,10 +106,11 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad is not None:
-                    p.grad.data[...] = 0
+                    p.grad.array[...] = 0
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; returns ``closure()`` if given."""
+        self._opt_called = True  # lr schedulers warn when they step before the optimizer
         loss = None
         if closure is not None:
             with enable_grad():
@@ -89,11 +118,13 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    self._update(p.data, p.grad.data, self.state.setdefault(p, {}), group)
+                    self._update(p.array, p.grad.array, self.state.setdefault(p, {}), group)
         return loss
 
     def _update(self, param, grad, state: dict, group: dict) -> None:
-        raise NotImplementedError
+        """One step for one parameter: ``param`` (raw array, updated in place), ``grad``,
+        its ``state`` dict and its ``group``."""
+        raise NotImplementedError(f"{type(self).__name__} must define _update")
 
     # ---- saving and resuming ----------------------------------------------------
     def state_dict(self) -> dict:
@@ -142,7 +173,7 @@ class Optimizer:
                         raise ValueError(f"{name}.load_state_dict: state {k!r} of parameter "
                                          f"{position} has shape {tuple(v.shape)}, the "
                                          f"parameter {p.shape}")
-                    v = to_device(np.array(v, dtype=p.dtype), device_of(p.data))
+                    v = to_device(np.array(v, dtype=p.dtype), device_of(p.array))
                 restored[k] = v.item() if hasattr(v, "shape") and np.ndim(v) == 0 else v
             new_state[p] = restored
         for saved, group in zip(saved_groups, self.param_groups):
@@ -157,132 +188,3 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
         return "\n".join(lines + [")"])
-
-
-class SGD(Optimizer):
-    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False):
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov))
-
-    def _check(self, group):
-        super()._check(group)
-        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
-
-    def _update(self, param, grad, state, group):
-        if group["weight_decay"]:
-            grad = grad + group["weight_decay"] * param
-        mu = group["momentum"]
-        if mu:
-            if "momentum_buffer" not in state:
-                state["momentum_buffer"] = grad.copy()
-            else:
-                buf = state["momentum_buffer"]
-                buf *= mu
-                buf += (1 - group["dampening"]) * grad
-            buf = state["momentum_buffer"]
-            grad = grad + mu * buf if group["nesterov"] else buf
-        param -= group["lr"] * grad
-
-
-class Adagrad(Optimizer):
-    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0, eps: float = 1e-10):
-        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                                      initial_accumulator_value=initial_accumulator_value, eps=eps))
-        for group in self.param_groups:
-            for p in group["params"]:
-                self.state[p] = {"step": 0.0, "sum": xp_of(p.data).full_like(
-                    p.data, group["initial_accumulator_value"])}
-
-    def _update(self, param, grad, state, group):
-        state["step"] += 1
-        if group["weight_decay"]:
-            grad = grad + group["weight_decay"] * param
-        lr_t = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-        state["sum"] += grad * grad
-        param -= lr_t * grad / (xp_of(param).sqrt(state["sum"]) + group["eps"])
-
-
-class Adam(Optimizer):
-    decoupled_weight_decay = False
-
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay, amsgrad=amsgrad))
-
-    def _check(self, group):
-        super()._check(group)
-        if not all(0.0 <= b < 1.0 for b in group["betas"]):
-            raise ValueError(f"{type(self).__name__}: betas must be in [0, 1), got {group['betas']}")
-
-    def _update(self, param, grad, state, group):
-        xp = xp_of(param)
-        if not state:
-            state.update(step=0.0, exp_avg=xp.zeros_like(param), exp_avg_sq=xp.zeros_like(param))
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = xp.zeros_like(param)
-        state["step"] += 1
-        step, (beta1, beta2), lr = state["step"], group["betas"], group["lr"]
-        if group["weight_decay"]:
-            if self.decoupled_weight_decay:
-                param *= 1 - lr * group["weight_decay"]
-            else:
-                grad = grad + group["weight_decay"] * param
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m += (1 - beta1) * (grad - m)
-        v *= beta2
-        v += (1 - beta2) * grad * grad
-        if group["amsgrad"]:
-            xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-            v = state["max_exp_avg_sq"]
-        denom = xp.sqrt(v) / (1 - beta2 ** step) ** 0.5 + group["eps"]
-        param -= lr / (1 - beta1 ** step) * m / denom
-
-
-class AdamW(Adam):
-    """Adam with decoupled weight decay: ``p <- p * (1 - lr * wd)`` before the Adam step."""
-
-    decoupled_weight_decay = True
-
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
-
-
-class RMSprop(Optimizer):
-    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):
-        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered))
-
-    def _update(self, param, grad, state, group):
-        xp = xp_of(param)
-        if not state:
-            state.update(step=0.0, square_avg=xp.zeros_like(param))
-            if group["momentum"] > 0:
-                state["momentum_buffer"] = xp.zeros_like(param)
-            if group["centered"]:
-                state["grad_avg"] = xp.zeros_like(param)
-        state["step"] += 1
-        if group["weight_decay"]:
-            grad = grad + group["weight_decay"] * param
-        alpha = group["alpha"]
-        square_avg = state["square_avg"]
-        square_avg *= alpha
-        square_avg += (1 - alpha) * grad * grad
-        if group["centered"]:
-            grad_avg = state["grad_avg"]
-            grad_avg += (1 - alpha) * (grad - grad_avg)
-            avg = xp.sqrt(square_avg - grad_avg * grad_avg) + group["eps"]
-        else:
-            avg = xp.sqrt(square_avg) + group["eps"]
-        if group["momentum"] > 0:
-            buf = state["momentum_buffer"]
-            buf *= group["momentum"]
-            buf += grad / avg
-            param -= group["lr"] * buf
-        else:
-            param -= group["lr"] * grad / avg
