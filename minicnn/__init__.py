@@ -2,6 +2,7 @@
 
     import minicnn
     from minicnn import nn, optim
+    from minicnn.utils.data import DataLoader
 
 The names below mirror ``torch``'s: ``minicnn.tensor``, ``minicnn.zeros``,
 ``minicnn.max(t, 1)``, ``minicnn.no_grad()``, ``minicnn.manual_seed(0)``, ...
@@ -14,8 +15,8 @@ from . import backend
 from .tensor import (Tensor, arange, device, from_numpy, ones, rand, randn, tensor, zeros,
                      float32, float64, int32, int64, bool_)  # first: autograd and ops need Tensor
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad
-from .random import manual_seed
-from . import nn, optim  # noqa: E402 - after Tensor
+from .random import Generator, default_generator, manual_seed
+from . import nn, optim, utils  # noqa: E402 - after Tensor
 from .io import load, save
 from .gradcheck import GradcheckError, gradcheck
 from .summary import summary
@@ -105,8 +106,8 @@ def allclose(a, b, rtol=1e-5, atol=1e-8) -> bool:
 __version__ = "0.1.0"
 
 __all__ = ["Tensor", "Function", "tensor", "from_numpy", "zeros", "ones", "randn", "rand", "arange",
-           "device", "cuda", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed", "nn", "optim",
-           "backend", "save", "load", "gradcheck", "GradcheckError", "float32", "float64", "int32",
+           "device", "cuda", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed",
+           "Generator", "default_generator", "nn", "optim", "utils", "backend", "save", "load", "gradcheck", "GradcheckError", "float32", "float64", "int32",
            "int64", "bool_", "float", "double", "long", "bool", "max", "min", "argmax", "sum", "mean",
            "exp", "log", "sqrt", "flatten", "reshape", "matmul", "relu", "softmax", "log_softmax",
            "is_tensor", "allclose", "summary"]

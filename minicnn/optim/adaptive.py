@@ -18,7 +18,8 @@ Adadelta (state ``square_avg`` v and ``acc_delta`` u, both starting at 0)::
 RMSprop (state ``square_avg`` v; ``grad_avg`` a when centered; ``momentum_buffer`` b)::
 
     v <- alpha * v + (1 - alpha) * g**2;   centered: a <- alpha * a + (1 - alpha) * g, v~ = v - a**2
-    r = sqrt(v~ or v) + eps;   momentum: b <- mu * b + g / r, p <- p - lr * b;   else p <- p - lr * g / r
+    r = sqrt(v~ or v) + eps
+    momentum: b <- mu * b + g / r, p <- p - lr * b;   else p <- p - lr * g / r
 """
 from __future__ import annotations
 

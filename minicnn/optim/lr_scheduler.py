@@ -147,7 +147,8 @@ class LambdaLR(LRScheduler):
                 fn.__dict__.update(attributes)
 
     def get_lr(self):
-        return [base_lr * fn(self.last_epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+        return [base_lr * fn(self.last_epoch)
+                for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
 
 
 class StepLR(LRScheduler):
@@ -234,7 +235,8 @@ class CosineAnnealingLR(LRScheduler):
     """Half a cosine from ``base_lr`` down to ``eta_min`` over ``T_max`` epochs (and back up
     over the next ``T_max``, as torch's recursive form does)."""
 
-    def __init__(self, optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):  # noqa: N803
+    def __init__(self, optimizer, T_max: int, eta_min: float = 0.0,  # noqa: N803 - torch's name
+                 last_epoch: int = -1):
         self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer, last_epoch)
 
