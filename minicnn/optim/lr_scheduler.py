@@ -16,9 +16,14 @@ MultiStepLR            ``base_lr * gamma ** (number of milestones <= t)``
 ExponentialLR          ``base_lr * gamma ** t``
 CosineAnnealingLR      ``eta_min + (base_lr - eta_min) * (1 + cos(pi * t / T_max)) / 2``
 LambdaLR               ``base_lr * lr_lambda(t)``
+MultiplicativeLR       ``lr_{t-1} * lr_lambda(t)``
+ConstantLR             ``base_lr * factor`` before ``total_iters``, ``base_lr`` after
+PolynomialLR           ``base_lr * (1 - min(t, total_iters) / total_iters) ** power``
+CosineAnnealingWR      the cosine above, restarted after ``T_0``, ``T_0 * T_mult``, ... epochs
 LinearLR               ``base_lr * (s + (e - s) * min(t, total_iters) / total_iters)``
 SequentialLR           the ``i``-th scheduler between the ``i``-th and ``i+1``-th milestones,
                        restarted at its milestone
+ChainedScheduler       every scheduler stepped in turn (their factors multiply)
 OneCycleLR             from ``max_lr / div_factor`` up to ``max_lr`` over ``pct_start`` of
                        ``total_steps``, then down to ``initial_lr / final_div_factor``
                        (cosine or linear); momentum (or Adam's beta1) the opposite way
@@ -114,20 +119,24 @@ class LRScheduler:
         self._last_lr = _lrs(self.optimizer)
 
 
-class LambdaLR(LRScheduler):
-    """``lr = base_lr * lr_lambda(last_epoch)``; ``lr_lambda`` is one function or a list of
-    one per group."""
+class _LambdaScheduler(LRScheduler):
+    """A scheduler driven by ``lr_lambda``: one function or a list of one per group."""
 
     def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
         _check_optimizer(self, optimizer)
         self.optimizer = optimizer
+        name = type(self).__name__
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != len(optimizer.param_groups):
-                raise ValueError(f"LambdaLR: expected {len(optimizer.param_groups)} "
+                raise ValueError(f"{name}: expected {len(optimizer.param_groups)} "
                                  f"lr_lambdas (one per group), but got {len(lr_lambda)}")
             self.lr_lambdas = list(lr_lambda)
         else:
             self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
+        for fn in self.lr_lambdas:
+            if not callable(fn):
+                raise TypeError(f"{name}: lr_lambda should be a function, but got "
+                                f"{type(fn).__name__}")
         super().__init__(optimizer, last_epoch)
 
     def state_dict(self) -> dict:
@@ -146,9 +155,22 @@ class LambdaLR(LRScheduler):
             if attributes is not None:
                 fn.__dict__.update(attributes)
 
+
+class LambdaLR(_LambdaScheduler):
+    """``lr = base_lr * lr_lambda(last_epoch)``."""
+
     def get_lr(self):
         return [base_lr * fn(self.last_epoch)
                 for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+
+
+class MultiplicativeLR(_LambdaScheduler):
+    """``lr <- lr * lr_lambda(last_epoch)`` at every step after the first."""
+
+    def get_lr(self):
+        if self._is_initial:
+            return _lrs(self.optimizer)
+        return [lr * fn(self.last_epoch) for fn, lr in zip(self.lr_lambdas, _lrs(self.optimizer))]
 
 
 class StepLR(LRScheduler):
@@ -200,6 +222,48 @@ class ExponentialLR(LRScheduler):
 
     def _get_closed_form_lr(self):
         return [base_lr * self.gamma ** self.last_epoch for base_lr in self.base_lrs]
+
+
+class ConstantLR(LRScheduler):
+    """``base_lr * factor`` until epoch ``total_iters``, then ``base_lr``."""
+
+    def __init__(self, optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1):
+        if not 0 <= factor <= 1:
+            raise ValueError(f"ConstantLR: factor must be in [0, 1], got {factor}")
+        self.factor, self.total_iters = factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in _lrs(self.optimizer)]
+        if self.last_epoch != self.total_iters:
+            return _lrs(self.optimizer)
+        return [lr * (1.0 / self.factor) for lr in _lrs(self.optimizer)]
+
+    def _get_closed_form_lr(self):
+        return [base_lr * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
+                for base_lr in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """``base_lr * (1 - min(t, total_iters) / total_iters) ** power``."""
+
+    def __init__(self, optimizer, total_iters: int = 5, power: float = 1.0,
+                 last_epoch: int = -1):
+        self.total_iters, self.power = total_iters, power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return _lrs(self.optimizer)
+        decay = ((1.0 - self.last_epoch / self.total_iters)
+                 / (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
+        return [lr * decay for lr in _lrs(self.optimizer)]
+
+    def _get_closed_form_lr(self):
+        return [base_lr * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters)
+                ** self.power for base_lr in self.base_lrs]
 
 
 class LinearLR(LRScheduler):
@@ -259,25 +323,45 @@ class CosineAnnealingLR(LRScheduler):
                 for base_lr in self.base_lrs]
 
 
-class SequentialLR(LRScheduler):
+def _check_schedulers(owner, schedulers, optimizer) -> None:
+    name = type(owner).__name__
+    if len(schedulers) < 1:
+        raise ValueError(f"{name}: expects at least one scheduler, got none")
+    for i, scheduler in enumerate(schedulers):
+        if not hasattr(scheduler, "optimizer"):
+            raise TypeError(f"{name}: the scheduler at index {i} ({type(scheduler).__name__}) "
+                            f"has no `optimizer`")
+        if isinstance(scheduler, ReduceLROnPlateau):
+            raise ValueError(f"{name}: does not support ReduceLROnPlateau (its step needs a "
+                             f"metric), got one at index {i}")
+        if scheduler.optimizer is not optimizer:
+            raise ValueError(f"{name}: every scheduler must belong to the same optimizer; the "
+                             f"{type(scheduler).__name__} at index {i} has another")
+
+
+class _Composite(LRScheduler):
+    """Saves and restores the state of its ``_schedulers`` with its own."""
+
+    def state_dict(self) -> dict:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state_dict = dict(state_dict)
+        saved = state_dict.pop("_schedulers")
+        self.__dict__.update(state_dict)
+        for scheduler, state in zip(self._schedulers, saved):
+            scheduler.load_state_dict(state)
+
+
+class SequentialLR(_Composite):
     """Run ``schedulers[i]`` from ``milestones[i-1]`` to ``milestones[i]``; each one after
     the first restarts (its closed form at epoch 0) at its milestone."""
 
     def __init__(self, optimizer, schedulers: list, milestones: list, last_epoch: int = -1):
         _check_optimizer(self, optimizer)
-        if len(schedulers) < 1:
-            raise ValueError("SequentialLR: expects at least one scheduler, got none")
-        for i, scheduler in enumerate(schedulers):
-            if not hasattr(scheduler, "optimizer"):
-                raise TypeError(f"SequentialLR: the scheduler at index {i} "
-                                f"({type(scheduler).__name__}) has no `optimizer`")
-            if isinstance(scheduler, ReduceLROnPlateau):
-                raise ValueError(f"SequentialLR: does not support ReduceLROnPlateau (its step "
-                                 f"needs a metric), got one at index {i}")
-            if scheduler.optimizer is not optimizer:
-                raise ValueError(f"SequentialLR: every scheduler must belong to the same "
-                                 f"optimizer; the {type(scheduler).__name__} at index {i} has "
-                                 f"another")
+        _check_schedulers(self, schedulers, optimizer)
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(f"SequentialLR: expects one milestone fewer than schedulers, got "
                              f"{len(schedulers)} schedulers and {len(milestones)} milestones")
@@ -302,17 +386,74 @@ class SequentialLR(LRScheduler):
             scheduler.step()
         self._last_lr = scheduler.get_last_lr()
 
-    def state_dict(self) -> dict:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
 
-    def load_state_dict(self, state_dict: dict) -> None:
-        state_dict = dict(state_dict)
-        saved = state_dict.pop("_schedulers")
-        self.__dict__.update(state_dict)
-        for scheduler, state in zip(self._schedulers, saved):
-            scheduler.load_state_dict(state)
+class ChainedScheduler(_Composite):
+    """Step every scheduler in ``schedulers`` at each ``step()``, in order (their factors
+    multiply)."""
+
+    def __init__(self, schedulers: list, optimizer=None):
+        if len(schedulers) < 1:
+            raise ValueError("ChainedScheduler: expects at least one scheduler, got none")
+        optimizer = optimizer or schedulers[0].optimizer
+        _check_schedulers(self, schedulers, optimizer)
+        self._schedulers, self.optimizer = list(schedulers), optimizer
+        self._last_lr = _lrs(optimizer)
+
+    def step(self) -> None:
+        for scheduler in self._schedulers:
+            scheduler.step()
+        self._last_lr = _lrs(self.optimizer)
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """``eta_min + (base_lr - eta_min)(1 + cos(pi T_cur / T_i))/2``, where ``T_cur`` counts
+    epochs since the last restart and the restarts come after ``T_0``, ``T_0 * T_mult``, ...
+    epochs. ``step(epoch)`` with a fractional epoch (``epoch + i / iters``) is torch's too."""
+
+    def __init__(self, optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,  # noqa: N803
+                 last_epoch: int = -1):
+        if not isinstance(T_0, int) or T_0 <= 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts: expected a positive integer T_0, "
+                             f"got {T_0}")
+        if not isinstance(T_mult, int) or T_mult < 1:
+            raise ValueError(f"CosineAnnealingWarmRestarts: expected an integer T_mult >= 1, "
+                             f"got {T_mult}")
+        if not isinstance(eta_min, (float, int)):
+            raise ValueError(f"CosineAnnealingWarmRestarts: expected a float eta_min, got "
+                             f"{eta_min!r}")
+        self.T_0, self.T_i, self.T_mult, self.eta_min = T_0, T_0, T_mult, eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [self.eta_min + (base_lr - self.eta_min)
+                * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+                for base_lr in self.base_lrs]
+
+    def step(self, epoch=None) -> None:
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur += 1
+            if self.T_cur >= self.T_i:
+                self.T_cur, self.T_i = self.T_cur % self.T_i, self.T_i * self.T_mult
+        elif epoch < 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts: expected a non-negative epoch, "
+                             f"got {epoch}")
+        elif epoch >= self.T_0:
+            if self.T_mult == 1:
+                self.T_cur = epoch % self.T_0
+            else:
+                n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+                self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+                self.T_i = self.T_0 * self.T_mult ** n
+        else:
+            self.T_i, self.T_cur = self.T_0, epoch
+        self.last_epoch = math.floor(epoch)
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = _lrs(self.optimizer)
 
 
 def _per_group(scheduler, name: str, value, optimizer) -> list:

@@ -36,6 +36,17 @@ SCHEDULES = {
         o, [s.LinearLR(o, start_factor=0.2, total_iters=10),
             s.CosineAnnealingLR(o, T_max=30), s.ExponentialLR(o, gamma=0.9)],
         milestones=[10, 45])),
+    "MultiplicativeLR": ("SGD", lambda s, o: s.MultiplicativeLR(
+        o, lr_lambda=lambda epoch: 0.9 if epoch % 3 else 1.05)),
+    "ConstantLR": ("SGD", lambda s, o: s.ConstantLR(o, factor=0.3, total_iters=12)),
+    "PolynomialLR": ("SGD", lambda s, o: s.PolynomialLR(o, total_iters=60, power=2.5)),
+    "CosineAnnealingWarmRestarts": ("SGD", lambda s, o: s.CosineAnnealingWarmRestarts(
+        o, T_0=10, T_mult=2, eta_min=1e-3)),
+    "ChainedScheduler": ("SGD", lambda s, o: s.ChainedScheduler(
+        [s.ConstantLR(o, factor=0.5, total_iters=5), s.ExponentialLR(o, gamma=0.97)])),
+    "SequentialLR-closed-forms": ("SGD", lambda s, o: s.SequentialLR(
+        o, [s.ConstantLR(o, factor=0.5, total_iters=3), s.PolynomialLR(o, total_iters=20),
+            s.StepLR(o, step_size=5), s.MultiStepLR(o, [3, 8])], milestones=[5, 30, 60])),
     "OneCycleLR-cos-SGD": ("SGD", lambda s, o: s.OneCycleLR(o, max_lr=[0.5, 0.1],
                                                            total_steps=STEPS)),
     "OneCycleLR-linear-three-phase": ("SGD", lambda s, o: s.OneCycleLR(
@@ -97,6 +108,43 @@ def test_a_hundred_steps_match_torch(name, resume_at):
     np.testing.assert_allclose(ours, theirs, rtol=1e-13, atol=0)
     np.testing.assert_allclose(our_last, their_last, rtol=1e-13, atol=0)
     np.testing.assert_allclose(our_last, ours[:, :, 0], rtol=0, atol=0)
+
+
+CLOSED_FORMS = ["StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR",
+                "ConstantLR", "PolynomialLR", "LambdaLR"]
+
+
+@pytest.mark.parametrize("name", CLOSED_FORMS)
+@pytest.mark.filterwarnings("ignore:.*(deprecated|EPOCH).*:UserWarning")
+def test_stepping_to_a_given_epoch_uses_torch_s_closed_form(name):
+    """``step(epoch)`` (deprecated in torch, still there) jumps to the closed form."""
+    rates = []
+    for library in (optim, torch.optim):
+        optimizer = make_optimizer(library, "SGD")
+        scheduler = SCHEDULES[name][1](library.lr_scheduler, optimizer)
+        seen = []
+        for epoch in (3, 12, 11, 12, 0, 7, 30, 45, 29, 60, 99):
+            optimizer.step()
+            scheduler.step(epoch)
+            seen.append(scheduler.get_last_lr())
+        rates.append(np.array(seen))
+    np.testing.assert_allclose(rates[0], rates[1], rtol=1e-13, atol=0)
+
+
+def test_warm_restarts_at_fractional_epochs_match_torch():
+    """CosineAnnealingWarmRestarts stepped with ``epoch + i / iters``, as its docs show."""
+    rates = []
+    for library in (optim, torch.optim):
+        optimizer = make_optimizer(library, "SGD")
+        scheduler = library.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=3, T_mult=2)
+        seen = []
+        for epoch in range(12):
+            for i in range(5):
+                optimizer.step()
+                scheduler.step(epoch + i / 5)
+                seen.append(scheduler.get_last_lr())
+        rates.append(np.array(seen))
+    np.testing.assert_allclose(rates[0], rates[1], rtol=1e-13, atol=0)
 
 
 def test_initial_lr_and_last_epoch_are_torch_s():
@@ -199,6 +247,18 @@ BAD = [
      lambda s, o: s.SequentialLR(o, [s.StepLR(o, 2), s.StepLR(o, 3)], milestones=[1, 2])),
     ("SequentialLR no schedulers", ValueError, "SequentialLR",
      lambda s, o: s.SequentialLR(o, [], milestones=[])),
+    ("MultiplicativeLR lr_lambda not callable", TypeError, "MultiplicativeLR.*float",
+     lambda s, o: s.MultiplicativeLR(o, 0.5)),
+    ("ConstantLR factor 2", ValueError, "ConstantLR.*factor.*2",
+     lambda s, o: s.ConstantLR(o, factor=2.0)),
+    ("warm restarts T_0 0", ValueError, "CosineAnnealingWarmRestarts.*T_0.*0",
+     lambda s, o: s.CosineAnnealingWarmRestarts(o, T_0=0)),
+    ("warm restarts T_mult 1.5", ValueError, "CosineAnnealingWarmRestarts.*T_mult.*1.5",
+     lambda s, o: s.CosineAnnealingWarmRestarts(o, T_0=2, T_mult=1.5)),
+    ("ChainedScheduler of nothing", ValueError, "ChainedScheduler",
+     lambda s, o: s.ChainedScheduler([])),
+    ("ChainedScheduler over ReduceLROnPlateau", ValueError, "ChainedScheduler.*ReduceLROnPlateau",
+     lambda s, o: s.ChainedScheduler([s.StepLR(o, 2), s.ReduceLROnPlateau(o)])),
     ("resume without initial_lr", KeyError, "StepLR.*initial_lr",
      lambda s, o: s.StepLR(o, 2, last_epoch=3)),
 ]
