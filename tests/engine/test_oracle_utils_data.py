@@ -98,6 +98,10 @@ def test_a_loader_over_a_tensor_dataset_matches_torch():
                                                   batch_size=2)]
     assert subset == [describe(b) for b in tud.DataLoader(tud.Subset(theirs.dataset, [4, 0, 6]),
                                                           batch_size=2)]
+    nested = mud.Subset(mud.Subset(ours.dataset, [7, 4, 0, 6]), [3, 1])
+    their_nested = tud.Subset(tud.Subset(theirs.dataset, [7, 4, 0, 6]), [3, 1])
+    assert ([describe(b) for b in mud.DataLoader(nested, batch_size=2)]
+            == [describe(b) for b in tud.DataLoader(their_nested, batch_size=2)])
 
 
 class Stream(tud.IterableDataset):

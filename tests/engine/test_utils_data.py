@@ -99,6 +99,24 @@ def test_a_batch_sampler_drives_the_loader():
     assert [b[0].tolist() for b in loader] == [[0, 1, 2], [3, 4, 5], [6]] and len(loader) == 3
 
 
+@pytest.mark.gpu
+@pytest.mark.skipif(not minicnn.backend.cuda_available(),
+                    reason="no CUDA device with CuPy on this machine")
+def test_batches_of_device_tensors_stay_on_the_device():
+    x = minicnn.tensor(np.arange(12.0).reshape(6, 2)).to("cuda")
+    y = minicnn.tensor(np.arange(6)).to("cuda")
+    fast = list(DataLoader(TensorDataset(x, y), batch_size=4))
+    collated = list(DataLoader(TensorDataset(x, y), batch_size=4,
+                               collate_fn=minicnn.utils.data.default_collate))
+    slow = list(DataLoader(TensorDataset(x, y), batch_size=4, collate_fn=lambda b: [
+        minicnn.utils.data.default_collate([s[0] for s in b]),
+        minicnn.utils.data.default_collate([s[1] for s in b])]))
+    for batches in (fast, collated, slow):
+        assert [b[0].device for b in batches] == ["cuda", "cuda"]
+        assert batches[1][0].cpu().tolist() == [[8.0, 9.0], [10.0, 11.0]]
+        assert batches[0][1].cpu().tolist() == [0, 1, 2, 3]
+
+
 def test_generator_seeds_as_torch_s():
     g = minicnn.Generator()
     assert g.initial_seed() == 67280421310721  # torch.Generator()'s

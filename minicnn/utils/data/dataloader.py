@@ -19,8 +19,17 @@ from ...backend import xp_of
 from ...random import check_generator
 from ...tensor import Tensor
 from .collate import default_collate, default_convert
-from .dataset import IterableDataset, TensorDataset
+from .dataset import IterableDataset, Subset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
+
+
+def _tensor_rows(dataset, indices: list):
+    """``(tensors, rows)`` when ``dataset`` is a TensorDataset, or Subsets of one, whose
+    samples at ``indices`` are rows ``rows`` of ``tensors``; else None."""
+    while type(dataset) is Subset:
+        indices = [dataset.indices[i] for i in indices]
+        dataset = dataset.dataset
+    return (dataset.tensors, indices) if type(dataset) is TensorDataset else None
 
 
 class DataLoader:
@@ -100,9 +109,11 @@ class DataLoader:
                 yield self._fetch(indices)
 
     def _fetch(self, indices: list):
-        if type(self.dataset) is TensorDataset and self.collate_fn is default_collate:
+        rows = _tensor_rows(self.dataset, indices)
+        if rows is not None and self.collate_fn is default_collate:
             # what default_collate makes of the samples, in one indexing per tensor
-            return [Tensor(t.array[xp_of(t.array).asarray(indices)]) for t in self.dataset.tensors]
+            tensors, rows = rows
+            return [Tensor(t.array[xp_of(t.array).asarray(rows)]) for t in tensors]
         if callable(getattr(self.dataset, "__getitems__", None)):
             return self.collate_fn(self.dataset.__getitems__(indices))
         return self.collate_fn([self.dataset[i] for i in indices])
