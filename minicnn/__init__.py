@@ -2,6 +2,7 @@
 
     import minicnn
     from minicnn import nn, optim
+    from minicnn.utils.data import DataLoader
 
 The names below mirror ``torch``'s: ``minicnn.tensor``, ``minicnn.zeros``,
 ``minicnn.max(t, 1)``, ``minicnn.no_grad()``, ``minicnn.manual_seed(0)``, ...
@@ -17,8 +18,8 @@ from .tensor import (Tensor, arange, device, from_numpy, ones, rand, randn, tens
 from .dtypes import (dtype, bool_, float16, float32, float64, int8, int16, int32, int64, uint8,
                      can_cast)
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad
-from .random import manual_seed
-from . import nn, optim  # noqa: E402 - after Tensor
+from .random import Generator, default_generator, manual_seed
+from . import nn, optim, utils  # noqa: E402 - after Tensor
 from .io import load, save
 from .gradcheck import GradcheckError, gradcheck
 from .summary import summary
@@ -146,8 +147,9 @@ def allclose(a, b, rtol=1e-5, atol=1e-8) -> bool:
 __version__ = "0.1.0"
 
 __all__ = ["Tensor", "Function", "tensor", "from_numpy", "zeros", "ones", "randn", "rand", "arange",
-           "device", "cuda", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed", "nn", "optim",
-           "backend", "save", "load", "gradcheck", "GradcheckError", "dtype", "float16", "float32",
+           "device", "cuda", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed",
+           "Generator", "default_generator", "nn", "optim", "utils", "backend", "save", "load",
+           "gradcheck", "GradcheckError", "dtype", "float16", "float32",
            "float64", "uint8", "int8", "int16", "int32", "int64", "bool_", "float", "double",
            "half", "long", "int", "short", "bool", "eq", "ne", "lt", "le", "gt", "ge", "greater",
            "less", "greater_equal", "less_equal", "not_equal", "add", "sub", "mul", "div",

@@ -68,8 +68,11 @@ def small_model():
 
 @pytest.mark.gpu
 @requires_cuda
-@pytest.mark.parametrize("name,config", [("SGD", dict(lr=0.05, momentum=0.9)), ("Adam", dict(lr=0.01)),
-                                         ("Adagrad", dict(lr=0.05))])
+@pytest.mark.parametrize("name,config", [
+    ("SGD", dict(lr=0.05, momentum=0.9)), ("Adam", dict(lr=0.01)), ("Adagrad", dict(lr=0.05)),
+    ("AdamW", dict(lr=0.01)), ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5)),
+    ("Adadelta", dict(weight_decay=0.01)), ("Adamax", dict(lr=0.01)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.01)), ("RAdam", dict(lr=0.01))])
 def test_training_on_the_gpu_matches_the_cpu(name, config):
     rng = np.random.default_rng(0)
     batches = [(rng.standard_normal((6, 1, 16, 16)).astype(np.float32), rng.integers(0, 5, 6))
