@@ -15,6 +15,7 @@ import numpy as np
 
 from . import backend
 from .random import generator
+from .tensor_functions import TensorFunctions
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -60,8 +61,8 @@ def _as_array(data, dtype=None):
     return array
 
 
-class Tensor:
-    """An array on the autograd tape. See the module docstring."""
+class Tensor(TensorFunctions):
+    """An array on the autograd tape. See the module docstring (and ``TensorFunctions``)."""
 
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected op
     __array_ufunc__ = None

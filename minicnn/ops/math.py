@@ -112,7 +112,9 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """``a ** b``; the gradient to ``b`` needs ``a > 0`` (it holds ``log(a)``)."""
+    """``a ** b``; the gradient to ``b`` needs ``a > 0`` (it holds ``log(a)``), except that,
+    as in torch, it is 0 where ``a = 0`` and ``b >= 0``, and the gradient to ``a`` is 0 where
+    ``b = 0``."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -123,9 +125,16 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, g):
         a, b, out = ctx.saved_tensors
+        xp = xp_of(out)
+        zero = xp.zeros((), dtype=out.dtype)
         need_a, need_b = ctx.needs_input_grad
-        grad_a = unbroadcast(g * b * a ** (b - 1), _shape(a)) if need_a else None
-        grad_b = unbroadcast(g * out * xp_of(out).log(a), _shape(b)) if need_b else None
+        grad_a = grad_b = None
+        if need_a:
+            grad_a = unbroadcast(xp.where(b == 0, zero, g * b * a ** (b - 1)), _shape(a))
+        if need_b:
+            at_zero = (a == 0) & (b >= 0)
+            log_a = xp.log(xp.where(at_zero, 1, a))
+            grad_b = unbroadcast(xp.where(at_zero, zero, g * out * log_a), _shape(b))
         return grad_a, grad_b
 
 
