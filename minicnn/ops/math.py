@@ -111,6 +111,14 @@ class Neg(Function):
         return -g
 
 
+def _power_rule(a, b):
+    """``d(a ** b)/da = b a^(b-1)``, and 0 where ``b = 0`` (as torch, even at ``a = 0``)."""
+    if not hasattr(b, "shape"):
+        return b * a ** (b - 1) if b != 0 else xp_of(a).zeros_like(a)
+    xp = xp_of(b)
+    return xp.where(b == 0, 0, b * a ** xp.where(b == 0, 1, b - 1))
+
+
 class Pow(Function):
     """``a ** b``; the gradient to ``b`` needs ``a > 0`` (it holds ``log(a)``), except that,
     as in torch, it is 0 where ``a = 0`` and ``b >= 0``, and the gradient to ``a`` is 0 where
@@ -130,7 +138,7 @@ class Pow(Function):
         need_a, need_b = ctx.needs_input_grad
         grad_a = grad_b = None
         if need_a:
-            grad_a = unbroadcast(xp.where(b == 0, zero, g * b * a ** (b - 1)), _shape(a))
+            grad_a = unbroadcast(g * _power_rule(a, b), _shape(a))
         if need_b:
             at_zero = (a == 0) & (b >= 0)
             log_a = xp.log(xp.where(at_zero, 1, a))
