@@ -84,8 +84,10 @@ class Norm(Function):
             reached = a == out
             return sign * reached * (g / reached.sum(axis=ctx.axes, keepdims=True))
         zero = xp.zeros((), dtype=x.dtype)
-        scaled = sign * a ** (p - 1) if p >= 1 else xp.where(a == 0, zero,
-                                                             sign * xp.where(a == 0, 1, a) ** (p - 1))
+        if p >= 1:
+            scaled = sign * a ** (p - 1)
+        else:  # |x|^(p-1) is infinite at 0, where torch's gradient is 0
+            scaled = xp.where(a == 0, zero, sign * xp.where(a == 0, 1, a) ** (p - 1))
         scale = xp.where(out == 0, zero, g / xp.where(out == 0, 1, out) ** (p - 1))
         return scaled * scale
 
