@@ -28,17 +28,26 @@ from .math import unbroadcast, _shape
 
 
 # ---- cat, stack, split, chunk -------------------------------------------------------
+def _skipped(arrays) -> list:
+    """Which arrays are 1-d and empty beside arrays of another rank (torch leaves them out)."""
+    other_rank = any(a.ndim != 1 for a in arrays)
+    return [other_rank and tuple(a.shape) == (0,) for a in arrays]
+
+
 class Cat(Function):
     @staticmethod
     def forward(ctx, *arrays, dim=0):
-        ctx.dim = dim
-        ctx.bounds = np.cumsum([a.shape[dim] for a in arrays])[:-1].tolist()
-        return xp_of(arrays[0]).concatenate(arrays, axis=dim)
+        ctx.dim, ctx.skipped = dim, _skipped(arrays)
+        kept = [a for a, skip in zip(arrays, ctx.skipped) if not skip]
+        ctx.bounds = np.cumsum([a.shape[dim] for a in kept])[:-1].tolist()
+        return xp_of(kept[0]).concatenate(kept, axis=dim)
 
     @staticmethod
     def backward(ctx, g):
-        pieces = xp_of(g).split(g, ctx.bounds, axis=ctx.dim)
-        return tuple(p if need else None for p, need in zip(pieces, ctx.needs_input_grad))
+        xp = xp_of(g)
+        pieces = iter(xp.split(g, ctx.bounds, axis=ctx.dim))
+        grads = [xp.zeros(0, dtype=g.dtype) if skip else next(pieces) for skip in ctx.skipped]
+        return tuple(p if need else None for p, need in zip(grads, ctx.needs_input_grad))
 
 
 def _tensor_list(tensors, op: str) -> list:
@@ -54,26 +63,29 @@ def _tensor_list(tensors, op: str) -> list:
     return list(tensors)
 
 
-def _promoted(tensors: list) -> list:
-    dtype = result_dtype(*tensors)
+def _promoted(tensors: list, dtype) -> list:
     return [t if t.dtype == dtype else t.to(dtype) for t in tensors]
 
 
 def cat(tensors, dim: int = 0) -> Tensor:
     """``torch.cat``: join tensors of the same shape except in ``dim`` along ``dim``;
-    the result has their promoted dtype."""
+    the result has their promoted dtype. As in torch, 1-d empty tensors (``tensor([])``,
+    the start of an accumulation) are left out, though they count for the dtype."""
     tensors = _tensor_list(tensors, "cat")
-    first = tensors[0]
+    skipped = _skipped(tensors)
+    checked = [(i, t) for i, (t, skip) in enumerate(zip(tensors, skipped)) if not skip]
+    k, first = checked[0]
     dim = normalize_dim(dim, first.ndim, "cat", first.shape)
-    for i, t in enumerate(tensors):
+    for i, t in checked:
         if t.ndim != first.ndim:
             raise RuntimeError(f"cat(): tensors must have the same number of dimensions; got "
-                               f"shape {first.shape} for tensor 0 and {t.shape} for tensor {i}")
-        if first.ndim == 0 or any(a != b for k, (a, b) in enumerate(zip(first.shape, t.shape))
-                                  if k != dim):
+                               f"shape {first.shape} for tensor {k} and {t.shape} for tensor {i}")
+        if first.ndim == 0 or any(a != b for d, (a, b) in enumerate(zip(first.shape, t.shape))
+                                  if d != dim):
             raise RuntimeError(f"cat(): sizes of tensors must match except in dimension {dim}; "
-                               f"got shape {first.shape} for tensor 0 and {t.shape} for tensor {i}")
-    return Cat.apply(*_promoted(tensors), dim=dim)
+                               f"got shape {first.shape} for tensor {k} and {t.shape} for "
+                               f"tensor {i}")
+    return Cat.apply(*_promoted(tensors, result_dtype(*tensors)), dim=dim)
 
 
 concat = concatenate = cat
@@ -88,7 +100,8 @@ def stack(tensors, dim: int = 0) -> Tensor:
         if t.shape != first.shape:
             raise RuntimeError(f"stack(): expects each tensor to be equal size, but got "
                                f"{first.shape} at entry 0 and {t.shape} at entry {i}")
-    return Cat.apply(*[t.unsqueeze(dim) for t in _promoted(tensors)], dim=dim)
+    return Cat.apply(*[t.unsqueeze(dim) for t in _promoted(tensors, result_dtype(*tensors))],
+                     dim=dim)
 
 
 def _narrow(t: Tensor, dim: int, start: int, length: int) -> Tensor:
