@@ -101,7 +101,7 @@ class Extremum(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         wins = (a > b) if ctx.largest else (a < b)
-        share = wins + 0.5 * (a == b)
+        share = (wins + 0.5 * (a == b)).astype(g.dtype, copy=False)
         need_a, need_b = ctx.needs_input_grad
         return (unbroadcast(g * share, a.shape) if need_a else None,
                 unbroadcast(g * (1 - share), b.shape) if need_b else None)

@@ -3,6 +3,7 @@ all, mm, bmm) against torch: values, dtypes and input gradients, float32 to rtol
 float64 to rtol 1e-10."""
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from minicnn.gradcheck.cases import off_kinks
 from tests.engine.function_oracle import DTYPES, compare
@@ -103,3 +104,28 @@ def test_matches_torch(name, dtype):
 ])
 def test_result_dtypes_follow_torch(name, call, arrays):
     compare(call, arrays, grad=False)
+
+
+REDUCE = {
+    "norm 2": lambda lib, a, dim, keep: lib.norm(a, 2, dim, keep),
+    "norm 1": lambda lib, a, dim, keep: lib.norm(a, 1, dim, keep),
+    "norm 3": lambda lib, a, dim, keep: lib.norm(a, 3, dim, keep),
+    "norm inf": lambda lib, a, dim, keep: lib.norm(a, INF, dim, keep),
+    "var": lambda lib, a, dim, keep: lib.var(a, dim, keepdim=keep),
+    "std correction 0": lambda lib, a, dim, keep: lib.std(a, dim, keepdim=keep, correction=0),
+    "prod": lambda lib, a, dim, keep: lib.prod(a, dim[0], keep),
+    "cumsum": lambda lib, a, dim, keep: lib.cumsum(a, dim[0]),
+    "sort": lambda lib, a, dim, keep: lib.sort(a, dim[0], keep),
+    "topk": lambda lib, a, dim, keep: lib.topk(a, 1 + keep, dim[0], largest=keep),
+    "any": lambda lib, a, dim, keep: lib.any(a > 0, dim, keep),
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=st.lists(st.integers(2, 4), min_size=1, max_size=3), data=st.data(),
+       name=st.sampled_from(sorted(REDUCE)), keep=st.booleans(), seed=st.integers(0, 2**16))
+def test_reductions_over_random_shapes_and_dims_match_torch(shape, data, name, keep, seed):
+    dims = data.draw(st.lists(st.integers(-len(shape), len(shape) - 1), min_size=1,
+                              max_size=len(shape), unique_by=lambda d: d % len(shape)))
+    compare(lambda lib, a: REDUCE[name](lib, a, tuple(dims), keep),
+            [distinct(*shape, seed=seed)], np.float64, seed)
