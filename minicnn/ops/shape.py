@@ -119,7 +119,7 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
         if step < 0 or (step == 0 and size != 0):
             raise RuntimeError(f"split(): split_size must be positive for dimension {dim} of "
                                f"size {size} (shape {tensor.shape}), got {step}")
-        sizes = [step] * (size // step) + ([size % step] if size % step else []) if step else [0]
+        sizes = [min(step, size - start) for start in range(0, size, step or 1)] or [0]
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if any(s < 0 for s in sizes) or sum(sizes) != size:

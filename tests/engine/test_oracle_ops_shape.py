@@ -26,6 +26,8 @@ CALLS = {
     "stack dim 1": (lambda lib, a, b: lib.stack([a, b], 1), [normal(2, 3), normal(2, 3, seed=1)]),
     "stack dim -1": (lambda lib, a, b: lib.stack([a, b, a], -1), [normal(4), normal(4, seed=1)]),
     "split int": (lambda lib, a: lib.split(a, 2), [normal(5, 3)]),
+    "split empty": (lambda lib, a: lib.split(a, 2, 1), [normal(2, 0)]),
+    "split larger than the dim": (lambda lib, a: a.split(7), [normal(5)]),
     "split method list": (lambda lib, a: a.split([1, 3, 0], dim=1), [normal(2, 4)]),
     "chunk": (lambda lib, a: lib.chunk(a, 4, 1), [normal(2, 5)]),
     "chunk method": (lambda lib, a: a.chunk(2), [normal(3, 2)]),
