@@ -23,6 +23,9 @@ from . import nn, optim, utils  # noqa: E402 - after Tensor
 from .io import load, save
 from .gradcheck import GradcheckError, gradcheck
 from .summary import summary
+# ---- tensor functions and factories (minicnn/functions.py) ----
+from . import functions as _functions
+from .functions import *  # noqa: F401,F403 - cat, stack, norm, zeros_like, ... (its __all__)
 
 float = float32  # noqa: A001 - torch.float
 double = float64
@@ -156,3 +159,4 @@ __all__ = ["Tensor", "Function", "tensor", "from_numpy", "zeros", "ones", "randn
            "result_type", "promote_types", "can_cast", "max", "min", "argmax", "sum", "mean",
            "exp", "log", "sqrt", "flatten", "reshape", "matmul", "relu", "softmax", "log_softmax",
            "is_tensor", "allclose", "summary"]
+__all__ += _functions.__all__

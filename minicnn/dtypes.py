@@ -28,7 +28,7 @@ _TORCH_TYPE_NAME = {"float32": "FloatTensor", "float64": "DoubleTensor", "float1
 class dtype:  # noqa: N801 - named as torch.dtype
     """A tensor element type; see the module docstring. Build one with :func:`as_dtype`."""
 
-    __slots__ = ("dtype", "name", "is_floating_point", "is_signed", "itemsize")
+    __slots__ = ("dtype", "name", "is_floating_point", "is_signed", "itemsize", "kind")
 
     def __init__(self, numpy_dtype: np.dtype, name: str):
         self.dtype = numpy_dtype  # the NumPy dtype (NumPy's protocol for dtype-like objects)
@@ -36,6 +36,7 @@ class dtype:  # noqa: N801 - named as torch.dtype
         self.is_floating_point = numpy_dtype.kind == "f"
         self.is_signed = numpy_dtype.kind in "if"
         self.itemsize = numpy_dtype.itemsize
+        self.kind = numpy_dtype.kind  # NumPy's kind letter ('f', 'i', 'u', 'b'), for array code
 
     is_complex = False
 

@@ -19,6 +19,7 @@ import numpy as np
 from . import backend, dtypes
 from .dtypes import bool_, float16, float32, float64, int32, int64
 from .random import generator
+from .tensor_functions import TensorFunctions
 from .tensor_inplace import InplaceMixin
 from .tensor_protocol import ProtocolMixin
 
@@ -69,8 +70,8 @@ def _as_array(data, dtype=None):
     return array
 
 
-class Tensor(InplaceMixin, ProtocolMixin):
-    """An array on the autograd tape. See the module docstring."""
+class Tensor(InplaceMixin, ProtocolMixin, TensorFunctions):
+    """An array on the autograd tape. See the module docstring (and ``TensorFunctions``)."""
 
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected op
     __array_ufunc__ = None

@@ -73,6 +73,11 @@ class InplaceMixin:
     def div_(self, other):
         return self._inplace("div_", lambda: self / other)
 
+    def clamp_(self, min=None, max=None):  # noqa: A002 - torch's argument names
+        return self._inplace("clamp_", lambda: self.clamp(min, max))
+
+    clip_ = clamp_
+
     def __iadd__(self, other):
         return self.add_(other)
 

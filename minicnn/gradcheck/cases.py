@@ -1,8 +1,9 @@
 """Every op, layer and loss as a gradient-check case, on small random float64 shapes.
 
 Used by ``python -m minicnn.gradcheck`` and by the test suite, so both check the same
-list. Inputs of max, min, max pooling, ReLU and |x| come from :func:`off_kinks`: values
-at least ``gap`` apart and from zero, so no finite difference straddles a kink.
+list. Inputs of max, min, max pooling, ReLU, |x|, clamp, maximum, sort, topk and the 1- and
+inf-norms come from :func:`off_kinks`: values at least ``gap`` apart and from zero, so no
+finite difference straddles a kink.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Callable
 
 import numpy as np
 
+from .. import functions as T
 from .. import nn
 from ..nn import functional as F
 from ..random import manual_seed
@@ -225,3 +227,97 @@ CASES: list[Case] = [
     Case("Sequential", "conv-bn-relu-pool-linear + CE loss", _small_cnn),
     Case("Sequential", "same, fast directional mode", _small_cnn, fast=True),
 ]
+
+
+def _index(*rows):
+    return Tensor(np.array(rows, dtype=np.int64))
+
+
+def _shifted_off_kinks(rng, shape):
+    """:func:`off_kinks` moved off its symmetry, so no two magnitudes tie (for the inf-norm)."""
+    return off_kinks(rng, shape) + 0.01
+
+
+def _with_zeros(count):
+    def make(rng, shape):
+        values = rng.uniform(0.5, 2.0, shape) * rng.choice([-1, 1], shape)
+        values.reshape(-1)[:count] = 0.0
+        return values
+    return make
+
+
+def _clamp_by_tensors():
+    rng = _rng()
+    x, low, high = off_kinks(rng, (3, 4)), rng.uniform(-0.3, -0.1, 4), rng.uniform(0.1, 0.3, (3, 1))
+    high[0, 0] = -0.5  # row 0: high < low, so the output is high
+    return (lambda x, low, high: T.clamp(x, low, high)), (leaf(x), leaf(low), leaf(high))
+
+
+def _two_off_kinks(op):
+    def build():
+        values = off_kinks(_rng(), (2, 3, 4))
+        return op, (leaf(values[0]), leaf(values[1]))
+    return build
+
+
+FUNCTION_CASES: list[Case] = [
+    Case("cat", "dim=1, three inputs", lambda: (lambda a, b, c: T.cat([a, b, c], 1) * 2, (
+        leaf(_rng().standard_normal((2, 3))), leaf(_rng(1).standard_normal((2, 1))),
+        leaf(_rng(2).standard_normal((2, 2)))))),
+    Case("stack", "dim=-1", _binary(lambda a, b: T.stack([a, b], -1) * 2, (2, 3), (2, 3))),
+    Case("split", "sizes [1, 3] along 1", _unary(lambda a: T.split(a, [1, 3], 1)[1] * 2, (2, 4))),
+    Case("chunk", "3 chunks of 5", _unary(lambda a: T.chunk(a, 3)[2] * 2, (5, 2))),
+    Case("flip", "dims (0, 2)", _unary(lambda a: T.flip(a, (0, 2)) * 2, (2, 3, 4))),
+    Case("repeat", "(2,3) repeated (2, 1, 3)", _unary(lambda a: a.repeat(2, 1, 3) * 2, (2, 3))),
+    Case("expand", "(3,1) -> (2,3,4)", _unary(lambda a: a.expand(2, -1, 4) * 2, (3, 1))),
+    Case("masked_fill", "number", _unary(lambda a: T.masked_fill(a, a > 0.2, -1.0) * 2, (3, 4),
+                                           off_kinks)),
+    Case("masked_fill", "0-d tensor value, broadcast mask", lambda: (
+        lambda a, v: T.masked_fill(a, Tensor(np.array([True, False, True, False])), v) * 2,
+        (leaf(_rng().standard_normal((3, 4))), leaf(1.5)))),
+    Case("where", "tensors, broadcast", lambda: (
+        lambda a, b: T.where(Tensor(np.array([[True], [False], [True]])), a, b) * 2,
+        (leaf(_rng().standard_normal((3, 4))), leaf(_rng(1).standard_normal(4))))),
+    Case("where", "number other", _unary(lambda a: T.where(a > 0, a, 0.5) * 2, (3, 4),
+                                         off_kinks)),
+    Case("gather", "dim=1, repeated indices", _unary(
+        lambda a: T.gather(a, 1, _index([0, 0, 2], [3, 1, 1])) * 2, (2, 4))),
+    Case("index_select", "dim=0, repeated", _unary(
+        lambda a: T.index_select(a, 0, Tensor(np.array([2, 0, 2]))) * 2, (3, 4))),
+    Case("clamp", "numbers", _unary(lambda a: T.clamp(a, -0.2, 0.3), (3, 4), off_kinks)),
+    Case("clamp", "min only", _unary(lambda a: T.clamp(a, min=0.1), (3, 4), off_kinks)),
+    Case("clamp", "tensor bounds, broadcast, hi < lo", _clamp_by_tensors),
+    Case("maximum", "(3,4) vs (3,4)", _two_off_kinks(T.maximum)),
+    Case("minimum", "(3,4) vs (3,4)", _two_off_kinks(T.minimum)),
+    Case("pow", "2 ** a", _unary(lambda a: T.pow(2.0, a), (3, 4))),
+    Case("pow", "a ** b tensors", _binary(lambda b, a: T.pow(a, b), (3, 4), (3, 4), True)),
+    Case("square", "(3,4)", _unary(T.square, (3, 4))),
+    Case("sign", "(3,4) off zero", _unary(lambda a: T.sign(a) * a, (3, 4), off_kinks)),
+    Case("log1p", "a in [0.5, 2]", _unary(T.log1p, (3, 4), _positive)),
+    Case("expm1", "(3,4)", _unary(T.expm1, (3, 4))),
+    Case("norm", "fro, all", _unary(lambda a: T.norm(a), (3, 4))),
+    Case("norm", "p=1 dim=1", _unary(lambda a: T.norm(a, 1, dim=1), (3, 4), off_kinks)),
+    Case("norm", "p=3 dim=0 keepdim", _unary(lambda a: T.norm(a, 3, 0, True), (3, 4))),
+    Case("norm", "p=0.5 dim=(0, 2)", _unary(lambda a: T.norm(a, 0.5, (0, 2)), (2, 3, 2),
+                                            off_kinks)),
+    Case("norm", "p=inf dim=1", _unary(lambda a: T.norm(a, float("inf"), 1), (3, 4),
+                                       _shifted_off_kinks)),
+    Case("norm", "p=-inf", _unary(lambda a: T.norm(a, float("-inf")), (3, 4), _shifted_off_kinks)),
+    Case("var", "all, correction 1", _unary(T.var, (3, 4))),
+    Case("var", "dim=1 unbiased=False keepdim", _unary(lambda a: T.var(a, 1, False, True), (3, 4))),
+    Case("std", "dim=(0, 2) correction=2", _unary(lambda a: T.std(a, (0, 2), correction=2),
+                                                  (3, 2, 4))),
+    Case("prod", "all", _unary(T.prod, (2, 3), _positive)),
+    Case("prod", "dim=1 with one zero", _unary(lambda a: T.prod(a, 1), (3, 4), _with_zeros(1))),
+    Case("prod", "dim=1 keepdim, two zeros", _unary(lambda a: T.prod(a, 1, keepdim=True),
+                                                    (2, 4), _with_zeros(2))),
+    Case("cumsum", "dim=1", _unary(lambda a: T.cumsum(a, 1), (3, 4))),
+    Case("sort", "dim=1 values", _unary(lambda a: T.sort(a, 1).values, (3, 4), off_kinks)),
+    Case("sort", "dim=0 descending", _unary(lambda a: T.sort(a, 0, True)[0], (3, 4), off_kinks)),
+    Case("topk", "k=2 dim=-1", _unary(lambda a: T.topk(a, 2).values, (3, 4), off_kinks)),
+    Case("topk", "k=2 dim=0 smallest", _unary(lambda a: T.topk(a, 2, 0, False)[0], (3, 4),
+                                              off_kinks)),
+    Case("mm", "(3,4) @ (4,2)", _binary(T.mm, (3, 4), (4, 2))),
+    Case("bmm", "(2,3,4) @ (2,4,5)", _binary(T.bmm, (2, 3, 4), (2, 4, 5))),
+]
+CASES += FUNCTION_CASES

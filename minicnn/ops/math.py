@@ -184,8 +184,18 @@ class Neg(Function):
         return -g
 
 
+def _power_rule(a, b):
+    """``d(a ** b)/da = b a^(b-1)``, and 0 where ``b = 0`` (as torch, even at ``a = 0``)."""
+    if not hasattr(b, "shape"):
+        return b * a ** (b - 1) if b != 0 else xp_of(a).zeros_like(a)
+    xp = xp_of(b)
+    return xp.where(b == 0, 0, b * a ** xp.where(b == 0, 1, b - 1))
+
+
 class Pow(Function):
-    """``a ** b``; the gradient to ``b`` needs ``a > 0`` (it holds ``log(a)``)."""
+    """``a ** b``; the gradient to ``b`` needs ``a > 0`` (it holds ``log(a)``), except that,
+    as in torch, it is 0 where ``a = 0`` and ``b >= 0``, and the gradient to ``a`` is 0 where
+    ``b = 0``."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -201,9 +211,16 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, g):
         a, b, out = ctx.saved_tensors
+        xp = xp_of(out)
+        zero = xp.zeros((), dtype=out.dtype)
         need_a, need_b = ctx.needs_input_grad
-        grad_a = unbroadcast(g * b * a ** (b - 1), ctx.shapes[0]) if need_a else None
-        grad_b = unbroadcast(g * out * xp_of(out).log(a), ctx.shapes[1]) if need_b else None
+        grad_a = grad_b = None
+        if need_a:
+            grad_a = unbroadcast(g * _power_rule(a, b), ctx.shapes[0])
+        if need_b:
+            at_zero = (a == 0) & (b >= 0)
+            log_a = xp.log(xp.where(at_zero, 1, a))
+            grad_b = unbroadcast(xp.where(at_zero, zero, g * out * log_a), ctx.shapes[1])
         return grad_a, grad_b
 
 

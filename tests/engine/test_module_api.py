@@ -142,9 +142,9 @@ def test_parameter_list_registers_and_wraps_tensors():
     params.append(minicnn.zeros(1))
     assert [name for name, _ in params.named_parameters()] == ["0", "1", "2"]
     assert isinstance(params[1], minicnn.nn.Parameter) and params[-1].shape == (1,)
-    assert repr(params) == ("ParameterList(\n    (0): Parameter containing: [float32 of size 2]\n"
-                            "    (1): Parameter containing: [float32 of size 3]\n"
-                            "    (2): Parameter containing: [float32 of size 1]\n)")
+    assert repr(params) == ("ParameterList(\n    (0): Parameter containing: [minicnn.float32 of size 2]\n"
+                            "    (1): Parameter containing: [minicnn.float32 of size 3]\n"
+                            "    (2): Parameter containing: [minicnn.float32 of size 1]\n)")
 
 
 @pytest.mark.parametrize("dim,sizes", [(1, (2, 3)), (-1, (3, -1)), (0, (1, 2))])
@@ -178,7 +178,7 @@ def test_layers_take_torchs_device_and_dtype_arguments(make):
         ours = make(minicnn.nn, device="cpu", dtype=dtype)
         theirs = make(torch.nn, device="cpu", dtype=torch_dtype)
         for (name, a), (_, b) in zip(ours.state_dict().items(), theirs.state_dict().items()):
-            assert str(a.dtype) == str(b.dtype).replace("torch.", ""), name
+            assert str(a.dtype) == str(b.dtype).replace("torch.", "minicnn."), name
             assert a.device.type == b.device.type == "cpu"
     assert minicnn.nn.Linear(3, 2, True, "cpu", minicnn.float64).weight.dtype == np.float64
 

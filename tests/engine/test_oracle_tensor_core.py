@@ -197,6 +197,8 @@ IN_PLACE = {
     "copy_": lambda out, v: out.copy_(v),
     "fill_": lambda out, v: out.fill_(v.sum()),
     "zero_": lambda out, v: out.zero_(),
+    "clamp_": lambda out, v: out.clamp_(-1.0, 1.5),
+    "clamp_ by tensors": lambda out, v: out.clamp_(min=v - 1, max=v + 1),
     "x[rows, cols] = v": lambda out, v: out.__setitem__(
         (type(v)([0, 2]).long(), type(v)([1, 3]).long()), v[:2]),
     "x[mask] = 0": lambda out, v: out.__setitem__(out > 0.3, 0.0),

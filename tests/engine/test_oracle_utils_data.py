@@ -19,7 +19,7 @@ def describe(batch):
     values, so that torch's and minicnn's batches compare with ``==``."""
     if isinstance(batch, (torch.Tensor, minicnn.Tensor)):
         values = batch.detach().numpy() if isinstance(batch, torch.Tensor) else batch.numpy()
-        return ("tensor", str(batch.dtype).replace("torch.", ""), tuple(batch.shape),
+        return ("tensor", str(batch.dtype).split(".")[-1], tuple(batch.shape),
                 values.tolist())
     if isinstance(batch, dict):
         return ("dict", {k: describe(v) for k, v in batch.items()})
