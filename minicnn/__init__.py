@@ -85,6 +85,14 @@ def relu(input):
     return _as_tensor(input).relu()
 
 
+def sigmoid(input):
+    return _as_tensor(input).sigmoid()
+
+
+def tanh(input):
+    return _as_tensor(input).tanh()
+
+
 def softmax(input, dim):
     return _as_tensor(input).softmax(dim)
 
@@ -109,4 +117,4 @@ __all__ = ["Tensor", "Function", "tensor", "from_numpy", "zeros", "ones", "randn
            "backend", "save", "load", "gradcheck", "GradcheckError", "float32", "float64", "int32",
            "int64", "bool_", "float", "double", "long", "bool", "max", "min", "argmax", "sum", "mean",
            "exp", "log", "sqrt", "flatten", "reshape", "matmul", "relu", "softmax", "log_softmax",
-           "is_tensor", "allclose", "summary"]
+           "is_tensor", "allclose", "summary", "sigmoid", "tanh"]

@@ -296,6 +296,14 @@ class Tensor:
         from .ops.activation import ReLU
         return ReLU.apply(self)
 
+    def sigmoid(self):
+        from .ops.activation import Sigmoid
+        return Sigmoid.apply(self)
+
+    def tanh(self):
+        from .ops.activation import Tanh
+        return Tanh.apply(self)
+
     # ---- reductions -------------------------------------------------------------
     def sum(self, dim=None, keepdim: bool = False):
         return _ops.Sum.apply(self, dim=dim, keepdim=keepdim)
