@@ -21,10 +21,12 @@ per-element loss ``l`` and its partial derivatives, used as ``dL/dx = g * dl/dx`
                  log_target: l = exp(t) (t - x)        dl/dx = -exp(t)  dl/dt = exp(t)(t - x + 1)
 
 These are torch's formulas, with its clamps (the ``-100`` on BCE's logs, the ``1e-12`` in its
-gradient). A ``weight`` multiplies ``l`` (broadcast); ``pos_weight`` and ``weight`` are
+gradient, as float32). A ``weight`` multiplies ``l`` (broadcast); ``pos_weight`` and ``weight`` are
 constants (no gradient flows to them). Reductions: ``'none'`` returns ``l``, ``'sum'`` its sum,
-``'mean'`` the sum over the number of elements (also with a weight: torch's rule, unlike
-``nll_loss``), and ``kl_div``'s ``'batchmean'`` the sum over the batch size ``x.shape[0]``.
+``'mean'`` the sum over the number of elements, and ``kl_div``'s ``'batchmean'`` the sum over
+the batch size ``x.shape[0]``. With a ``weight``, ``'mean'`` is torch's too: ``mse_loss`` and
+``l1_loss`` divide ``sum(weight * l)`` by ``sum(weight)``, ``huber_loss`` and the binary losses by
+the number of elements.
 """
 from __future__ import annotations
 
@@ -128,6 +130,9 @@ def _clamped_logs(x):
         return xp.maximum(xp.log(x), -100), xp.maximum(xp.log(1 - x), -100)
 
 
+_BCE_EPSILON = float(np.float32(1e-12))  # torch's clamp, a float32 constant
+
+
 class BinaryCrossEntropy(_Elementwise):
     @staticmethod
     def loss(x, t):
@@ -137,7 +142,7 @@ class BinaryCrossEntropy(_Elementwise):
     @staticmethod
     def partials(x, t):
         log_x, log_1x = _clamped_logs(x)
-        return (x - t) / xp_of(x).maximum(x * (1 - x), 1e-12), log_1x - log_x
+        return (x - t) / xp_of(x).maximum(x * (1 - x), _BCE_EPSILON), log_1x - log_x
 
 
 def _softplus_of_negative(x):
@@ -180,12 +185,15 @@ def _array(value):
     return value.array if isinstance(value, Tensor) else value
 
 
-def _reduce(loss: Tensor, reduction: str, weight=None) -> Tensor:
+def _reduce(loss: Tensor, reduction: str, weight=None, over_weights: bool = False) -> Tensor:
+    """``weight * loss`` reduced; ``over_weights``: the mean divides by ``sum(weight)``."""
     if weight is not None:
         loss = loss * Tensor(weight.astype(loss.dtype, copy=False))
     if reduction == "none":
         return loss
-    return loss.sum() if reduction == "sum" else loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / float(weight.sum()) if over_weights and weight is not None else loss.mean()
 
 
 def _as_tensor(target, like: Tensor) -> Tensor:
@@ -207,7 +215,8 @@ def _broadcast_target(where: str, input: Tensor, target: Tensor) -> None:
                            f"input of shape {input.shape}") from None
     warnings.warn(f"{where}: Using a target size ({target.shape}) that is different to the input "
                   f"size ({input.shape}). This will likely lead to incorrect results due to "
-                  f"broadcasting. Please ensure they have the same size.", UserWarning, stacklevel=3)
+                  f"broadcasting. Please ensure they have the same size.", UserWarning,
+                  stacklevel=3)
 
 
 def _check_same_size_weight(where: str, input: Tensor, weight) -> None:
@@ -216,20 +225,21 @@ def _check_same_size_weight(where: str, input: Tensor, weight) -> None:
                          f"{tuple(weight.shape)}, input {input.shape}")
 
 
-def _regression(op, where, input, target, reduction, weight=None, **params) -> Tensor:
+def _regression(op, where, input, target, reduction, weight=None, over_weights=False,
+                **params) -> Tensor:
     check_reduction(where, reduction)
     target, weight = _as_tensor(target, input), _array(weight)
     _broadcast_target(where, input, target)
     _check_same_size_weight(where, input, weight)
-    return _reduce(op.apply(input, target, **params), reduction, weight)
+    return _reduce(op.apply(input, target, **params), reduction, weight, over_weights)
 
 
 def mse_loss(input, target, reduction="mean", weight=None, where="mse_loss") -> Tensor:
-    return _regression(MSE, where, input, target, reduction, weight)
+    return _regression(MSE, where, input, target, reduction, weight, over_weights=True)
 
 
 def l1_loss(input, target, reduction="mean", weight=None, where="l1_loss") -> Tensor:
-    return _regression(L1, where, input, target, reduction, weight)
+    return _regression(L1, where, input, target, reduction, weight, over_weights=True)
 
 
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0, where="smooth_l1_loss") -> Tensor:
