@@ -51,7 +51,8 @@ WEIGHT = np.array([0.5, 2.0, 1.0, 1.5, 0.3])
 def both(name, **kw):
     """The minicnn and torch functions of ``name`` with the keywords given."""
     ours, theirs = getattr(F, name), getattr(TF, name)
-    conv = {k: (v if not isinstance(v, np.ndarray) else (v, torch.tensor(v))) for k, v in kw.items()}
+    conv = {k: (v if not isinstance(v, np.ndarray) else (v, torch.tensor(v)))
+            for k, v in kw.items()}
 
     def pick(i):
         return {k: (v[i] if isinstance(v, tuple) else v) for k, v in conv.items()}
