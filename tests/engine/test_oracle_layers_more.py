@@ -143,8 +143,8 @@ def test_sequential_with_a_ceil_mode_pool_after_batchnorm_relu_matches_torch():
     computed layer by layer, and agrees with torch. (No conv bias: its true gradient through
     a training-mode batch norm is zero, and both engines give rounding noise.)"""
     def build(lib):
-        return lib.nn.Sequential(lib.nn.Conv2d(2, 3, 3, bias=False), lib.nn.BatchNorm2d(3), lib.nn.ReLU(),
-                                 lib.nn.MaxPool2d(2, ceil_mode=True))
+        return lib.nn.Sequential(lib.nn.Conv2d(2, 3, 3, bias=False), lib.nn.BatchNorm2d(3),
+                                 lib.nn.ReLU(), lib.nn.MaxPool2d(2, ceil_mode=True))
     torch.manual_seed(0)
     theirs, ours = build(torch).double(), build(minicnn).double()
     copy_parameters(ours, theirs)
