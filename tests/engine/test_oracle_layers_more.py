@@ -52,6 +52,7 @@ def test_grouped_conv2d_on_every_cpu_kernel_set():
 @pytest.mark.parametrize("config,size", [
     (dict(kernel_size=3, stride=2, ceil_mode=True), (7, 8)),
     (dict(kernel_size=3, stride=2, padding=1, ceil_mode=True), (6, 6)),
+    (dict(kernel_size=2, stride=2, padding=1, ceil_mode=True), (5, 5)),  # last start rule
     (dict(kernel_size=2, stride=3, ceil_mode=True), (8, 7)),
     (dict(kernel_size=(3, 2), stride=(2, 3), padding=(1, 1), ceil_mode=True), (5, 9)),
     (dict(kernel_size=2, ceil_mode=True), (1, 3)),
