@@ -10,7 +10,7 @@ import minicnn
 from minicnn import nn
 from minicnn.gradcheck.cases import off_kinks
 from minicnn.nn import functional as F
-from tests.engine.test_oracle_layers import TORCH_DTYPE, run_both
+from tests.engine.test_oracle_layers import run_both
 from tests.engine.torch_oracle import assert_matches, copy_parameters, pair_of_inputs
 
 pytestmark = pytest.mark.oracle
