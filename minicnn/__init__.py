@@ -95,6 +95,14 @@ def relu(input):
     return _as_tensor(input).relu()
 
 
+def sigmoid(input):
+    return _as_tensor(input).sigmoid()
+
+
+def tanh(input):
+    return _as_tensor(input).tanh()
+
+
 def softmax(input, dim):
     return _as_tensor(input).softmax(dim)
 
@@ -158,5 +166,5 @@ __all__ = ["Tensor", "Function", "tensor", "from_numpy", "zeros", "ones", "randn
            "less", "greater_equal", "less_equal", "not_equal", "add", "sub", "mul", "div",
            "result_type", "promote_types", "can_cast", "max", "min", "argmax", "sum", "mean",
            "exp", "log", "sqrt", "flatten", "reshape", "matmul", "relu", "softmax", "log_softmax",
-           "is_tensor", "allclose", "summary"]
+           "is_tensor", "allclose", "summary", "sigmoid", "tanh"]
 __all__ += _functions.__all__

@@ -323,6 +323,14 @@ class Tensor(InplaceMixin, ProtocolMixin, TensorFunctions):
         from .ops.activation import ReLU
         return ReLU.apply(self)
 
+    def sigmoid(self):
+        from .ops.activation import Sigmoid
+        return Sigmoid.apply(self)
+
+    def tanh(self):
+        from .ops.activation import Tanh
+        return Tanh.apply(self)
+
     # ---- reductions -------------------------------------------------------------
     def sum(self, dim=None, keepdim: bool = False):
         return _ops.Sum.apply(self, dim=dim, keepdim=keepdim)

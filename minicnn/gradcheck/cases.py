@@ -7,6 +7,7 @@ finite difference straddles a kink.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -104,6 +105,83 @@ def _cross_entropy(**kw):
         target = Tensor(np.array([0, 2, 1, 2, 3]))
         return (lambda x: F.cross_entropy(x, target, **kw)), (leaf(rng.standard_normal((5, 4))),)
     return build
+
+
+def _zeros(rng, shape):
+    return np.zeros(shape)
+
+
+def _unit(rng, shape):
+    return rng.uniform(0.05, 0.95, shape)
+
+
+def _loss(fn, shape, make_target=lambda rng, shape: rng.standard_normal(shape),
+          make_input=lambda rng, shape: rng.standard_normal(shape), target_grad=True):
+    """``fn(x, t)`` with both (or only ``x``) checked; the target is drawn with ``make_target``."""
+    def build():
+        rng = _rng()
+        x = leaf(make_input(rng, shape))
+        t = make_target(_rng(1), shape)
+        if target_grad:
+            return fn, (x, leaf(t))
+        target = Tensor(t)
+        return (lambda x: fn(x, target)), (x,)
+    return build
+
+
+def _away_from(points, gap=0.05):
+    """Inputs whose differences from a zero target stay ``gap`` away from ``points`` (the
+    kinks of |d| and of the smooth L1 / Huber switch)."""
+    def make(rng, shape):
+        values = rng.uniform(-2.0, 2.0, shape)
+        for p in points:
+            for sign in (1, -1):
+                near = np.abs(values - sign * p) < gap
+                values[near] += 2 * gap
+        return values
+    return make
+
+
+def _quietly(fn):
+    """``fn`` with its warnings (a loss's broadcast warning) silenced."""
+    def quiet(*args):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn(*args)
+    return quiet
+
+
+def _nll(**kw):
+    def build():
+        target = Tensor(np.array([0, 2, 1, 2, 3]))
+        return (lambda x: F.nll_loss(x, target, **kw)), (leaf(_rng().standard_normal((5, 4))),)
+    return build
+
+
+def _grouped_conv(shape_x, shape_w, groups, **kw):
+    def build():
+        rng = _rng()
+        x, w = leaf(rng.standard_normal(shape_x)), leaf(rng.standard_normal(shape_w))
+        b = leaf(rng.standard_normal(shape_w[0]))
+        return (lambda x, w, b: F.conv2d(x, w, b, groups=groups, **kw)), (x, w, b)
+    return build
+
+
+def _batch_norm_1d(shape):
+    def build():
+        manual_seed(0)
+        layer = nn.BatchNorm1d(shape[1]).double()
+        layer.weight.array[...] = _rng(3).uniform(0.5, 2.0, shape[1])
+        x = leaf(_rng().standard_normal(shape))
+        return (lambda x, w, b: layer(x)), (x, layer.weight, layer.bias)
+    return build
+
+
+def _dropout2d():
+    def fn(x):
+        manual_seed(7)
+        return F.dropout2d(x, 0.5, training=True)
+    return _unary(fn, (3, 4, 2, 2))
 
 
 def _dropout():
@@ -224,6 +302,66 @@ CASES: list[Case] = [
     Case("cross_entropy", "none, label_smoothing 0.2, weights",
          _cross_entropy(reduction="none", label_smoothing=0.2, weight=np.array([1.0, 2.0, 0.5, 1.5]))),
     Case("cross_entropy", "mean, ignore_index=2", _cross_entropy(ignore_index=2)),
+    Case("sigmoid", "(3,4)", _unary(F.sigmoid, (3, 4))),
+    Case("tanh", "(3,4)", _unary(F.tanh, (3, 4))),
+    Case("leaky_relu", "slope 0.2, off zero", _unary(lambda a: F.leaky_relu(a, 0.2), (3, 4),
+                                                     off_kinks)),
+    Case("elu", "alpha 1.5, off zero", _unary(lambda a: F.elu(a, 1.5), (3, 4), off_kinks)),
+    Case("gelu", "exact", _unary(F.gelu, (3, 4))),
+    Case("gelu", "approximate='tanh'", _unary(lambda a: F.gelu(a, approximate="tanh"), (3, 4))),
+    Case("silu", "(3,4)", _unary(F.silu, (3, 4))),
+    Case("softplus", "beta 2, threshold 1 (both sides)",
+         _unary(lambda a: F.softplus(a, beta=2.0, threshold=1.0), (3, 4), off_kinks)),
+    Case("nll_loss", "mean, class weights", _nll(weight=np.array([1.0, 2.0, 0.5, 1.5]))),
+    Case("nll_loss", "none, ignore_index=2", _nll(reduction="none", ignore_index=2)),
+    Case("nll_loss", "(N,C,d) input, sum", lambda: (
+        lambda x: F.nll_loss(x, Tensor(np.array([[0, 2, 1], [1, 1, 0]])), reduction="sum"),
+        (leaf(_rng().standard_normal((2, 3, 3))),))),
+    Case("cross_entropy", "probability targets, smoothing 0.1", lambda: (
+        lambda x: F.cross_entropy(x, Tensor(_rng(1).dirichlet(np.ones(4), 3)),
+                                  label_smoothing=0.1), (leaf(_rng().standard_normal((3, 4))),))),
+    Case("mse_loss", "mean, input and target", _loss(F.mse_loss, (3, 4))),
+    Case("mse_loss", "target (4,) broadcast, sum", lambda: (
+        _quietly(lambda x, t: F.mse_loss(x, t, reduction="sum")),
+        (leaf(_rng().standard_normal((3, 4))), leaf(_rng(1).standard_normal(4))))),
+    Case("l1_loss", "none, off the kink", _loss(lambda x, t: F.l1_loss(x, t, reduction="none"),
+                                                (3, 4), _zeros, _away_from([0.0]))),
+    Case("smooth_l1_loss", "beta 0.5, both branches",
+         _loss(lambda x, t: F.smooth_l1_loss(x, t, beta=0.5), (3, 4), _zeros,
+               _away_from([0.0, 0.5]))),
+    Case("huber_loss", "delta 0.7, both branches",
+         _loss(lambda x, t: F.huber_loss(x, t, delta=0.7), (3, 4), _zeros,
+               _away_from([0.0, 0.7]))),
+    Case("binary_cross_entropy", "weight, input and target",
+         _loss(lambda x, t: F.binary_cross_entropy(x, t, weight=np.array([1.0, 2.0, 0.5, 1.0])),
+               (3, 4), _unit, _unit)),
+    Case("binary_cross_entropy_with_logits", "pos_weight, weight, sum",
+         _loss(lambda x, t: F.binary_cross_entropy_with_logits(
+             x, t, weight=np.array([[1.0], [0.5], [2.0]]), reduction="sum",
+             pos_weight=np.array([1.0, 3.0, 0.5, 2.0])), (3, 4), _unit)),
+    Case("kl_div", "batchmean, input and target", _loss(
+        lambda x, t: F.kl_div(x, t, reduction="batchmean"), (3, 4), _unit)),
+    Case("kl_div", "log_target, sum", _loss(
+        lambda x, t: F.kl_div(x, t, reduction="sum", log_target=True), (3, 4))),
+    Case("conv2d", "groups 2, stride 2", _grouped_conv((2, 4, 5, 5), (6, 2, 3, 3), 2, stride=2)),
+    Case("conv2d", "depthwise groups 3, pad 1", _grouped_conv((1, 3, 4, 4), (3, 1, 3, 3), 3,
+                                                              padding=1)),
+    Case("conv2d", "padding='same', kernel (2,3), dilation 2",
+         _conv((1, 2, 5, 6), (2, 2, 2, 3), padding="same", dilation=2)),
+    Case("max_pool2d", "k3 s2 pad 1 ceil_mode", _pool(F.max_pool2d, (1, 2, 6, 6), kernel_size=3,
+                                                      stride=2, padding=1, ceil_mode=True)),
+    Case("avg_pool2d", "k3 s2 pad 1 ceil_mode, exclude pad",
+         _pool(F.avg_pool2d, (1, 2, 6, 6), kernel_size=3, stride=2, padding=1, ceil_mode=True,
+               count_include_pad=False)),
+    Case("avg_pool2d", "k2 ceil_mode, include pad", _pool(F.avg_pool2d, (1, 1, 5, 5), kernel_size=2,
+                                                          ceil_mode=True)),
+    Case("adaptive_avg_pool2d", "(5,7) -> (3,4)", _unary(
+        lambda a: F.adaptive_avg_pool2d(a, (3, 4)), (2, 2, 5, 7))),
+    Case("adaptive_max_pool2d", "(5,7) -> (3,4) overlapping", _pool(
+        F.adaptive_max_pool2d, (2, 2, 5, 7), output_size=(3, 4))),
+    Case("batch_norm", "BatchNorm1d on (N,C)", _batch_norm_1d((5, 3))),
+    Case("batch_norm", "BatchNorm1d on (N,C,L)", _batch_norm_1d((3, 2, 4))),
+    Case("dropout2d", "p=0.5, training", _dropout2d()),
     Case("Sequential", "conv-bn-relu-pool-linear + CE loss", _small_cnn),
     Case("Sequential", "same, fast directional mode", _small_cnn, fast=True),
 ]

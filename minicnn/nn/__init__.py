@@ -1,19 +1,24 @@
 """Layers, containers and losses with PyTorch's names, arguments and defaults."""
 from . import functional, init
-from .activation import Dropout, Flatten, LogSoftmax, ReLU, Softmax
-from .batchnorm import BatchNorm2d
+from .activation import (ELU, GELU, Dropout, Dropout2d, Flatten, Identity, LeakyReLU, LogSoftmax,
+                         ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh)
+from .batchnorm import BatchNorm1d, BatchNorm2d
 from .container import ModuleDict, ModuleList, ParameterList, Sequential
 from .fusion import layer_by_layer
 from .conv import Conv2d
 from .linear import Linear
-from .loss import CrossEntropyLoss
+from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
+                   MSELoss, NLLLoss, SmoothL1Loss)
 from .module import Module
 from .parameter import Parameter
-from .pooling import AvgPool2d, MaxPool2d
+from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 from .unflatten import Unflatten
 from . import utils
 
 __all__ = ["functional", "init", "Module", "Parameter", "Sequential", "ModuleList", "Conv2d",
-           "BatchNorm2d", "ReLU", "MaxPool2d", "AvgPool2d", "Linear", "Flatten", "Dropout",
-           "Softmax", "LogSoftmax", "CrossEntropyLoss", "layer_by_layer", "ModuleDict",
-           "ParameterList", "Unflatten", "utils"]
+           "BatchNorm1d", "BatchNorm2d", "ReLU", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
+           "AdaptiveMaxPool2d", "Linear", "Flatten", "Dropout", "Dropout2d", "Identity",
+           "Sigmoid", "Tanh", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus", "Softmax",
+           "LogSoftmax", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss",
+           "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "layer_by_layer",
+           "ModuleDict", "ParameterList", "Unflatten", "utils"]

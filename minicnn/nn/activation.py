@@ -1,4 +1,8 @@
-"""Parameter-free layers: ``ReLU``, ``Flatten``, ``Dropout``, ``Softmax``, ``LogSoftmax``."""
+"""Parameter-free layers: activations, ``Identity``, ``Flatten``, ``Dropout``, ``Dropout2d``,
+``Softmax``, ``LogSoftmax``. The math of each activation is in ``minicnn/ops/activation.py``.
+
+``inplace=True`` is accepted for torch code and changes nothing: minicnn always returns a new
+tensor and leaves the input as it was."""
 from __future__ import annotations
 
 from . import functional as F
@@ -6,8 +10,7 @@ from .module import Module
 
 
 class ReLU(Module):
-    """``y = max(x, 0)`` elementwise; any shape. ``inplace`` is accepted for torch code and
-    changes nothing: minicnn always returns a new tensor."""
+    """``y = max(x, 0)`` elementwise; any shape."""
 
     def __init__(self, inplace: bool = False):
         super().__init__()
@@ -42,7 +45,8 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
         if not 0 <= p <= 1:
-            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
+            raise ValueError(f"{type(self).__name__}: p must be in [0, 1] (dropout probability "
+                             f"has to be between 0 and 1), got {p}")
         self.p, self.inplace = p, inplace
 
     def forward(self, x):
@@ -50,6 +54,106 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout2d(Dropout):
+    """In training, zero whole channels of ``(N, C, H, W)`` with probability ``p`` and scale
+    the rest by ``1/(1-p)``; in evaluation, the identity."""
+
+    def forward(self, x):
+        return F.dropout2d(x, self.p, self.training)
+
+
+class Identity(Module):
+    """``y = x``; any arguments are accepted and ignored, as torch."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return x
+
+
+class Sigmoid(Module):
+    """``y = 1 / (1 + exp(-x))``."""
+
+    def forward(self, x):
+        return F.sigmoid(x)
+
+
+class Tanh(Module):
+    def forward(self, x):
+        return F.tanh(x)
+
+
+class LeakyReLU(Module):
+    """``y = x`` for ``x > 0``, else ``negative_slope * x``."""
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
+        super().__init__()
+        self.negative_slope, self.inplace = negative_slope, inplace
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
+
+
+class ELU(Module):
+    """``y = x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, x):
+        return F.elu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class GELU(Module):
+    """``y = x * Phi(x)`` (``approximate='none'``) or its tanh approximation (``'tanh'``)."""
+
+    def __init__(self, approximate: str = "none"):
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, x):
+        return F.gelu(x, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class SiLU(Module):
+    """``y = x * sigmoid(x)``."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.silu(x)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class Softplus(Module):
+    """``y = log(1 + exp(beta * x)) / beta``, and ``x`` where ``beta * x > threshold``."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x):
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
 
 
 class Softmax(Module):

@@ -1,4 +1,4 @@
-"""``BatchNorm2d``: per-channel normalisation with running statistics.
+"""``BatchNorm1d`` and ``BatchNorm2d``: per-channel normalisation with running statistics.
 
 The math and its gradient are in ``minicnn/ops/norm.py``. As in torch, the batch is
 normalised with the biased variance and the running estimate takes the unbiased one;
@@ -16,12 +16,16 @@ from .module import Module
 from .parameter import Parameter, factory_dtype
 
 
-class BatchNorm2d(Module):
-    """``(N, C, H, W) -> (N, C, H, W)``; gamma (``weight``) = 1 and beta (``bias``) = 0 at start.
-
-    ``affine=False`` learns neither; ``bias=False`` (torch 2.13's keyword) learns gamma only.
-    ``dtype`` (default float32) and ``device`` place parameters and buffers, as torch's.
+class _BatchNorm(Module):
+    """Normalisation over every axis but the channel axis 1 of an input of the ranks in
+    ``ndims`` (the subclass says which); gamma (``weight``) = 1 and beta (``bias``) = 0 at
+    start. ``affine=False`` learns neither; ``bias=False`` (torch 2.13's keyword) learns gamma
+    only. The same op and kernels serve every rank (``minicnn/ops/norm.py``). ``dtype``
+    (default float32) and ``device`` place parameters and buffers, as torch's.
     """
+
+    ndims: tuple = ()
+    layout = ""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device=None, dtype=None,
@@ -57,19 +61,40 @@ class BatchNorm2d(Module):
 
     def _start(self, x, where: str) -> tuple:
         """Check ``x``, count the batch, and say ``(use_batch_stats, momentum)``."""
-        check_input(where, x, f"(N, {self.num_features}, H, W)", (4,), self.num_features)
+        check_input(where, x, self.layout.format(self.num_features), self.ndims, self.num_features)
+        use_batch_stats = self.training or not self.track_running_stats
+        F.check_values_per_channel(where, x, use_batch_stats)
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.array += 1
             if self.momentum is None:
                 momentum = 1.0 / float(self.num_batches_tracked.array)
-        return self.training or not self.track_running_stats, momentum
+        return use_batch_stats, momentum
 
     def forward(self, x):
-        where = f"BatchNorm2d({self.num_features})"
+        where = f"{type(self).__name__}({self.num_features})"
         use_batch_stats, momentum = self._start(x, where)
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             use_batch_stats, momentum, self.eps, where=where)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """``(N, C) -> (N, C)`` or ``(N, C, L) -> (N, C, L)``, statistics over ``N`` (and ``L``)."""
+
+    ndims = (2, 3)
+    layout = "(N, {0}) or (N, {0}, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """``(N, C, H, W) -> (N, C, H, W)``, statistics over ``N``, ``H`` and ``W``."""
+
+    ndims = (4,)
+    layout = "(N, {0}, H, W)"
 
     def forward_relu_max_pool(self, x, pool):
         """``pool(relu(self(x)))`` for a ``MaxPool2d`` ``pool``, as one fused op (the same
@@ -80,8 +105,3 @@ class BatchNorm2d(Module):
                                             self.bias, use_batch_stats, momentum, self.eps,
                                             pool.kernel_size, pool.stride, pool.padding,
                                             pool.dilation, where=where)
-
-    def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.bias is not None}, "
-                f"track_running_stats={self.track_running_stats}")

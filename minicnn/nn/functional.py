@@ -1,61 +1,191 @@
 """Stateless forms of the layers, as ``torch.nn.functional``.
 
 Each function checks its input (errors name the function and the shapes) and calls
-the differentiable op from ``minicnn.ops``; the math is documented there.
+the differentiable op from ``minicnn.ops``; the math is documented there. ``inplace=True``
+is accepted wherever torch takes it and computes out of place: the result is returned as a
+new tensor and the input is left as it was.
 """
 from __future__ import annotations
 
-from ..backend import to_device, device_of
+import warnings
+
+import numpy as np
+
+from ..backend import device_of, to_device
 from ..kernels import Window
-from ..ops.activation import LogSoftmax, ReLU, Softmax
+from ..kernels.window import pair
+from ..ops import activation as act
+from ..ops import elementwise_loss as eloss
+from ..ops import loss as closs
 from ..ops.conv import Conv2dFunction
 from ..ops.fused import BatchNormReLUMaxPoolFunction
-from ..ops.loss import cross_entropy as _cross_entropy
 from ..ops.norm import BatchNormFunction
-from ..ops.pool import AvgPool2dFunction, MaxPool2dFunction
+from ..ops.padding import ConstantPad2d
+from ..ops.pool import (AdaptiveAvgPool2dFunction, AdaptiveMaxPool2dFunction, AvgPool2dFunction,
+                        MaxPool2dFunction, adaptive_max, avg_divisor, ceil_extra, pooled_size)
 from ..random import generator
 from ..tensor import Tensor
 from .checks import check_input, check_same_dtype, check_window_fits
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def _data(value):
     return value.array if isinstance(value, Tensor) else value
 
 
+# ---- convolution ------------------------------------------------------------------
+def same_padding(kernel_size, dilation) -> tuple:
+    """``padding='same'`` per axis: ``(before, after)`` with ``before = total // 2`` and
+    ``after = total - before``, ``total = dilation * (kernel - 1)`` (the odd one goes after)."""
+    return tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2)
+                 for k, d in zip(kernel_size, dilation))
+
+
+def check_padding_string(where: str, padding, stride, error=ValueError) -> None:
+    """torch's checks of ``padding='same'``/``'valid'`` (``error`` is ValueError for the layer,
+    RuntimeError for the function, as torch)."""
+    if padding not in ("same", "valid"):
+        raise ValueError(f"{where}: Invalid padding string {padding!r}, should be one of "
+                         f"{{'same', 'valid'}}")
+    if padding == "same" and pair(stride, f"{where} stride") != (1, 1):
+        raise error(f"{where}: padding='same' is not supported for strided convolutions "
+                    f"(stride {stride})")
+
+
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-           dilation=1, where: str = "conv2d") -> Tensor:
-    """x ``(N, C, H, W)``, weight ``(F, C, kh, kw)``, bias ``(F,)`` -> ``(N, F, OH, OW)``."""
-    check_input(where, input, f"(N, {weight.shape[1]}, H, W)", (4,), weight.shape[1])
+           dilation=1, groups: int = 1, where: str = "conv2d") -> Tensor:
+    """x ``(N, C, H, W)``, weight ``(F, C/groups, kh, kw)``, bias ``(F,)`` -> ``(N, F, OH, OW)``.
+
+    ``padding`` is an int, a pair, ``'valid'`` (0) or ``'same'`` (stride 1; an even kernel
+    pads one more row and column after than before, as torch).
+    """
+    if not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"{where}: groups must be a positive integer, got {groups!r}")
+    if weight.shape[0] % groups:
+        raise RuntimeError(f"{where}: Given groups={groups}, expected weight to be divisible by "
+                           f"{groups} at dimension 0, but got weight of size {weight.shape}")
+    channels = weight.shape[1] * groups
+    check_input(where, input, f"(N, {channels}, H, W)", (4,), channels)
     check_same_dtype(where, input, weight, bias)
+    if isinstance(padding, str):
+        check_padding_string(where, padding, stride, RuntimeError)
+        if padding == "valid":
+            padding = 0
+        else:
+            (top, bottom), (left, right) = same_padding(weight.shape[2:],
+                                                        pair(dilation, f"{where} dilation"))
+            if (bottom, right) != (top, left):
+                input = ConstantPad2d.apply(input, pads=(0, right - left, 0, bottom - top))
+            padding = (top, left)
     win = Window.of(tuple(weight.shape[2:]), stride, padding, dilation)
     check_window_fits(where, input, win)
-    return Conv2dFunction.apply(input, weight, bias, win=win)
+    return Conv2dFunction.apply(input, weight, bias, win=win, groups=groups)
 
 
-def _pool_window(where, input, kernel_size, stride, padding, dilation=1) -> Window:
+# ---- pooling ----------------------------------------------------------------------
+def _pool_window(where, input, kernel_size, stride, padding, dilation=1,
+                 ceil_mode: bool = False) -> tuple:
+    """The window, and ``(extra_h, extra_w, oh, ow)``: rows and columns of padding that
+    ``ceil_mode`` adds after the input, and the output size (``minicnn/ops/pool.py``)."""
     check_input(where, input, "(N, C, H, W)", (4,))
-    win = Window.of(kernel_size, kernel_size if stride is None else stride, padding, dilation)
+    win = Window.of(kernel_size, kernel_size if stride is None or stride == () else stride,
+                    padding, dilation)
     if win.ph * 2 > win.kh or win.pw * 2 > win.kw:
         raise ValueError(f"{where}: padding {(win.ph, win.pw)} must be at most half the kernel "
                          f"{(win.kh, win.kw)}")
-    check_window_fits(where, input, win)
-    return win
+    h, w = input.shape[2:]
+    oh = pooled_size(h, win.kh, win.sh, win.ph, win.dh, ceil_mode)
+    ow = pooled_size(w, win.kw, win.sw, win.pw, win.dw, ceil_mode)
+    if not ceil_mode:
+        check_window_fits(where, input, win)
+    elif oh < 1 or ow < 1:
+        raise ValueError(f"{where}: input {input.shape} is smaller than the window (kernel "
+                         f"{(win.kh, win.kw)}, padding {(win.ph, win.pw)}, dilation "
+                         f"{(win.dh, win.dw)}): the output would be {oh} x {ow}")
+    extra = (ceil_extra(h, oh, win.kh, win.sh, win.ph, win.dh),
+             ceil_extra(w, ow, win.kw, win.sw, win.pw, win.dw))
+    return win, extra + (oh, ow)
+
+
+def _pad_after(input: Tensor, extra_h: int, extra_w: int, value: float) -> Tensor:
+    if not (extra_h or extra_w):
+        return input
+    return ConstantPad2d.apply(input, pads=(0, extra_w, 0, extra_h), value=value)
 
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False,
                where: str = "max_pool2d") -> Tensor:
-    """Window maxima; stride defaults to the kernel size."""
-    win = _pool_window(where, input, kernel_size, stride, padding, dilation)
-    return MaxPool2dFunction.apply(input, win=win)
+    """Window maxima; stride defaults to the kernel size; ``ceil_mode`` as torch."""
+    if return_indices:
+        raise NotImplementedError(f"{where}: return_indices=True is not supported (minicnn has "
+                                  f"no max_unpool2d); adaptive_max_pool2d returns indices")
+    win, (extra_h, extra_w, _, _) = _pool_window(where, input, kernel_size, stride, padding,
+                                                 dilation, ceil_mode)
+    return MaxPool2dFunction.apply(_pad_after(input, extra_h, extra_w, -np.inf), win=win)
 
 
-def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0,
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override=None,
                where: str = "avg_pool2d") -> Tensor:
-    """Window means, zero padding counted; stride defaults to the kernel size."""
-    win = _pool_window(where, input, kernel_size, stride, padding)
-    return AvgPool2dFunction.apply(input, win=win)
+    """Window means; stride defaults to the kernel size. The divisor is torch's: the window
+    clipped to the padded input (``count_include_pad``) or to the input, or
+    ``divisor_override``."""
+    if divisor_override is not None and (not isinstance(divisor_override, int)
+                                         or divisor_override == 0):
+        raise RuntimeError(f"{where}: divisor must be a nonzero integer, got {divisor_override!r}")
+    win, (extra_h, extra_w, oh, ow) = _pool_window(where, input, kernel_size, stride, padding,
+                                                   1, ceil_mode)
+    h, w = input.shape[2:]
+    divisor = None
+    if divisor_override is not None:
+        divisor = np.full((oh, ow), float(divisor_override))
+    elif extra_h or extra_w or not count_include_pad:
+        rows = avg_divisor(oh, h, win.kh, win.sh, win.ph, count_include_pad)
+        cols = avg_divisor(ow, w, win.kw, win.sw, win.pw, count_include_pad)
+        divisor = np.outer(rows, cols).astype(np.float64)
+    if divisor is not None:
+        divisor = to_device(divisor.astype(input.dtype), device_of(input.array))
+    return AvgPool2dFunction.apply(_pad_after(input, extra_h, extra_w, 0.0), win=win,
+                                   divisor=divisor)
 
 
+def adaptive_output_size(where: str, input: Tensor, output_size) -> tuple:
+    """``output_size`` (an int, or a pair whose None entries keep the input's size) as a pair;
+    torch's errors for the input's rank and negative sizes."""
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"{where}: Expected 3D or 4D tensor (C, H, W) or (N, C, H, W), but "
+                           f"got: {input.shape}")
+    sizes = (output_size, output_size) if not isinstance(output_size, (tuple, list)) \
+        else tuple(output_size)
+    if len(sizes) != 2:
+        raise RuntimeError(f"{where}: output_size must be 2, got {output_size!r}")
+    sizes = tuple(input.shape[-2 + i] if s is None else int(s) for i, s in enumerate(sizes))
+    if any(s < 0 for s in sizes):
+        raise RuntimeError(f"{where}: elements of output_size must be greater than or equal to 0 "
+                           f"but received {sizes}")
+    return sizes
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size, where: str = "adaptive_avg_pool2d") -> Tensor:
+    """Mean over torch's adaptive windows: ``(..., H, W) -> (..., OH, OW)``."""
+    size = adaptive_output_size(where, input, output_size)
+    return AdaptiveAvgPool2dFunction.apply(input, output_size=size)
+
+
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False,
+                        where: str = "adaptive_max_pool2d"):
+    """Maximum over torch's adaptive windows; with ``return_indices`` also the flat index
+    ``row * W + column`` of each maximum in its input plane (int64)."""
+    size = adaptive_output_size(where, input, output_size)
+    out = AdaptiveMaxPool2dFunction.apply(input, output_size=size)
+    if return_indices:
+        return out, Tensor(adaptive_max(input.array, size)[2])
+    return out
+
+
+# ---- normalisation ----------------------------------------------------------------
 def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None,
                training: bool = False, momentum: float = 0.1, eps: float = 1e-5,
                where: str = "batch_norm") -> Tensor:
@@ -73,6 +203,14 @@ def _check_batch_norm(where, input, running_mean, weight, bias, training, ndims)
     check_same_dtype(where, input, weight, bias)
     if not training and running_mean is None:
         raise ValueError(f"{where}: evaluation mode needs running_mean and running_var")
+    check_values_per_channel(where, input, training)
+
+
+def check_values_per_channel(where: str, input: Tensor, batch_stats: bool) -> None:
+    """Batch statistics need more than one value per channel (``ValueError``, as torch)."""
+    if batch_stats and input.ndim >= 2 and input.numel() // input.shape[1] == 1:
+        raise ValueError(f"{where}: Expected more than 1 value per channel when training, got "
+                         f"input size {input.shape}")
 
 
 def batch_norm_relu_max_pool2d(input: Tensor, running_mean, running_var, weight=None, bias=None,
@@ -82,16 +220,61 @@ def batch_norm_relu_max_pool2d(input: Tensor, running_mean, running_var, weight=
     """``max_pool2d(relu(batch_norm(input, ...)), kernel_size, ...)`` as one op that keeps
     only the pooled output for backward (``minicnn/ops/fused.py``); the same values."""
     _check_batch_norm(where, input, running_mean, weight, bias, training, (4,))
-    win = _pool_window(where, input, kernel_size, stride, padding, dilation)
+    win, _ = _pool_window(where, input, kernel_size, stride, padding, dilation)
     return BatchNormReLUMaxPoolFunction.apply(input, weight, bias, running_mean=_data(running_mean),
                                               running_var=_data(running_var), use_batch_stats=training,
                                               momentum=momentum, eps=eps, win=win)
 
 
-def relu(input: Tensor) -> Tensor:
-    return ReLU.apply(input)
+# ---- activations ------------------------------------------------------------------
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    return act.ReLU.apply(input)
 
 
+def sigmoid(input: Tensor) -> Tensor:
+    return act.Sigmoid.apply(input)
+
+
+def tanh(input: Tensor) -> Tensor:
+    return act.Tanh.apply(input)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    return act.LeakyReLU.apply(input, negative_slope=negative_slope)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    return act.ELU.apply(input, alpha=alpha)
+
+
+def check_gelu_approximate(where: str, approximate) -> None:
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"{where}: approximate argument must be either none or tanh, got "
+                           f"{approximate!r}")
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    check_gelu_approximate("gelu", approximate)
+    return act.GELU.apply(input, approximate=approximate)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    return act.SiLU.apply(input)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    return act.Softplus.apply(input, beta=beta, threshold=threshold)
+
+
+def softmax(input: Tensor, dim: int) -> Tensor:
+    return act.Softmax.apply(input, dim=dim)
+
+
+def log_softmax(input: Tensor, dim: int) -> Tensor:
+    return act.LogSoftmax.apply(input, dim=dim)
+
+
+# ---- shape and dropout ------------------------------------------------------------
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None,
            where: str = "linear") -> Tensor:
     """``y = x @ W^T + b``: x ``(..., in)``, W ``(out, in)``, b ``(out,)`` -> ``(..., out)``."""
@@ -106,31 +289,99 @@ def flatten(input: Tensor, start_dim: int = 1, end_dim: int = -1) -> Tensor:
     return input.flatten(start_dim, end_dim)
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)``
-    (identity when not training); the mask comes from the global generator."""
+def check_dropout_p(where: str, p) -> None:
     if not 0 <= p <= 1:
-        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
-    if not training or p == 0:
-        return input
-    keep = generator().random(input.shape) >= p
+        raise ValueError(f"{where}: dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _dropout_with_mask(input: Tensor, p: float, mask_shape: tuple) -> Tensor:
+    """``input * keep / (1 - p)`` with ``keep`` drawn on ``mask_shape`` (broadcast)."""
+    keep = generator().random(mask_shape) >= p
     mask = (keep / (1 - p) if p < 1 else keep * 0.0).astype(input.dtype)
     return input * to_device(mask, device_of(input.array))
 
 
-def softmax(input: Tensor, dim: int) -> Tensor:
-    return Softmax.apply(input, dim=dim)
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)``
+    (identity when not training); the mask comes from the global generator."""
+    check_dropout_p("dropout", p)
+    if not training or p == 0:
+        return input
+    return _dropout_with_mask(input, p, input.shape)
 
 
-def log_softmax(input: Tensor, dim: int) -> Tensor:
-    return LogSoftmax.apply(input, dim=dim)
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Zero whole channels: ``(N, C, H, W)`` with one draw per ``(n, c)``, scaled by
+    ``1/(1-p)``. A 3-d input is read as ``(N, C, L)`` with a warning, as torch does."""
+    check_dropout_p("dropout2d", p)
+    if input.ndim not in (3, 4):
+        raise ValueError(f"dropout2d: expected input (N, C, H, W) or (N, C, L), got {input.shape}")
+    if input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+                      "1D dropout behavior is desired - input is interpreted as shape (N, C, L), "
+                      "where C is the channel dim. This behavior will change in a future release "
+                      "to interpret the input as one without a batch dimension, i.e. shape "
+                      "(C, H, W). To maintain the 1D channel-wise dropout behavior, please switch "
+                      "to using dropout1d instead.", UserWarning, stacklevel=2)
+    if not training or p == 0:
+        return input
+    return _dropout_with_mask(input, p, input.shape[:2] + (1,) * (input.ndim - 2))
 
 
-def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
-                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
-    """Softmax cross-entropy against class indices; see ``minicnn/ops/loss.py``."""
-    return _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)
+# ---- losses -----------------------------------------------------------------------
+def cross_entropy(input: Tensor, target, weight=None, size_average=None, ignore_index: int = -100,
+                  reduce=None, reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Softmax cross-entropy against class indices or probabilities; ``minicnn/ops/loss.py``."""
+    reduction = closs.legacy_reduction(size_average, reduce, reduction)
+    return closs.cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)
 
 
-__all__ = ["conv2d", "max_pool2d", "avg_pool2d", "batch_norm", "relu", "linear",
-           "flatten", "dropout", "softmax", "log_softmax", "cross_entropy"]
+def nll_loss(input: Tensor, target, weight=None, size_average=None, ignore_index: int = -100,
+             reduce=None, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of log-probabilities; ``minicnn/ops/loss.py``."""
+    reduction = closs.legacy_reduction(size_average, reduce, reduction)
+    return closs.nll_loss(input, target, weight, ignore_index, reduction)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    return eloss.mse_loss(input, target, closs.legacy_reduction(size_average, reduce, reduction),
+                          weight)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    return eloss.l1_loss(input, target, closs.legacy_reduction(size_average, reduce, reduction),
+                         weight)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    return eloss.smooth_l1_loss(input, target,
+                                closs.legacy_reduction(size_average, reduce, reduction), beta)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    return eloss.huber_loss(input, target, reduction, delta, weight)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    return eloss.binary_cross_entropy(input, target, weight,
+                                      closs.legacy_reduction(size_average, reduce, reduction))
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    return eloss.binary_cross_entropy_with_logits(
+        input, target, weight, closs.legacy_reduction(size_average, reduce, reduction), pos_weight)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    return eloss.kl_div(input, target, closs.legacy_reduction(size_average, reduce, reduction),
+                        log_target)
+
+
+__all__ = ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
+           "batch_norm", "relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "silu",
+           "softplus", "softmax", "log_softmax", "linear", "flatten", "dropout", "dropout2d",
+           "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div"]

@@ -38,10 +38,11 @@ def _plain(module) -> bool:
 
 
 def fusable(run: list) -> bool:
-    """True when ``run`` (three modules) is a BatchNorm2d, a ReLU and a MaxPool2d, in that
-    order, each with its class's forward and no hooks, and fusion is on."""
+    """True when ``run`` (three modules) is a BatchNorm2d, a ReLU and a MaxPool2d (without
+    ``ceil_mode``), in that order, each with its class's forward and no hooks, and fusion is on."""
     return (_enabled and len(run) == 3 and type(run[0]) is BatchNorm2d and type(run[1]) is ReLU
-            and type(run[2]) is MaxPool2d and all(_plain(m) for m in run))
+            and type(run[2]) is MaxPool2d and not run[2].ceil_mode
+            and all(_plain(m) for m in run))
 
 
 def run_sequence(modules: list, x):
