@@ -19,6 +19,7 @@ from . import nn, optim  # noqa: E402 - after Tensor
 from .io import load, save
 from .gradcheck import GradcheckError, gradcheck
 from .summary import summary
+from . import exercises, profiler, viz  # noqa: E402 - profiler: MINICNN_DEBUG=1 acts on import
 
 float = float32  # noqa: A001 - torch.float
 double = float64
@@ -109,4 +110,4 @@ __all__ = ["Tensor", "Function", "tensor", "from_numpy", "zeros", "ones", "randn
            "backend", "save", "load", "gradcheck", "GradcheckError", "float32", "float64", "int32",
            "int64", "bool_", "float", "double", "long", "bool", "max", "min", "argmax", "sum", "mean",
            "exp", "log", "sqrt", "flatten", "reshape", "matmul", "relu", "softmax", "log_softmax",
-           "is_tensor", "allclose", "summary"]
+           "is_tensor", "allclose", "summary", "profiler", "viz", "exercises"]

@@ -69,8 +69,11 @@ class _Observer:
             stack.pop()
             if stack:
                 stack[-1].child_ns += event.duration_ns
-            for sink in list(self.sinks):
-                sink(event)
+
+    def emit(self, event: OpEvent) -> None:
+        """Hand the finished ``event`` to every sink."""
+        for sink in list(self.sinks):
+            sink(event)
 
     def forward(self, cls):
         name = op_name(cls)
@@ -83,6 +86,7 @@ class _Observer:
                 out = cls.forward(ctx, *args, **kwargs)
             event.flops = forward_flops(name, inputs, out)
             event.bytes = nbytes(inputs) + nbytes([out])
+            self.emit(event)
             return out
 
         return run
@@ -99,6 +103,7 @@ class _Observer:
                 grads = cls.backward(ctx, grad)
             event.bytes = nbytes([grad] + saved) + nbytes(
                 grads if isinstance(grads, tuple) else (grads,))
+            self.emit(event)
             return grads
 
         return run
@@ -163,8 +168,12 @@ def record_function(name: str):
     if autograd.observer is None:
         yield
         return
-    with _observer.timing(OpEvent(name, "user", (), "-", 0)):
-        yield
+    event = OpEvent(name, "user", (), "-", 0)
+    try:
+        with _observer.timing(event):
+            yield
+    finally:
+        _observer.emit(event)
 
 
 def _print_live(event: OpEvent) -> None:
