@@ -20,6 +20,7 @@ with the skeleton's signature.
 from __future__ import annotations
 
 import inspect
+import textwrap
 
 import numpy as np
 
@@ -85,6 +86,8 @@ def _written(args: tuple, copies: tuple, names: list) -> str | None:
 def _difference(label: str, got, expected, rtol: float, atol: float) -> str | None:
     """None when ``got`` matches ``expected``, else what differs (the first value, both ways)."""
     expected = np.asarray(expected, dtype=np.float64)
+    if got is None:
+        return f"{label} is None: return an array"
     try:
         got = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
@@ -156,7 +159,11 @@ def check(name: str, fn, verbose: bool = True) -> bool:
         raise TypeError(f"minicnn.exercises.check: fn must be a function, got {type(fn).__name__}")
     outputs = _OUTPUTS[name]
     arg_names = list(inspect.signature(solution(name)).parameters)
-    say = print if verbose else (lambda *a, **k: None)
+    def say(text: str) -> None:
+        if verbose:
+            print(textwrap.fill(text, width=96, subsequent_indent=" " * 8,
+                                break_long_words=False, break_on_hyphens=False))
+
     passed, hinted = 0, False
     all_cases = cases(name)
     say(name)
