@@ -52,7 +52,7 @@ def conv2d_backward(grad_y, x, weight, stride, padding, dilation):
     """The gradients of :func:`conv2d_forward` for ``grad_y = dL/dy`` ``(N, F, OH, OW)``::
 
         dL/dweight[f, c, i, j] = sum_{n,oy,ox} grad_y[n, f, oy, ox] * xpad[n, c, oy*sh + i*dh, ...]
-        dL/dxpad[n, c, oy*sh + i*dh, ox*sw + j*dw] += sum_f weight[f, c, i, j] * grad_y[n, f, oy, ox]
+        dL/dxpad[n, c, oy*sh + i*dh, ox*sw + j*dw] += sum_f weight[f, c, i, j] * grad_y[n, f, ...]
         dL/dbias[f] = sum_{n,oy,ox} grad_y[n, f, oy, ox]
 
     and dL/dx is dL/dxpad without its padding. Returns ``(grad_x, grad_weight, grad_bias)``."""

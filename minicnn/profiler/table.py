@@ -98,7 +98,8 @@ class KeyAverages(list):
         ``Input Shapes`` last when grouped by them), largest ``sort_by`` first, at most
         ``row_limit`` rows (all when negative), and the total self time below."""
         if sort_by is not None and sort_by not in SORT_KEYS:
-            raise ValueError(f"KeyAverages.table: sort_by must be one of {SORT_KEYS}, got {sort_by!r}")
+            raise ValueError(f"KeyAverages.table: sort_by must be one of {SORT_KEYS}, "
+                             f"got {sort_by!r}")
         rows = list(self)
         if sort_by is not None:
             rows.sort(key=lambda a: getattr(a, sort_by) or 0, reverse=True)
