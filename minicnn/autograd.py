@@ -101,7 +101,8 @@ class Node:
 
     __slots__ = ("function", "ctx", "parents", "shapes", "output")
 
-    def __init__(self, function, ctx: Context, parents: tuple, shapes: tuple, output: tuple):
+    def __init__(self, function, ctx: Context, parents: tuple, shapes: tuple,
+                 output: tuple | None = None):
         self.function = function
         self.ctx = ctx
         self.parents = parents
@@ -141,7 +142,7 @@ class Function:
         if record:
             parents = tuple((a.grad_fn or a) if need else None for a, need in zip(args, needs))
             shapes = tuple((a.shape, a.dtype) if need else None for a, need in zip(args, needs))
-            result.grad_fn = Node(cls, ctx, parents, shapes, (out.shape, out.dtype))
+            result.grad_fn = Node(cls, ctx, parents, shapes, (result.shape, result.dtype))
         return result
 
 

@@ -38,6 +38,11 @@ def _node_name(node: Node) -> str:
     return op_name(node.function) + "Backward"
 
 
+def _node_meta(node: Node) -> str:
+    """The output's shape and dtype (``?`` for a Node recorded without them)."""
+    return "?" if node.output is None else _meta(*node.output)
+
+
 def _tape(output: Tensor) -> list:
     """The Nodes and leaf tensors of ``output``'s tape, each before the ones that made it."""
     if not isinstance(output, Tensor):
@@ -87,7 +92,7 @@ def make_dot(output: Tensor, params: dict | None = None, show_saved: bool = Fals
                 f"{name}\n{_meta(item.shape, item.dtype)}"
             dot.node(key, label, fillcolor="lightblue")
             continue
-        dot.node(key, f"{_node_name(item)}\n{_meta(*item.output)}", fillcolor="lightgrey")
+        dot.node(key, f"{_node_name(item)}\n{_node_meta(item)}", fillcolor="lightgrey")
         for parent in item.parents:
             if parent is not None:
                 dot.edge(key, str(id(parent)))
@@ -120,7 +125,7 @@ def print_tape(output: Tensor, params: dict | None = None, file=None) -> None:
                          "leaf"))
         else:
             inputs = " ".join(f"#{number[id(p)]}" for p in item.parents if p is not None)
-            rows.append((f"#{k}", _node_name(item), _meta(*item.output), f"<- {inputs}"))
+            rows.append((f"#{k}", _node_name(item), _node_meta(item), f"<- {inputs}"))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     out = file or sys.stdout
     for row in rows:
