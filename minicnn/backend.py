@@ -132,6 +132,14 @@ def kernels_of(array):
     return importlib.import_module(_KERNEL_SETS[name])
 
 
+def kernel_set(name: str):
+    """The module of the kernel set ``name`` (one of :func:`kernel_set_names`)."""
+    if name not in _KERNEL_SETS:
+        raise ValueError(f"minicnn.backend: unknown kernel set {name!r}; "
+                         f"known: {sorted(_KERNEL_SETS)}")
+    return importlib.import_module(_KERNEL_SETS[name])
+
+
 def kernel_set_name(kernels) -> str:
     """The name of a kernel set (its module): ``'numba'`` for ``minicnn.kernels.cpu``, and
     the module's own name for a set plugged in by ``minicnn.kernels.use``."""

@@ -23,7 +23,6 @@ array, CuPy ones too, so a NumPy-only set is for the CPU.
 """
 from __future__ import annotations
 
-import importlib
 import inspect
 import types
 
@@ -77,11 +76,10 @@ def assemble(module, fill_from: str | None = "reference") -> tuple[types.SimpleN
         if fill_from is None:
             raise TypeError(f"minicnn.kernels.use: {module_name} lacks {singles} "
                             f"(and fill_from=None)")
-        fallback = importlib.import_module(backend._KERNEL_SETS[fill_from]) \
-            if fill_from in backend.kernel_set_names() else None
-        if fallback is None:
+        if fill_from not in backend.kernel_set_names():
             raise ValueError(f"minicnn.kernels.use: fill_from must be one of "
                              f"{backend.kernel_set_names()} or None, got {fill_from!r}")
+        fallback = backend.kernel_set(fill_from)
         for name in singles:
             parts[name] = getattr(fallback, name)
     kernels = types.SimpleNamespace(__name__=module_name, **parts)
