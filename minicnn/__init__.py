@@ -26,6 +26,7 @@ from .summary import summary
 # ---- tensor functions and factories (minicnn/functions.py) ----
 from . import functions as _functions
 from .functions import *  # noqa: F401,F403 - cat, stack, norm, zeros_like, ... (its __all__)
+from . import exercises, profiler, viz  # noqa: E402 - profiler: MINICNN_DEBUG=1 acts on import
 
 float = float32  # noqa: A001 - torch.float
 double = float64
@@ -166,5 +167,5 @@ __all__ = ["Tensor", "Function", "tensor", "from_numpy", "zeros", "ones", "randn
            "less", "greater_equal", "less_equal", "not_equal", "add", "sub", "mul", "div",
            "result_type", "promote_types", "can_cast", "max", "min", "argmax", "sum", "mean",
            "exp", "log", "sqrt", "flatten", "reshape", "matmul", "relu", "softmax", "log_softmax",
-           "is_tensor", "allclose", "summary", "sigmoid", "tanh"]
+           "is_tensor", "allclose", "summary", "sigmoid", "tanh", "profiler", "viz", "exercises"]
 __all__ += _functions.__all__

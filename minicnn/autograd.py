@@ -31,6 +31,12 @@ from .tensor import Tensor
 
 _state = threading.local()
 
+#: What watches every op run (``minicnn.profiler`` sets it while profiling or under
+#: ``MINICNN_DEBUG=1``): ``observer.forward(cls)`` and ``observer.backward(cls)`` return a
+#: callable that runs the op's forward or backward and records it. None otherwise, and then
+#: the only cost is the one ``is None`` test in :meth:`Function.apply` and in :func:`backward`.
+observer = None
+
 
 def is_grad_enabled() -> bool:
     """True unless inside :func:`no_grad`."""
@@ -95,13 +101,15 @@ class Node:
     it (backward keeps only what ``save_for_backward`` kept), as in PyTorch.
     """
 
-    __slots__ = ("function", "ctx", "parents", "shapes")
+    __slots__ = ("function", "ctx", "parents", "shapes", "output")
 
-    def __init__(self, function, ctx: Context, parents: tuple, shapes: tuple):
+    def __init__(self, function, ctx: Context, parents: tuple, shapes: tuple,
+                 output: tuple | None = None):
         self.function = function
         self.ctx = ctx
         self.parents = parents
         self.shapes = shapes  # (shape, dtype) of each input that has a parent
+        self.output = output  # (shape, dtype) of the op's result (for minicnn.viz)
 
     def __repr__(self) -> str:
         return f"<{self.function.__name__}Backward>"
@@ -130,14 +138,15 @@ class Function:
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         record = any(needs) and is_grad_enabled()
         ctx = Context(needs)
-        out = cls.forward(ctx, *arrays, **kwargs)
+        forward = cls.forward if observer is None else observer.forward(cls)
+        out = forward(ctx, *arrays, **kwargs)
         result = Tensor(out)
         if record and result.array.dtype.kind == "f":  # integer or bool results need no grad
             result.requires_grad = True
             parents = tuple((a.grad_fn or a) if need else None for a, need in zip(args, needs))
             shapes = tuple((a.shape, a.array.dtype) if need else None
                            for a, need in zip(args, needs))
-            result.grad_fn = Node(cls, ctx, parents, shapes)
+            result.grad_fn = Node(cls, ctx, parents, shapes, (result.shape, result.array.dtype))
             if ctx._saved:
                 ctx.versions = _saved_versions(ctx._saved, (result, *args))
         return result
@@ -214,7 +223,8 @@ def backward(root: Tensor, grad_root, retain_graph: bool = False) -> None:
                 item._accumulate_grad(grad)
                 continue
             _check_versions(item)
-            input_grads = item.function.backward(item.ctx, grad)
+            run = item.function.backward if observer is None else observer.backward(item.function)
+            input_grads = run(item.ctx, grad)
             if not retain_graph:
                 item.ctx.release()
             if not isinstance(input_grads, tuple):

@@ -123,23 +123,49 @@ def device_of(array) -> str:
 
 def kernels_of(array):
     """The kernel set that serves ``array`` (see ``minicnn/kernels/__init__.py``): the one
-    forced by :func:`use_kernels`, else CuPy's for a GPU array and the CPU default otherwise."""
-    name = _forced_kernels or ("cupy" if is_cupy_array(array) else _CPU_KERNELS)
+    forced by :func:`use_kernels` or ``minicnn.kernels.use``, else CuPy's for a GPU array and
+    the CPU default otherwise."""
+    forced = _forced_kernels
+    if forced is not None and not isinstance(forced, str):
+        return forced  # a set plugged in by minicnn.kernels.use
+    name = forced or ("cupy" if is_cupy_array(array) else _CPU_KERNELS)
     return importlib.import_module(_KERNEL_SETS[name])
+
+
+def kernel_set(name: str):
+    """The module of the kernel set ``name`` (one of :func:`kernel_set_names`)."""
+    if name not in _KERNEL_SETS:
+        raise ValueError(f"minicnn.backend: unknown kernel set {name!r}; "
+                         f"known: {sorted(_KERNEL_SETS)}")
+    return importlib.import_module(_KERNEL_SETS[name])
+
+
+def kernel_set_name(kernels) -> str:
+    """The name of a kernel set (its module): ``'numba'`` for ``minicnn.kernels.cpu``, and
+    the module's own name for a set plugged in by ``minicnn.kernels.use``."""
+    module = getattr(kernels, "__name__", type(kernels).__name__)
+    return next((name for name, path in _KERNEL_SETS.items() if path == module), module)
+
+
+def force_kernels(kernels):
+    """Serve every op from ``kernels`` (a set's name, a kernel-set object, or None for the
+    default choice) until the next call; returns what was forced before."""
+    global _forced_kernels
+    previous, _forced_kernels = _forced_kernels, kernels
+    return previous
 
 
 @contextlib.contextmanager
 def use_kernels(name: str):
     """Serve every op in the ``with`` block from the kernel set ``name``."""
-    global _forced_kernels
     if name not in _KERNEL_SETS:
         raise ValueError(f"minicnn.backend.use_kernels: unknown kernel set {name!r}; "
                          f"known: {sorted(_KERNEL_SETS)}")
-    previous, _forced_kernels = _forced_kernels, name
+    previous = force_kernels(name)
     try:
         yield
     finally:
-        _forced_kernels = previous
+        force_kernels(previous)
 
 
 def kernel_set_names(cpu_only: bool = False) -> list[str]:

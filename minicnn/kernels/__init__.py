@@ -41,7 +41,9 @@ for the rest; for reading and as the oracle in tests), ``numpy`` (module ``vecto
 NumPy slicing per kernel offset, works on CuPy arrays too), ``numba`` (module ``cpu``: the
 CPU default) and ``cupy`` (module ``gpu``: CUDA kernels). ``minicnn.backend`` chooses the
 set serving an array; every set is held to ``reference`` by ``tests/engine/test_kernels.py``.
+A set of one's own is plugged in with :func:`use` (``minicnn/kernels/plug.py``).
 """
 from .window import Window
+from .plug import use
 
-__all__ = ["Window"]
+__all__ = ["Window", "use"]
