@@ -31,7 +31,8 @@ from .tensor import Tensor
 
 
 def _meta(shape, dtype) -> str:
-    return f"{tuple(shape)} {dtype}"
+    """``(2, 3) float32``: the shape and the dtype's short name (NumPy or minicnn dtype)."""
+    return f"{tuple(shape)} {getattr(dtype, 'name', dtype)}"
 
 
 def _node_name(node: Node) -> str:
