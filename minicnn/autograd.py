@@ -37,6 +37,10 @@ _state = threading.local()
 #: the only cost is the one ``is None`` test in :meth:`Function.apply` and in :func:`backward`.
 observer = None
 
+#: The innermost ``nn.Module`` whose ``__call__`` is running (``Module.__call__`` sets it), so
+#: that every Node records which layer made it (``minicnn.viz`` labels nodes with it).
+current_module = None
+
 
 def is_grad_enabled() -> bool:
     """True unless inside :func:`no_grad`."""
@@ -101,15 +105,16 @@ class Node:
     it (backward keeps only what ``save_for_backward`` kept), as in PyTorch.
     """
 
-    __slots__ = ("function", "ctx", "parents", "shapes", "output")
+    __slots__ = ("function", "ctx", "parents", "shapes", "output", "module")
 
     def __init__(self, function, ctx: Context, parents: tuple, shapes: tuple,
-                 output: tuple | None = None):
+                 output: tuple | None = None, module=None):
         self.function = function
         self.ctx = ctx
         self.parents = parents
         self.shapes = shapes  # (shape, dtype) of each input that has a parent
         self.output = output  # (shape, dtype) of the op's result (for minicnn.viz)
+        self.module = module  # the nn.Module whose forward recorded it, or None
 
     def __repr__(self) -> str:
         return f"<{self.function.__name__}Backward>"
@@ -146,7 +151,8 @@ class Function:
             parents = tuple((a.grad_fn or a) if need else None for a, need in zip(args, needs))
             shapes = tuple((a.shape, a.array.dtype) if need else None
                            for a, need in zip(args, needs))
-            result.grad_fn = Node(cls, ctx, parents, shapes, (result.shape, result.array.dtype))
+            result.grad_fn = Node(cls, ctx, parents, shapes, (result.shape, result.array.dtype),
+                                  current_module)
             if ctx._saved:
                 ctx.versions = _saved_versions(ctx._saved, (result, *args))
         return result

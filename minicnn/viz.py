@@ -6,7 +6,8 @@ with ``.render(...)`` needs Graphviz's ``dot`` program: ``apt-get install graphv
 ``brew install graphviz`` or graphviz.org). It has
 
 - one grey box per tape node, named as torch names ``grad_fn`` (``Conv2dBackward``), with the
-  shape and dtype of the op's output;
+  shape and dtype of the op's output and the layer that recorded it (``fc.0 (Linear)``: its
+  name, found through the parameters in ``params``, and its class);
 - one blue box per leaf tensor that requires grad, headed by its name in ``params``;
 - a green box for ``output`` itself;
 - with ``show_saved=True``, one orange box per array the op saved for backward (its shape
@@ -42,6 +43,25 @@ def _node_name(node: Node) -> str:
 def _node_meta(node: Node) -> str:
     """The output's shape and dtype (``?`` for a Node recorded without them)."""
     return "?" if node.output is None else _meta(*node.output)
+
+
+def _module_label(module, names: dict) -> str:
+    """``'fc.0 (Linear)'`` for the module that recorded a node: its path, read off a
+    parameter of it named in ``names`` (``'fc.0.weight'`` minus its own ``'weight'``), and
+    its class; only the class where none of its parameters is named; '' for no module."""
+    if module is None:
+        return ""
+    for relative, param in module.named_parameters():
+        full = names.get(id(param))
+        if full is not None and full.endswith(relative):
+            path = full[:-len(relative)].rstrip(".")
+            return f"{path} ({type(module).__name__})" if path else type(module).__name__
+    return type(module).__name__
+
+
+def _node_label(node: Node, names: dict) -> str:
+    module = _module_label(node.module, names)
+    return f"{_node_name(node)}\n{_node_meta(node)}" + (f"\nin {module}" if module else "")
 
 
 def _tape(output: Tensor) -> list:
@@ -93,7 +113,7 @@ def make_dot(output: Tensor, params: dict | None = None, show_saved: bool = Fals
                 f"{name}\n{_meta(item.shape, item.dtype)}"
             dot.node(key, label, fillcolor="lightblue")
             continue
-        dot.node(key, f"{_node_name(item)}\n{_node_meta(item)}", fillcolor="lightgrey")
+        dot.node(key, _node_label(item, names), fillcolor="lightgrey")
         for parent in item.parents:
             if parent is not None:
                 dot.edge(key, str(id(parent)))
@@ -126,7 +146,9 @@ def print_tape(output: Tensor, params: dict | None = None, file=None) -> None:
                          "leaf"))
         else:
             inputs = " ".join(f"#{number[id(p)]}" for p in item.parents if p is not None)
-            rows.append((f"#{k}", _node_name(item), _node_meta(item), f"<- {inputs}"))
+            module = _module_label(item.module, names)
+            rows.append((f"#{k}", _node_name(item), _node_meta(item),
+                         f"<- {inputs}" + (f"  in {module}" if module else "")))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     out = file or sys.stdout
     for row in rows:

@@ -17,7 +17,7 @@ from typing import Iterator
 
 import numpy as np
 
-from .. import backend
+from .. import autograd, backend
 from ..tensor import Tensor, device as Device
 from . import hooks
 from .parameter import Parameter
@@ -352,6 +352,14 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
+        outer, autograd.current_module = autograd.current_module, self  # for the tape's Nodes
+        try:
+            return self._call(args, kwargs)
+        finally:
+            autograd.current_module = outer
+
+    def _call(self, args: tuple, kwargs: dict):
+        """``forward`` with the hooks around it."""
         if not self._has_hooks():
             return self.forward(*args, **kwargs)
         for key, hook in list(self._forward_pre_hooks.items()):

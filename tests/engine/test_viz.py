@@ -62,12 +62,16 @@ def test_simple_cnn_names_every_parameter_and_each_kind_of_layer():
     names = [label.split(" ")[0] for label in labels]
     assert names.count("Conv2dBackward") == 3
     assert names.count("BatchNormReLUMaxPoolBackward") == 3  # fused by nn.Sequential
-    assert "Conv2dBackward (2, 16, 128, 128) float32" in labels
-    assert "BatchNormReLUMaxPoolBackward (2, 64, 16, 16) float32" in labels
-    assert "MatMulBackward (2, 5) float32" in labels  # the Linear layer: x @ W^T + b
-    assert "PermuteBackward (16384, 5) float32" in labels
-    assert "AddBackward (2, 5) float32" in labels
-    assert "LogSoftmaxBackward (2, 5) float32" in labels  # cross-entropy's first op
+    # each op box says which layer recorded it: its path from params and its class
+    assert "Conv2dBackward (2, 16, 128, 128) float32 in conv_layer1.0 (Conv2d)" in labels
+    assert ("BatchNormReLUMaxPoolBackward (2, 64, 16, 16) float32 in conv_layer3 (Sequential)"
+            in labels)
+    assert "ReshapeBackward (2, 16384) float32 in SimpleCNN" in labels  # x.view(...) in forward
+    assert "MatMulBackward (2, 5) float32 in fc_layers.0 (Linear)" in labels  # x @ W^T + b
+    assert "PermuteBackward (16384, 5) float32 in fc_layers.0 (Linear)" in labels
+    assert "AddBackward (2, 5) float32 in fc_layers.0 (Linear)" in labels
+    assert "LogSoftmaxBackward (2, 5) float32 in CrossEntropyLoss" in labels
+    assert "DivBackward () float32 in CrossEntropyLoss" in labels  # the mean over the batch
 
 
 def test_layer_by_layer_shows_batch_norm_relu_and_pooling_apart():
