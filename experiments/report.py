@@ -111,13 +111,19 @@ def _too_small_sentence(study: Study, analysis: dict) -> str:
     mdds = [d["mdd"] for d in analysis["detectable"].values() if np.isfinite(d["mdd"])]
     runs = len(study.seeds) * study.folds
     reach = (f"the smallest difference in QWK its corrected t-test could detect at 80% power is "
-             f"{min(mdds):.2f} or more" if mdds else
+             f"{_mdd_text(min(mdds), 2)} or more" if mdds else
              "its corrected t-test has no spread to work with")
     return (f"**This design is too small to find any difference between conditions:** with "
             f"{study.folds} folds x {_count(len(study.seeds), 'seed')} ({runs} paired runs, "
             f"{_count(runs - 1, 'degree')} of freedom) {reach}, above {DETECTABLE} (the step from "
             f"moderate to almost perfect agreement), so no test results are shown and the "
             f"intervals below describe these data only.")
+
+
+def _mdd_text(mdd: float, digits: int = 3) -> str:
+    """A detectable ΔQWK as text; one above 2, the widest gap two kappas can have, says so."""
+    text = f"{mdd:.{digits}f}"
+    return text + ", more than the widest gap two QWKs can have (2)" if mdd > 2 else text
 
 
 def _count(n: int, noun: str) -> str:
@@ -187,7 +193,7 @@ def write_report(study: Study, out: str) -> tuple[str, str]:
             md.append("| " + " | ".join(cells) + " |")
         if factor in analysis["detectable"]:
             d = analysis["detectable"][factor]
-            reach = (f"{d['mdd']:.3f} (SD of the fold differences {d['sd']:.3f} over "
+            reach = (f"{_mdd_text(d['mdd'])} (SD of the fold differences {d['sd']:.3f} over "
                      f"{d['runs']} paired runs)." if np.isfinite(d["mdd"]) else
                      "not estimable (fewer than 2 paired runs or no spread).")
             md += ["", f"Smallest ΔQWK this design detects at 80% power (α {ALPHA}): {reach}"]
@@ -330,14 +336,15 @@ def _figure_curves(rows, factor: str, path: str) -> None:
     for r in rows:
         curves = [[h["val_qwk"] for h in run["history"]]
                   for s, run in r.runs.items() if s != "proposal"]
-        if not curves:
+        length = min(map(len, curves), default=0)
+        if length == 0:  # no run of this condition has finished an epoch yet
             continue
-        length = min(map(len, curves))
         ax.plot(range(1, length + 1), np.nanmean([c[:length] for c in curves], axis=0),
                 label=r.label)
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation QWK (mean over runs)")
-    ax.legend(fontsize=7)
+    if ax.get_lines():
+        ax.legend(fontsize=7)
     ax.set_title(f"{factor}: learning curves")
     fig.tight_layout()
     _save(fig, path)
