@@ -1,7 +1,9 @@
 """The import rewrite that turns a torch program into a minicnn one."""
 import pytest
 
+from tests.compat.program_runner import PROGRAMS
 from tests.compat.rewrite import to_minicnn
+from tests.test_no_torch_import import torch_imports
 
 
 @pytest.mark.parametrize("before, after", [
@@ -36,4 +38,18 @@ def test_other_lines_stay_as_written(line):
 
 def test_a_program_keeps_its_layout():
     program = "import torch\n\n\ndef f():\n    return torch.zeros(2)\n"
-    assert to_minicnn(program) == "import minicnn as torch\n\n\ndef f():\n    return torch.zeros(2)\n"
+    expected = "import minicnn as torch\n\n\ndef f():\n    return torch.zeros(2)\n"
+    assert to_minicnn(program) == expected
+
+
+@pytest.mark.parametrize("path", sorted(PROGRAMS.glob("*.py")), ids=lambda p: p.stem)
+def test_each_program_loses_every_torch_import_and_only_its_import_lines_change(path, tmp_path):
+    source = path.read_text()
+    rewritten = to_minicnn(source)
+    (tmp_path / "rewritten.py").write_text(rewritten)
+    assert torch_imports(path), "the program is written against torch"
+    assert torch_imports(tmp_path / "rewritten.py") == []
+    changed = [(a, b) for a, b in zip(source.splitlines(), rewritten.splitlines()) if a != b]
+    assert len(source.splitlines()) == len(rewritten.splitlines())
+    assert changed and all(a.lstrip().startswith(("import ", "from ")) for a, _ in changed)
+
