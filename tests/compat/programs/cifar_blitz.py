@@ -111,7 +111,7 @@ def main():
     # prepare to count predictions for each class
     correct_pred = {classname: 0 for classname in classes}
     total_pred = {classname: 0 for classname in classes}
-    with torch.no_grad():
+    with torch.set_grad_enabled(False):
         for data in testloader:
             images, labels = data
             outputs = net(images)

@@ -430,10 +430,20 @@ class ShuffleBlock(nn.Module):
         return x.view(N, g, C // g, H, W).permute(0, 2, 1, 3, 4).reshape(N, C, H, W)
 
 
+def channel_shuffle(x, groups):
+    batchsize, num_channels, height, width = x.size()
+    channels_per_group = num_channels // groups
+    x = x.view(batchsize, groups, channels_per_group, height, width)
+    x = torch.transpose(x, 1, 2).contiguous()
+    x = x.view(batchsize, -1, height, width)
+    return x
+
+
 class ShuffleBottleneck(nn.Module):
     def __init__(self, in_planes, out_planes, stride, groups):
         super(ShuffleBottleneck, self).__init__()
         self.stride = stride
+        self.groups = groups
 
         mid_planes = out_planes // 4
         g = 1 if in_planes == 12 else groups
@@ -455,7 +465,7 @@ class ShuffleBottleneck(nn.Module):
         out = F.relu(self.bn1(self.conv1(x)))
         out = self.shuffle1(out)
         out = F.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
+        out = self.bn3(channel_shuffle(self.conv3(out), self.groups))
         res = self.shortcut(x)
         out = F.relu(torch.cat([out, res], 1)) if self.stride == 2 else F.relu(out + res)
         return out
