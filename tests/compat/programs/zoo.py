@@ -203,7 +203,7 @@ class DepthwiseBlock(nn.Module):
 
 
 class InvertedResidual(nn.Module):
-    """expand + depthwise + pointwise (MobileNetV2)."""
+    """expand + depthwise + pointwise (MobileNetV2), with ReLU6 as torchvision's."""
 
     def __init__(self, in_planes, out_planes, expansion, stride):
         super(InvertedResidual, self).__init__()
@@ -229,8 +229,8 @@ class InvertedResidual(nn.Module):
             )
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = F.relu(self.bn2(self.conv2(out)))
+        out = F.relu6(self.bn1(self.conv1(x)))
+        out = F.relu6(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
         out = out + self.shortcut(x) if self.stride == 1 else out
         return out
@@ -250,6 +250,7 @@ class MobileNetV2(nn.Module):
         self.layers = self._make_layers(in_planes=8)
         self.conv2 = nn.Conv2d(16, 32, kernel_size=1, stride=1, padding=0, bias=False)
         self.bn2 = nn.BatchNorm2d(32)
+        self.act2 = nn.ReLU6(inplace=True)
         self.linear = nn.Linear(32, num_classes)
 
     def _make_layers(self, in_planes):
@@ -265,7 +266,7 @@ class MobileNetV2(nn.Module):
         out = F.relu(self.bn1(self.conv1(x)))
         out = self.dw(out)
         out = self.layers(out)
-        out = F.relu(self.bn2(self.conv2(out)))
+        out = self.act2(self.bn2(self.conv2(out)))
         out = F.adaptive_avg_pool2d(out, (1, 1))
         out = torch.flatten(out, 1)
         out = self.linear(out)
