@@ -17,7 +17,8 @@ from .tensor import (Tensor, arange, device, from_numpy, ones, rand, randn, tens
                      zeros)  # first: autograd and ops need Tensor
 from .dtypes import (dtype, bool_, float16, float32, float64, int8, int16, int32, int64, uint8,
                      can_cast)
-from .autograd import Function, enable_grad, is_grad_enabled, no_grad
+from .autograd import (Function, enable_grad, inference_mode, is_grad_enabled, no_grad,
+                       set_grad_enabled)
 from .random import Generator, default_generator, manual_seed
 from . import nn, optim, utils  # noqa: E402 - after Tensor
 from .io import load, save
@@ -86,6 +87,26 @@ def flatten(input, start_dim=0, end_dim=-1):
 
 def reshape(input, shape):
     return _as_tensor(input).reshape(shape)
+
+
+def squeeze(input, dim=None):
+    return _as_tensor(input).squeeze(dim)
+
+
+def unsqueeze(input, dim):
+    return _as_tensor(input).unsqueeze(dim)
+
+
+def permute(input, dims):
+    return _as_tensor(input).permute(dims)
+
+
+def transpose(input, dim0, dim1):
+    return _as_tensor(input).transpose(dim0, dim1)
+
+
+def numel(input) -> int:
+    return _as_tensor(input).numel()
 
 
 def matmul(a, b):
@@ -159,13 +180,15 @@ def allclose(a, b, rtol=1e-5, atol=1e-8) -> bool:
 __version__ = "0.1.0"
 
 __all__ = ["Tensor", "Function", "tensor", "from_numpy", "zeros", "ones", "randn", "rand", "arange",
-           "device", "cuda", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed",
+           "device", "cuda", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
+           "inference_mode", "manual_seed",
            "Generator", "default_generator", "nn", "optim", "utils", "backend", "save", "load",
            "gradcheck", "GradcheckError", "dtype", "float16", "float32",
            "float64", "uint8", "int8", "int16", "int32", "int64", "bool_", "float", "double",
            "half", "long", "int", "short", "bool", "eq", "ne", "lt", "le", "gt", "ge", "greater",
            "less", "greater_equal", "less_equal", "not_equal", "add", "sub", "mul", "div",
            "result_type", "promote_types", "can_cast", "max", "min", "argmax", "sum", "mean",
-           "exp", "log", "sqrt", "flatten", "reshape", "matmul", "relu", "softmax", "log_softmax",
+           "exp", "log", "sqrt", "flatten", "reshape", "squeeze", "unsqueeze", "permute",
+           "transpose", "numel", "matmul", "relu", "softmax", "log_softmax",
            "is_tensor", "allclose", "summary", "sigmoid", "tanh", "profiler", "viz", "exercises"]
 __all__ += _functions.__all__

@@ -67,6 +67,36 @@ def enable_grad():
     return _grad_mode(True)
 
 
+class set_grad_enabled:  # noqa: N801 - torch's name
+    """``set_grad_enabled(mode)`` turns recording on or off at once, as torch's; used as a
+    context manager (``with set_grad_enabled(phase == "train"):``) it restores the previous
+    mode on exit. ``mode`` must be a bool (``TypeError`` otherwise, as torch)."""
+
+    def __init__(self, mode: bool):
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled: mode must be a bool, got {type(mode).__name__}")
+        self.previous = is_grad_enabled()
+        _state.enabled = mode
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info) -> None:
+        _state.enabled = self.previous
+
+
+def inference_mode(mode: bool = True):
+    """torch's ``inference_mode``: here :func:`no_grad` when ``mode`` is True (context manager
+    and decorator), no change when False. minicnn has no inference tensors: what is made
+    inside is an ordinary tensor that may later enter a graph, where torch would refuse."""
+    return _grad_mode(False) if mode else _unchanged()
+
+
+@contextlib.contextmanager
+def _unchanged():
+    yield
+
+
 class Context:
     """What ``forward`` leaves for ``backward``.
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from . import safetensors_format
 from .backend import is_cupy_array, to_device
-from .tensor import Tensor
+from .tensor import Tensor, device
 
 SKELETON = "__minicnn__"
 FORMAT_VERSION = 1
@@ -140,11 +140,38 @@ def _decode(node, archive, path: str):
     raise ValueError(f"minicnn.load: {path} has an unreadable structure entry {node!r:.80}")
 
 
-def load(path):
+def _moved(obj, device):
+    """``obj`` with every Tensor inside its dicts, lists and tuples moved to ``device``."""
+    if isinstance(obj, Tensor):
+        return obj.to(device)
+    if isinstance(obj, dict):
+        return type(obj)((key, _moved(value, device)) for key, value in obj.items())
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_moved(value, device) for value in obj)
+    return obj
+
+
+def load(path, map_location=None, *, weights_only=None, mmap=None):
     """Read what :func:`save` wrote, or any safetensors file (as ``{key: Tensor}``), whatever
     the file's name. Raises ``ValueError`` for a file that is not one (corrupt, truncated,
     another format, or needing pickle; a ``torch.save`` file's message says how to convert
-    it)."""
+    it).
+
+    The keywords are torch's, so ``torch.load(PATH, weights_only=True)`` and
+    ``map_location=device`` run unchanged: ``map_location`` (a device or its name) moves every
+    Tensor there; ``weights_only`` and ``mmap`` change nothing, since nothing is ever
+    unpickled (every load is weights-only) and the file is read whole. A callable or dict
+    ``map_location`` (torch's remapping forms) raises ``TypeError``."""
+    if map_location is not None and not isinstance(map_location, (str, device)):
+        raise TypeError(f"minicnn.load: map_location must be a device or a device name, got "
+                        f"{type(map_location).__name__} (callable and dict remapping are not "
+                        f"supported)")
+    obj = _read(path)
+    return obj if map_location is None else _moved(obj, map_location)
+
+
+def _read(path):
+    """The object stored at ``path`` (see :func:`load`)."""
     path = os.fspath(path)
     kind = _format_of(path)
     if kind == "torch-pickle":

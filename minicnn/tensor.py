@@ -163,6 +163,16 @@ class Tensor(InplaceMixin, ProtocolMixin, TensorFunctions):
     def clone(self) -> Tensor:
         return _ops.Copy.apply(self)
 
+    def is_contiguous(self) -> bool:
+        """True when the array is laid out row-major (C order, torch's contiguous format);
+        ``permute``, ``transpose`` and strided slices give tensors that are not."""
+        return bool(self.array.flags.c_contiguous)
+
+    def contiguous(self) -> Tensor:
+        """``self`` when row-major already, else a row-major copy on the tape, as torch's
+        ``contiguous()`` (so ``x.permute(...).contiguous().view(...)`` runs as written)."""
+        return self if self.is_contiguous() else self.clone()
+
     def to(self, *args, device=None, dtype=None, non_blocking: bool = False,
            copy: bool = False) -> Tensor:
         """``t.to(minicnn.float64)``, ``t.to('cuda')``, ``t.to(device, dtype)``,

@@ -35,6 +35,16 @@ def off_kinks(rng: np.random.Generator, shape, gap: float = 0.05) -> np.ndarray:
     return rng.permutation(values).reshape(shape)
 
 
+def _off_bounds(low: float, high: float, spread: float = 1.0, gap: float = 0.05):
+    """A ``make(rng, shape)`` of distinct values from ``low - spread`` to ``high + spread``,
+    none within ``gap`` of ``low`` or ``high`` (where a clipping op has its kinks)."""
+    def make(rng, shape):
+        values = np.linspace(low - spread, high + spread, int(np.prod(shape)))
+        near = np.minimum(abs(values - low), abs(values - high)) < gap
+        return rng.permutation(values + near * 2 * gap).reshape(shape)
+    return make
+
+
 def leaf(array) -> Tensor:
     return Tensor(np.asarray(array, dtype=np.float64), requires_grad=True)
 
@@ -306,6 +316,9 @@ CASES: list[Case] = [
     Case("tanh", "(3,4)", _unary(F.tanh, (3, 4))),
     Case("leaky_relu", "slope 0.2, off zero", _unary(lambda a: F.leaky_relu(a, 0.2), (3, 4),
                                                      off_kinks)),
+    Case("hardtanh", "(-0.5, 0.8), off the bounds",
+         _unary(lambda a: F.hardtanh(a, -0.5, 0.8), (3, 4), _off_bounds(-0.5, 0.8))),
+    Case("relu6", "off 0 and 6", _unary(F.relu6, (3, 4), _off_bounds(0.0, 6.0, spread=4.0))),
     Case("elu", "alpha 1.5, off zero", _unary(lambda a: F.elu(a, 1.5), (3, 4), off_kinks)),
     Case("gelu", "exact", _unary(F.gelu, (3, 4))),
     Case("gelu", "approximate='tanh'", _unary(lambda a: F.gelu(a, approximate="tanh"), (3, 4))),

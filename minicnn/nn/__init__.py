@@ -1,7 +1,7 @@
 """Layers, containers and losses with PyTorch's names, arguments and defaults."""
 from . import functional, init
-from .activation import (ELU, GELU, Dropout, Dropout2d, Flatten, Identity, LeakyReLU, LogSoftmax,
-                         ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh)
+from .activation import (ELU, GELU, Dropout, Dropout2d, Flatten, Hardtanh, Identity, LeakyReLU,
+                         LogSoftmax, ReLU, ReLU6, SiLU, Sigmoid, Softmax, Softplus, Tanh)
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .container import ModuleDict, ModuleList, ParameterList, Sequential
 from .fusion import layer_by_layer
@@ -18,7 +18,7 @@ from . import utils
 __all__ = ["functional", "init", "Module", "Parameter", "Sequential", "ModuleList", "Conv2d",
            "BatchNorm1d", "BatchNorm2d", "ReLU", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
            "AdaptiveMaxPool2d", "Linear", "Flatten", "Dropout", "Dropout2d", "Identity",
-           "Sigmoid", "Tanh", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus", "Softmax",
+           "Sigmoid", "Tanh", "LeakyReLU", "Hardtanh", "ReLU6", "ELU", "GELU", "SiLU", "Softplus", "Softmax",
            "LogSoftmax", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss",
            "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "layer_by_layer",
            "ModuleDict", "ParameterList", "Unflatten", "utils"]

@@ -243,6 +243,17 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     return act.LeakyReLU.apply(input, negative_slope=negative_slope)
 
 
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    """``input`` clipped to ``[min_val, max_val]``; ``minicnn/ops/activation.py``."""
+    return act.Hardtanh.apply(input, min_val=min_val, max_val=max_val)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """``hardtanh(input, 0, 6)`` (MobileNetV2's activation)."""
+    return hardtanh(input, 0.0, 6.0)
+
+
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     return act.ELU.apply(input, alpha=alpha)
 
@@ -381,7 +392,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
 
 __all__ = ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
-           "batch_norm", "relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "silu",
-           "softplus", "softmax", "log_softmax", "linear", "flatten", "dropout", "dropout2d",
+           "batch_norm", "relu", "sigmoid", "tanh", "leaky_relu", "hardtanh", "relu6", "elu",
+           "gelu", "silu", "softplus", "softmax", "log_softmax", "linear", "flatten", "dropout",
+           "dropout2d",
            "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div"]

@@ -131,6 +131,21 @@ class LeakyReLU(Function):
         return xp_of(g).where(positive, g, g * ctx.slope)
 
 
+class Hardtanh(Function):
+    """``y = min(max(x, min_val), max_val)``; the gradient passes where
+    ``min_val < x < max_val`` (strictly, as torch's: zero on the bounds)."""
+
+    @staticmethod
+    def forward(ctx, x, min_val=-1.0, max_val=1.0):
+        ctx.save_for_backward((x > min_val) & (x < max_val))
+        return xp_of(x).clip(x, min_val, max_val).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (inside,) = ctx.saved_tensors
+        return g * inside
+
+
 class ELU(Function):
     @staticmethod
     def forward(ctx, x, alpha=1.0):

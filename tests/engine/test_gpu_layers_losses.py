@@ -14,7 +14,8 @@ pytestmark = [pytest.mark.gpu,
 
 UNIT = np.random.default_rng(1).uniform(0.05, 0.95, (3, 4))
 OPS = [
-    ("sigmoid", F.sigmoid), ("tanh", F.tanh), ("leaky_relu", F.leaky_relu), ("elu", F.elu),
+    ("sigmoid", F.sigmoid), ("tanh", F.tanh), ("leaky_relu", F.leaky_relu), ("relu6", F.relu6),
+    ("elu", F.elu),
     ("gelu", F.gelu), ("gelu tanh", lambda x: F.gelu(x, approximate="tanh")), ("silu", F.silu),
     ("softplus", lambda x: F.softplus(x, 2.0, 1.0)),
     ("nll_loss", lambda x: F.nll_loss(x, minicnn.tensor([0, 3, 1]).to(x.device))),

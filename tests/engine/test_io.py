@@ -129,3 +129,27 @@ def test_a_mismatched_optimizer_state_raises_and_changes_nothing():
     with pytest.raises(ValueError, match=r"exp_avg.*shape \(3, 3\)"):
         optimizer.load_state_dict(saved)
     assert optimizer.state[params[0]]["step"] == 1
+
+
+@pytest.mark.oracle
+def test_load_takes_torchs_keywords(tmp_path):
+    """``torch.load(PATH, weights_only=True)`` and ``map_location=...`` as the tutorials call
+    them; torch's own load with the same keywords is the reference for the values."""
+    import torch
+    reference = torch.nn.Linear(3, 2).state_dict()
+    minicnn.save({k: minicnn.tensor(v.numpy()) for k, v in reference.items()}, tmp_path / "m.pth")
+    torch.save(reference, tmp_path / "t.pth")
+    theirs = torch.load(tmp_path / "t.pth", map_location="cpu", weights_only=True)
+    for kwargs in ({"weights_only": True}, {"weights_only": False}, {"map_location": "cpu"},
+                   {"map_location": minicnn.device("cpu"), "mmap": True}):
+        ours = minicnn.load(tmp_path / "m.pth", **kwargs)
+        assert list(ours) == list(theirs)
+        for key in ours:
+            assert ours[key].device == minicnn.device("cpu")
+            np.testing.assert_array_equal(ours[key].numpy(), theirs[key].numpy())
+
+
+def test_load_refuses_a_remapping_function(tmp_path):
+    minicnn.save({"w": minicnn.ones(2)}, tmp_path / "m.pth")
+    with pytest.raises(TypeError, match="map_location"):
+        minicnn.load(tmp_path / "m.pth", map_location=lambda storage, location: storage)

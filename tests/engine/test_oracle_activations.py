@@ -25,6 +25,10 @@ FUNCTIONS = [
     ("leaky_relu", F.leaky_relu, torch.nn.functional.leaky_relu),
     ("leaky_relu 0.3 inplace", lambda x: F.leaky_relu(x, 0.3, inplace=True),
      lambda x: torch.nn.functional.leaky_relu(x, 0.3)),
+    ("hardtanh", F.hardtanh, torch.nn.functional.hardtanh),
+    ("hardtanh -0.5 0.8", lambda x: F.hardtanh(x, -0.5, 0.8),
+     lambda x: torch.nn.functional.hardtanh(x, -0.5, 0.8)),
+    ("relu6", F.relu6, torch.nn.functional.relu6),
     ("elu", F.elu, torch.nn.functional.elu),
     ("elu alpha 0.5", lambda x: F.elu(x, alpha=0.5), lambda x: torch.nn.functional.elu(x, 0.5)),
     ("gelu", F.gelu, torch.nn.functional.gelu),
@@ -41,6 +45,8 @@ MODULES = [
     (nn.Sigmoid(), torch.nn.Sigmoid()), (nn.Tanh(), torch.nn.Tanh()),
     (nn.LeakyReLU(0.2), torch.nn.LeakyReLU(0.2)), (nn.ELU(alpha=2.0), torch.nn.ELU(alpha=2.0)),
     (nn.GELU(), torch.nn.GELU()), (nn.GELU("tanh"), torch.nn.GELU("tanh")),
+    (nn.Hardtanh(), torch.nn.Hardtanh()), (nn.Hardtanh(-2, 3), torch.nn.Hardtanh(-2, 3)),
+    (nn.ReLU6(), torch.nn.ReLU6()),
     (nn.SiLU(), torch.nn.SiLU()), (nn.Softplus(beta=0.5), torch.nn.Softplus(beta=0.5)),
     (nn.Identity(54, unused=1), torch.nn.Identity(54, unused=1)),
 ]
@@ -83,5 +89,20 @@ def test_inplace_is_accepted_and_leaves_the_input_alone():
     assert y.tolist() == [-0.5, 2.0] and x.tolist() == [-1.0, 2.0]
     for ours, theirs in [(nn.SiLU(True), torch.nn.SiLU(True)), (nn.ELU(inplace=True),
                           torch.nn.ELU(inplace=True)), (nn.LeakyReLU(0.1, True),
-                                                        torch.nn.LeakyReLU(0.1, True))]:
+                                                        torch.nn.LeakyReLU(0.1, True)),
+                         (nn.ReLU6(True), torch.nn.ReLU6(True)),
+                         (nn.Hardtanh(-2, 3, True), torch.nn.Hardtanh(-2, 3, True))]:
         assert repr(ours) == repr(theirs)
+
+
+def test_hardtanh_gradient_is_zero_on_its_bounds_as_torch():
+    values = np.array([-1.0, -0.5, 0.0, 0.8, 2.0])
+    ours, theirs = pair_of_inputs(values)
+    F.hardtanh(ours, -0.5, 0.8).sum().backward()
+    torch.nn.functional.hardtanh(theirs, -0.5, 0.8).sum().backward()
+    assert ours.grad.tolist() == theirs.grad.tolist() == [0.0, 0.0, 1.0, 0.0, 0.0]
+
+
+def test_hardtanh_needs_max_above_min():
+    with pytest.raises(ValueError, match=r"Hardtanh: max_val \(0\) must be greater than min_val"):
+        nn.Hardtanh(1, 0)
