@@ -12,8 +12,6 @@ Python protocols and comparisons in ``tensor_protocol.py``, dtypes and promotion
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from . import backend, dtypes
@@ -333,14 +331,6 @@ class Tensor(InplaceMixin, ProtocolMixin, TensorFunctions):
         from .ops.activation import ReLU
         return ReLU.apply(self)
 
-    def sigmoid(self):
-        from .ops.activation import Sigmoid
-        return Sigmoid.apply(self)
-
-    def tanh(self):
-        from .ops.activation import Tanh
-        return Tanh.apply(self)
-
     # ---- reductions -------------------------------------------------------------
     def sum(self, dim=None, keepdim: bool = False):
         return _ops.Sum.apply(self, dim=dim, keepdim=keepdim)
@@ -383,23 +373,6 @@ class Tensor(InplaceMixin, ProtocolMixin, TensorFunctions):
             return self.reshape(1)
         start, end = start_dim % len(shape), end_dim % len(shape)
         return self.reshape(shape[:start] + (-1,) + shape[end + 1:])
-
-    def unflatten(self, dim: int, sizes):
-        """Split dim ``dim`` into ``sizes`` (one entry may be -1): ``(2, 6).unflatten(1, (2, 3))``
-        is ``(2, 2, 3)``; ``RuntimeError`` when the sizes do not multiply up to that dim."""
-        shape = self.shape
-        if not -len(shape) <= dim < len(shape):
-            raise IndexError(f"unflatten: dim {dim} is out of range for a {len(shape)}-d tensor")
-        dim, sizes = dim % len(shape), tuple(int(n) for n in sizes)
-        known = math.prod(n for n in sizes if n != -1)
-        if -1 in sizes:
-            valid = sizes.count(-1) == 1 and known > 0 and shape[dim] % known == 0
-        else:
-            valid = known == shape[dim]
-        if not valid:
-            raise RuntimeError(f"unflatten: provided sizes {list(sizes)} don't multiply up to "
-                               f"the size of dim {dim} ({shape[dim]}) of the input {shape}")
-        return self.reshape(shape[:dim] + sizes + shape[dim + 1:])
 
     def unsqueeze(self, dim: int):
         shape = list(self.shape)

@@ -1,11 +1,14 @@
 """``TensorFunctions``: the Tensor methods of the shape, indexing, elementwise, reduction and
-product functions in ``minicnn/ops/`` (``t.flip(0)``, ``t.norm(dim=1)``, ``t.sort()``, ...).
+product functions in ``minicnn/ops/`` (``t.flip(0)``, ``t.norm(dim=1)``, ``t.sort()``, ...),
+and ``sigmoid``, ``tanh`` and ``unflatten``.
 
 A method ``t.name(*args)`` is the function ``minicnn.name(t, *args)`` (see
 ``minicnn/functions.py``), as in torch. ``Tensor`` inherits this mixin; the functions are
 imported when first called, since the ops themselves need ``Tensor``.
 """
 from __future__ import annotations
+
+import math
 
 
 def _functions():
@@ -57,3 +60,28 @@ class TensorFunctions:
 
     def reshape_as(self, other):
         return self.reshape(other.shape)
+
+    def sigmoid(self):
+        from .ops.activation import Sigmoid
+        return Sigmoid.apply(self)
+
+    def tanh(self):
+        from .ops.activation import Tanh
+        return Tanh.apply(self)
+
+    def unflatten(self, dim: int, sizes):
+        """Split dim ``dim`` into ``sizes`` (one entry may be -1): ``(2, 6).unflatten(1, (2, 3))``
+        is ``(2, 2, 3)``; ``RuntimeError`` when the sizes do not multiply up to that dim."""
+        shape = self.shape
+        if not -len(shape) <= dim < len(shape):
+            raise IndexError(f"unflatten: dim {dim} is out of range for a {len(shape)}-d tensor")
+        dim, sizes = dim % len(shape), tuple(int(n) for n in sizes)
+        known = math.prod(n for n in sizes if n != -1)
+        if -1 in sizes:
+            valid = sizes.count(-1) == 1 and known > 0 and shape[dim] % known == 0
+        else:
+            valid = known == shape[dim]
+        if not valid:
+            raise RuntimeError(f"unflatten: provided sizes {list(sizes)} don't multiply up to "
+                               f"the size of dim {dim} ({shape[dim]}) of the input {shape}")
+        return self.reshape(shape[:dim] + sizes + shape[dim + 1:])
