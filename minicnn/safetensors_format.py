@@ -57,9 +57,9 @@ def to_arrays(obj, path: str) -> dict:
     return arrays
 
 
-def write(obj, path: str) -> None:
-    """Write the flat dict of tensors ``obj`` to ``path`` in the safetensors format."""
-    _library().save_file(to_arrays(obj, path), path)
+def write(arrays: dict, path: str) -> None:
+    """Write ``arrays`` (from :func:`to_arrays`) to ``path`` in the safetensors format."""
+    _library().save_file(arrays, path)
 
 
 def read(path: str) -> dict:

@@ -38,7 +38,7 @@ from ..autograd import Function
 from ..backend import xp_of
 from ..tensor import Tensor
 from .activation import sigmoid_array
-from .loss import check_reduction
+from .loss import _array, check_reduction
 from .math import unbroadcast
 
 KL_REDUCTIONS = ("mean", "sum", "none", "batchmean")
@@ -179,10 +179,6 @@ class KLDiv(_Elementwise):
             return -xp.exp(t), xp.exp(t) * (t - x + 1)
         with np.errstate(divide="ignore"):
             return -t, xp.log(t) + 1 - x
-
-
-def _array(value):
-    return value.array if isinstance(value, Tensor) else value
 
 
 def _reduce(loss: Tensor, reduction: str, weight=None, over_weights: bool = False) -> Tensor:
