@@ -120,7 +120,7 @@ class InplaceMixin:
         """``x[index] = value``: basic, integer-array and boolean-mask indices; ``value`` is a
         number, array or tensor broadcast to ``x[index]`` and cast to ``x``'s dtype."""
         from .autograd import is_grad_enabled
-        from .ops.inplace import IndexPut
+        from .ops.inplace import IndexPut, _on_device_of
         from .tensor import _unwrap_index
         index = _unwrap_index(index)
         value_requires_grad = getattr(value, "requires_grad", False)
@@ -128,7 +128,7 @@ class InplaceMixin:
             self._check_leaf()
             array = value.array if isinstance(value, type(self)) else value
             try:
-                self.array[index] = _on_device(array, self.array)  # no copy of the tensor
+                self.array[index] = _on_device_of(self.array, array)  # no copy of the tensor
             except ValueError:
                 raise _value_shape_error(self.array, index, array) from None
             self._version_counter[0] += 1
@@ -149,10 +149,3 @@ def _wrap(value):
     import numpy as np
     from .tensor import Tensor
     return Tensor(value if hasattr(value, "shape") else np.asarray(value))
-
-
-def _on_device(value, like):
-    from .backend import device_of, to_device
-    if hasattr(value, "shape") and device_of(value) != device_of(like):
-        return to_device(value, device_of(like))
-    return value
