@@ -27,6 +27,7 @@ import csv
 import hashlib
 import hmac
 import io
+import json
 import os
 import secrets
 import stat
@@ -200,7 +201,6 @@ def check_outside(key_file: str, folder: str, nested: bool = True) -> None:
 def check_records(folder: str, fingerprint: str) -> None:
     """Refuse to continue ``folder`` when a ``record.json`` under it was written under another
     key, or before pseudonyms (no ``pseudonym_key``: it lists raw patient IDs)."""
-    import json
     for root, _, names in os.walk(folder):
         if "record.json" not in names:
             continue

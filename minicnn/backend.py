@@ -158,9 +158,7 @@ def force_kernels(kernels):
 @contextlib.contextmanager
 def use_kernels(name: str):
     """Serve every op in the ``with`` block from the kernel set ``name``."""
-    if name not in _KERNEL_SETS:
-        raise ValueError(f"minicnn.backend.use_kernels: unknown kernel set {name!r}; "
-                         f"known: {sorted(_KERNEL_SETS)}")
+    kernel_set(name)  # ValueError naming the known sets for an unknown name
     previous = force_kernels(name)
     try:
         yield
