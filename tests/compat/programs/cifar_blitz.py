@@ -16,6 +16,9 @@ classes = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight
 
 
 class Net(nn.Module):
+    """Two 5x5 convolutions, each followed by ReLU and 2x2 max pooling, then three dense
+    layers down to ten class scores."""
+
     def __init__(self):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 6, 5)
@@ -26,13 +29,10 @@ class Net(nn.Module):
         self.fc3 = nn.Linear(84, 10)
 
     def forward(self, x):
-        x = self.pool(F.relu(self.conv1(x)))
-        x = self.pool(F.relu(self.conv2(x)))
-        x = torch.flatten(x, 1)  # flatten all dimensions except batch
-        x = F.relu(self.fc1(x))
-        x = F.relu(self.fc2(x))
-        x = self.fc3(x)
-        return x
+        for conv in (self.conv1, self.conv2):
+            x = self.pool(F.relu(conv(x)))
+        x = torch.flatten(x, 1)
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
 
 
 def colour_digits():
@@ -48,12 +48,9 @@ def colour_digits():
 
 def main():
     torch.manual_seed(0)
-    batch_size = 16
     x, y = colour_digits()
-    trainset = TensorDataset(x[:1200], y[:1200])
-    testset = TensorDataset(x[1200:], y[1200:])
-    trainloader = DataLoader(trainset, batch_size=batch_size, shuffle=False)
-    testloader = DataLoader(testset, batch_size=batch_size, shuffle=False)
+    train_loader = DataLoader(TensorDataset(x[:1200], y[:1200]), batch_size=16, shuffle=False)
+    test_loader = DataLoader(TensorDataset(x[1200:], y[1200:]), batch_size=16, shuffle=False)
 
     net = Net()
     if os.environ.get("COMPAT_INIT_WEIGHTS"):
@@ -61,74 +58,48 @@ def main():
 
     criterion = nn.CrossEntropyLoss()
     optimizer = optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
-    epochs = 2
+    epochs, report_every = 2, 25
     scheduler = optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.05, epochs=epochs,
-                                              steps_per_epoch=len(trainloader))
-
-    for epoch in range(epochs):  # loop over the dataset multiple times
-        running_loss = 0.0
-        for i, data in enumerate(trainloader, 0):
-            # get the inputs; data is a list of [inputs, labels]
-            inputs, labels = data
-
-            # zero the parameter gradients
+                                              steps_per_epoch=len(train_loader))
+    for epoch in range(epochs):
+        window = 0.0  # summed loss of the last `report_every` batches
+        for step, (images, labels) in enumerate(train_loader, 1):
             optimizer.zero_grad()
-
-            # forward + backward + optimize
-            outputs = net(inputs)
-            loss = criterion(outputs, labels)
+            loss = criterion(net(images), labels)
             loss.backward()
             optimizer.step()
             scheduler.step()
+            window += loss.item()
+            if step % report_every == 0:
+                last_window_loss = window / report_every
+                print(f"epoch {epoch + 1} batch {step}: mean loss {last_window_loss:.3f}")
+                window = 0.0
 
-            # print statistics
-            running_loss += loss.item()
-            if i % 25 == 24:
-                print(f"[{epoch + 1}, {i + 1:5d}] loss: {running_loss / 25:.3f}")
-                last_running_loss = running_loss / 25
-                running_loss = 0.0
-    print("Finished Training")
-
-    PATH = "./cifar_net.pth"
-    torch.save(net.state_dict(), PATH)
+    torch.save(net.state_dict(), "./digits_net.pth")
     net = Net()
-    net.load_state_dict(torch.load(PATH, weights_only=True))
+    net.load_state_dict(torch.load("./digits_net.pth", weights_only=True))
 
-    correct = 0
-    total = 0
-    # since we're not training, we don't need to calculate the gradients for our outputs
+    right = seen = 0
     with torch.no_grad():
-        for data in testloader:
-            images, labels = data
-            # calculate outputs by running images through the network
-            outputs = net(images)
-            # the class with the highest energy is what we choose as prediction
-            _, predicted = torch.max(outputs.data, 1)
-            total += labels.size(0)
-            correct += (predicted == labels).sum().item()
-    print(f"Accuracy of the network on the {total} test images: {100 * correct // total} %")
+        for images, labels in test_loader:
+            _, predicted = torch.max(net(images).data, 1)
+            seen += labels.size(0)
+            right += (predicted == labels).sum().item()
+    print(f"{right} of {seen} held-out images right ({100 * right // seen} %)")
 
-    # prepare to count predictions for each class
-    correct_pred = {classname: 0 for classname in classes}
-    total_pred = {classname: 0 for classname in classes}
+    hits = {name: 0 for name in classes}
+    counts = {name: 0 for name in classes}
     with torch.set_grad_enabled(False):
-        for data in testloader:
-            images, labels = data
-            outputs = net(images)
-            _, predictions = torch.max(outputs, 1)
-            # collect the correct predictions for each class
-            for label, prediction in zip(labels, predictions):
-                if label == prediction:
-                    correct_pred[classes[label]] += 1
-                total_pred[classes[label]] += 1
-
-    worst = 100.0
-    for classname, correct_count in correct_pred.items():
-        accuracy = 100 * float(correct_count) / total_pred[classname]
-        worst = min(worst, accuracy)
-        print(f"Accuracy for class: {classname:5s} is {accuracy:.1f} %")
-    return {"train_loss": last_running_loss, "accuracy": correct / total,
-            "worst_class_accuracy": worst / 100, "lr": scheduler.get_last_lr()[0]}
+        for images, labels in test_loader:
+            _, predicted = torch.max(net(images), 1)
+            for label, guess in zip(labels, predicted):
+                counts[classes[label]] += 1
+                hits[classes[label]] += int(label == guess)
+    per_class = {name: hits[name] / counts[name] for name in classes}
+    for name, share in per_class.items():
+        print(f"class {name:5s}: {100 * share:.1f} %")
+    return {"train_loss": last_window_loss, "accuracy": right / seen,
+            "worst_class_accuracy": min(per_class.values()), "lr": scheduler.get_last_lr()[0]}
 
 
 if __name__ == "__main__":

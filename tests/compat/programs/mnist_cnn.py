@@ -14,8 +14,10 @@ from torch.utils.data import DataLoader, TensorDataset
 
 
 class Net(nn.Module):
+    """Two 3x3 convolutions, one 2x2 pooling, two dense layers; log-probabilities out."""
+
     def __init__(self):
-        super(Net, self).__init__()
+        super().__init__()
         self.conv1 = nn.Conv2d(1, 8, 3, 1)
         self.conv2 = nn.Conv2d(8, 16, 3, 1)
         self.dropout1 = nn.Dropout(0.25)
@@ -24,54 +26,41 @@ class Net(nn.Module):
         self.fc2 = nn.Linear(64, 10)
 
     def forward(self, x):
-        x = self.conv1(x)
-        x = F.relu(x)
-        x = self.conv2(x)
-        x = F.relu(x)
-        x = F.max_pool2d(x, 2)
-        x = self.dropout1(x)
-        x = torch.flatten(x, 1)
-        x = self.fc1(x)
-        x = F.relu(x)
-        x = F.dropout(x, p=self.fc_dropout, training=self.training)
-        x = self.fc2(x)
-        output = F.log_softmax(x, dim=1)
-        return output
+        features = F.max_pool2d(F.relu(self.conv2(F.relu(self.conv1(x)))), 2)
+        hidden = F.relu(self.fc1(torch.flatten(self.dropout1(features), 1)))
+        hidden = F.dropout(hidden, p=self.fc_dropout, training=self.training)
+        return F.log_softmax(self.fc2(hidden), dim=1)
 
 
-def train(args, model, device, train_loader, optimizer, epoch):
+def train(settings, model, device, loader, optimizer, epoch):
+    """One epoch of Adadelta steps; returns the last batch's loss."""
     model.train()
-    for batch_idx, (data, target) in enumerate(train_loader):
-        data, target = data.to(device), target.to(device)
+    for step, (images, labels) in enumerate(loader):
+        images, labels = images.to(device), labels.to(device)
         optimizer.zero_grad()
-        output = model(data)
-        loss = F.nll_loss(output, target)
+        loss = F.nll_loss(model(images), labels)
         loss.backward()
         optimizer.step()
-        if batch_idx % args["log_interval"] == 0:
-            print("Train Epoch: {} [{}/{} ({:.0f}%)]\tLoss: {:.6f}".format(
-                epoch, batch_idx * len(data), len(train_loader.dataset),
-                100. * batch_idx / len(train_loader), loss.item()))
+        if step % settings["log_every"] == 0:
+            seen = step * len(images)
+            print(f"epoch {epoch}: {seen}/{len(loader.dataset)} images, loss {loss.item():.6f}")
     return loss.item()
 
 
-def test(model, device, test_loader):
+def test(model, device, loader):
+    """Mean loss per image and the share classified right, over ``loader``."""
     model.eval()
-    test_loss = 0
-    correct = 0
+    total_loss, right = 0.0, 0
     with torch.no_grad():
-        for data, target in test_loader:
-            data, target = data.to(device), target.to(device)
-            output = model(data)
-            test_loss += F.nll_loss(output, target, reduction="sum").item()
-            pred = output.argmax(dim=1, keepdim=True)
-            correct += pred.eq(target.view_as(pred)).sum().item()
-
-    test_loss /= len(test_loader.dataset)
-    print("\nTest set: Average loss: {:.4f}, Accuracy: {}/{} ({:.0f}%)\n".format(
-        test_loss, correct, len(test_loader.dataset),
-        100. * correct / len(test_loader.dataset)))
-    return test_loss, correct / len(test_loader.dataset)
+        for images, labels in loader:
+            images, labels = images.to(device), labels.to(device)
+            log_probs = model(images)
+            total_loss += F.nll_loss(log_probs, labels, reduction="sum").item()
+            guess = log_probs.argmax(dim=1, keepdim=True)
+            right += guess.eq(labels.view_as(guess)).sum().item()
+    count = len(loader.dataset)
+    print(f"held-out digits: mean loss {total_loss / count:.4f}, {right}/{count} right")
+    return total_loss / count, right / count
 
 
 def digits_like_mnist():
@@ -87,37 +76,32 @@ def digits_like_mnist():
 def main():
     # The dropouts stay in the model as written; the compat test runs with p=0 in training
     # (COMPAT_NO_DROPOUT) because torch's and minicnn's random streams differ.
-    args = {"batch_size": 64, "test_batch_size": 200, "epochs": 3, "lr": 1.0, "gamma": 0.7,
-            "log_interval": 10, "save_model": True}
+    settings = {"batch": 64, "test_batch": 200, "epochs": 3, "lr": 1.0, "decay": 0.7,
+                "log_every": 10}
     torch.manual_seed(1)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
     x, y = digits_like_mnist()
-    train_kwargs = {"batch_size": args["batch_size"]}
-    test_kwargs = {"batch_size": args["test_batch_size"]}
-    dataset1 = TensorDataset(x[:1400], y[:1400])
-    dataset2 = TensorDataset(x[1400:], y[1400:])
-    train_loader = DataLoader(dataset1, **train_kwargs)
-    test_loader = DataLoader(dataset2, **test_kwargs)
+    train_loader = DataLoader(TensorDataset(x[:1400], y[:1400]), batch_size=settings["batch"])
+    test_loader = DataLoader(TensorDataset(x[1400:], y[1400:]),
+                             batch_size=settings["test_batch"])
 
     model = Net().to(device)
     if os.environ.get("COMPAT_INIT_WEIGHTS"):
         model.load_state_dict(torch.load(os.environ["COMPAT_INIT_WEIGHTS"]))
     if os.environ.get("COMPAT_NO_DROPOUT"):
         model.dropout1.p = model.fc_dropout = 0.0
-    optimizer = optim.Adadelta(model.parameters(), lr=args["lr"])
-
-    scheduler = StepLR(optimizer, step_size=1, gamma=args["gamma"])
-    for epoch in range(1, args["epochs"] + 1):
-        last_loss = train(args, model, device, train_loader, optimizer, epoch)
+    optimizer = optim.Adadelta(model.parameters(), lr=settings["lr"])
+    scheduler = StepLR(optimizer, step_size=1, gamma=settings["decay"])
+    for epoch in range(1, settings["epochs"] + 1):
+        last_loss = train(settings, model, device, train_loader, optimizer, epoch)
         test_loss, accuracy = test(model, device, test_loader)
         scheduler.step()
 
-    if args["save_model"]:
-        torch.save(model.state_dict(), "mnist_cnn.pt")
+    torch.save(model.state_dict(), "digits_cnn.pt")
     reloaded = Net().to(device)
-    reloaded.load_state_dict(torch.load("mnist_cnn.pt"))
-    reloaded_loss, reloaded_accuracy = test(reloaded, device, test_loader)
+    reloaded.load_state_dict(torch.load("digits_cnn.pt"))
+    _, reloaded_accuracy = test(reloaded, device, test_loader)
     return {"train_loss": last_loss, "test_loss": test_loss, "accuracy": accuracy,
             "reloaded_accuracy": reloaded_accuracy, "lr": scheduler.get_last_lr()[0]}
 
