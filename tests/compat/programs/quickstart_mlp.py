@@ -10,76 +10,56 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 digits = load_digits()
-images = torch.tensor(digits.images, dtype=torch.float32) / 16.0
-labels = torch.tensor(digits.target, dtype=torch.long)
-training_data = TensorDataset(images[:1500], labels[:1500])
-test_data = TensorDataset(images[1500:], labels[1500:])
-
-batch_size = 64
-
-# Create data loaders.
-train_dataloader = DataLoader(training_data, batch_size=batch_size)
-test_dataloader = DataLoader(test_data, batch_size=batch_size)
-
+pixels = torch.tensor(digits.images, dtype=torch.float32) / 16.0
+targets = torch.tensor(digits.target, dtype=torch.long)
+train_set = TensorDataset(pixels[:1500], targets[:1500])
+held_out = TensorDataset(pixels[1500:], targets[1500:])
+train_loader = DataLoader(train_set, batch_size=64)
+test_loader = DataLoader(held_out, batch_size=64)
 device = "cuda" if torch.cuda.is_available() else "cpu"
 
 
-# Define model
 class NeuralNetwork(nn.Module):
+    """8x8 image -> 64 inputs -> two hidden layers of 128 with ReLU -> ten class scores."""
+
     def __init__(self):
         super().__init__()
         self.flatten = nn.Flatten()
         self.linear_relu_stack = nn.Sequential(
-            nn.Linear(8 * 8, 128),
-            nn.ReLU(),
-            nn.Linear(128, 128),
-            nn.ReLU(),
-            nn.Linear(128, 10)
-        )
+            nn.Linear(8 * 8, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
+            nn.Linear(128, 10))
 
     def forward(self, x):
-        x = self.flatten(x)
-        logits = self.linear_relu_stack(x)
-        return logits
+        return self.linear_relu_stack(self.flatten(x))
 
 
-def train(dataloader, model, loss_fn, optimizer):
-    size = len(dataloader.dataset)
+def train(loader, model, loss_fn, optimizer):
+    """One pass of SGD over ``loader``; returns the last batch's loss."""
     model.train()
-    for batch, (X, y) in enumerate(dataloader):
-        X, y = X.to(device), y.to(device)
-
-        # Compute prediction error
-        pred = model(X)
-        loss = loss_fn(pred, y)
-
-        # Backpropagation
+    for step, (inputs, labels) in enumerate(loader):
+        inputs, labels = inputs.to(device), labels.to(device)
+        loss = loss_fn(model(inputs), labels)
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
-        last_loss = loss.item()
-
-        if batch % 10 == 0:
-            loss, current = loss.item(), (batch + 1) * len(X)
-            print(f"loss: {loss:>7f}  [{current:>5d}/{size:>5d}]")
-    return last_loss
+        if step % 10 == 0:
+            print(f"batch {step:3d}: loss {loss.item():.6f}")
+    return loss.item()
 
 
-def test(dataloader, model, loss_fn):
-    size = len(dataloader.dataset)
-    num_batches = len(dataloader)
+def test(loader, model, loss_fn):
+    """The mean batch loss and the share of right answers over ``loader``."""
     model.eval()
-    test_loss, correct = 0, 0
+    loss_sum, right = 0.0, 0.0
     with torch.no_grad():
-        for X, y in dataloader:
-            X, y = X.to(device), y.to(device)
-            pred = model(X)
-            test_loss += loss_fn(pred, y).item()
-            correct += (pred.argmax(1) == y).type(torch.float).sum().item()
-    test_loss /= num_batches
-    correct /= size
-    print(f"Test Error: \n Accuracy: {(100*correct):>0.1f}%, Avg loss: {test_loss:>8f} \n")
-    return test_loss, correct
+        for inputs, labels in loader:
+            inputs, labels = inputs.to(device), labels.to(device)
+            scores = model(inputs)
+            loss_sum += loss_fn(scores, labels).item()
+            right += (scores.argmax(1) == labels).type(torch.float).sum().item()
+    mean_loss, share = loss_sum / len(loader), right / len(loader.dataset)
+    print(f"held out: {100 * share:.1f}% right, mean loss {mean_loss:.6f}")
+    return mean_loss, share
 
 
 def main():
@@ -87,32 +67,24 @@ def main():
     print(model)
     if os.environ.get("COMPAT_INIT_WEIGHTS"):
         model.load_state_dict(torch.load(os.environ["COMPAT_INIT_WEIGHTS"], weights_only=True))
-
     loss_fn = nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-1)
+    for epoch in range(5):
+        print(f"epoch {epoch + 1}")
+        train_loss = train(train_loader, model, loss_fn, optimizer)
+        test_loss, accuracy = test(test_loader, model, loss_fn)
 
-    epochs = 5
-    for t in range(epochs):
-        print(f"Epoch {t+1}\n-------------------------------")
-        train_loss = train(train_dataloader, model, loss_fn, optimizer)
-        test_loss, accuracy = test(test_dataloader, model, loss_fn)
-    print("Done!")
-
-    torch.save(model.state_dict(), "model.pth")
-    print("Saved PyTorch Model State to model.pth")
+    torch.save(model.state_dict(), "digits_mlp.pth")
     model = NeuralNetwork().to(device)
-    model.load_state_dict(torch.load("model.pth", weights_only=True))
-
+    model.load_state_dict(torch.load("digits_mlp.pth", weights_only=True))
     model.eval()
-    x, y = test_data[0][0], test_data[0][1]
+    image, label = held_out[0]
     with torch.no_grad():
-        x = x.to(device)
-        pred = model(x.unsqueeze(0))
-        predicted, actual = pred[0].argmax(0), y
-        print(f'Predicted: "{predicted}", Actual: "{actual}"')
-    reloaded_loss, reloaded_accuracy = test(test_dataloader, model, loss_fn)
+        guess = model(image.to(device).unsqueeze(0))[0].argmax(0)
+    print(f"first held-out digit: predicted {guess}, labelled {label}")
+    _, reloaded_accuracy = test(test_loader, model, loss_fn)
     return {"train_loss": train_loss, "test_loss": test_loss, "accuracy": accuracy,
-            "reloaded_accuracy": reloaded_accuracy, "first_prediction": int(predicted)}
+            "reloaded_accuracy": reloaded_accuracy, "first_prediction": int(guess)}
 
 
 if __name__ == "__main__":

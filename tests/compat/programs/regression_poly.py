@@ -11,74 +11,50 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-POLY_DEGREE = 4
-W_target = torch.tensor([[0.8], [-1.2], [0.5], [0.3]])
-b_target = torch.tensor([0.7])
-batches = np.random.default_rng(0).standard_normal((2000, 32)).astype(np.float32) * 0.7
+DEGREE = 4
+true_weights = torch.tensor([[0.8], [-1.2], [0.5], [0.3]])
+true_bias = torch.tensor([0.7])
+samples = np.random.default_rng(0).standard_normal((2000, 32)).astype(np.float32) * 0.7
 
 
-def make_features(x):
-    """Builds features i.e. a matrix with columns [x, x^2, x^3, x^4]."""
-    x = x.unsqueeze(1)
-    return torch.cat([x ** i for i in range(1, POLY_DEGREE+1)], 1)
+def powers(x):
+    """``(n,) -> (n, DEGREE)``: the columns x, x**2, ..., x**DEGREE."""
+    column = x.unsqueeze(1)
+    return torch.cat([column ** k for k in range(1, DEGREE + 1)], 1)
 
 
-def f(x):
-    """Approximated function."""
-    return x.mm(W_target) + b_target.item()
+def polynomial_text(weights, bias):
+    terms = " ".join(f"{float(w):+.2f} x^{k}" for k, w in enumerate(weights, 1))
+    return f"y = {terms} {float(bias[0]):+.2f}"
 
 
-def poly_desc(W, b):
-    """Creates a string description of a polynomial."""
-    result = 'y = '
-    for i, w in enumerate(W):
-        result += '{:+.2f} x^{} '.format(w, i + 1)
-    result += '{:+.2f}'.format(b[0])
-    return result
-
-
-def get_batch(batch_idx):
-    """Builds a batch i.e. (x, f(x)) pair."""
-    random = torch.tensor(batches[batch_idx % len(batches)])
-    x = make_features(random)
-    y = f(x)
-    return x, y
+def batch(step):
+    """Features and targets of batch ``step`` (the fixed samples, cycled)."""
+    features = powers(torch.tensor(samples[step % len(samples)]))
+    return features, features.mm(true_weights) + true_bias.item()
 
 
 def main():
-    # Define model
-    fc = torch.nn.Linear(W_target.size(0), 1)
+    fc = torch.nn.Linear(true_weights.size(0), 1)
     if os.environ.get("COMPAT_INIT_WEIGHTS"):
         fc.load_state_dict(torch.load(os.environ["COMPAT_INIT_WEIGHTS"]))
 
-    for batch_idx in count(1):
-        # Get data
-        batch_x, batch_y = get_batch(batch_idx)
-
-        # Reset gradients
+    for step in count(1):
+        features, targets = batch(step)
         fc.zero_grad()
-
-        # Forward pass
-        output = F.smooth_l1_loss(fc(batch_x), batch_y)
-        loss = output.item()
-
-        # Backward pass
-        output.backward()
-
-        # Apply gradients
-        for param in fc.parameters():
+        objective = F.smooth_l1_loss(fc(features), targets)
+        loss = objective.item()
+        objective.backward()
+        for param in fc.parameters():  # plain gradient descent, written by hand
             param.data.add_(-0.05 * param.grad)
-
-        # Stop criterion
-        if loss < 1e-3 or batch_idx == 5000:
+        if loss < 1e-3 or step == 5000:
             break
 
-    print('Loss: {:.6f} after {} batches'.format(loss, batch_idx))
-    print('==> Learned function:\t' + poly_desc(fc.weight.view(-1), fc.bias))
-    print('==> Actual function:\t' + poly_desc(W_target.view(-1), b_target))
-    error = (fc.weight.data.view(-1, 1) - W_target).abs().max().item()
-    return {"loss": loss, "batches": batch_idx, "weight_error": error,
-            "bias": fc.bias.item()}
+    print(f"loss {loss:.6f} after {step} batches")
+    print("learned:", polynomial_text(fc.weight.view(-1), fc.bias))
+    print("true:   ", polynomial_text(true_weights.view(-1), true_bias))
+    error = (fc.weight.data.view(-1, 1) - true_weights).abs().max().item()
+    return {"loss": loss, "batches": step, "weight_error": error, "bias": fc.bias.item()}
 
 
 if __name__ == "__main__":
