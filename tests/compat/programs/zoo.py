@@ -1,490 +1,429 @@
-"""Small CIFAR-size networks written in plain torch.nn the way model zoos write them (our own
-text): VGG from a cfg list, ResNet and pre-activation ResNet with ``out += shortcut``,
-MobileNet's depthwise convolutions and MobileNetV2's inverted residuals, DenseNet's and
-GoogLeNet's concatenations, squeeze-and-excitation gating and ShuffleNet's channel shuffle.
-The compat test builds each with torch and with the imports rewritten to minicnn."""
+"""Eight small image classifiers for 16x16 inputs, written in plain torch.nn (our own text):
+a plain conv stack, residual nets (post-activation, pre-activation and gated by
+squeeze-and-excitation), inverted residuals with depthwise convolutions, dense
+concatenation, four-branch mixed blocks and grouped convolutions with channel shuffles.
+The compat test builds each one with torch and, imports rewritten, with minicnn."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-cfg = {"VGGtiny": [8, "M", 16, "M", 16, 16, "M"]}
+
+# ---- building bricks --------------------------------------------------------------------
+
+def conv(cin, cout, k, stride=1, groups=1, bias=False):
+    """A k x k convolution that keeps the size at stride 1 (odd k)."""
+    return nn.Conv2d(cin, cout, kernel_size=k, stride=stride, padding=k // 2, groups=groups,
+                     bias=bias)
+
+
+def conv_bn(cin, cout, k, stride=1, groups=1, bias=False):
+    return nn.Sequential(conv(cin, cout, k, stride, groups, bias), nn.BatchNorm2d(cout))
+
+
+def conv_bn_relu(cin, cout, k, stride=1, groups=1, bias=False):
+    return nn.Sequential(conv(cin, cout, k, stride, groups, bias), nn.BatchNorm2d(cout),
+                         nn.ReLU(inplace=True))
+
+
+def bn_relu_conv(cin, cout, k):
+    """Normalise and rectify first, then convolve (dense and pre-activation style)."""
+    return nn.Sequential(nn.BatchNorm2d(cin), nn.ReLU(inplace=True), conv(cin, cout, k))
+
+
+def repeat_units(make, cin, cout, count, stride):
+    """``count`` units from cin to cout; only the first one strides."""
+    units = []
+    for s in [stride] + [1] * (count - 1):
+        units.append(make(cin, cout, s))
+        cin = cout
+    return nn.Sequential(*units)
+
+
+# ---- plain stack ------------------------------------------------------------------------
+
+STACK_PLANS = {"VGGtiny": {"layers": [8, "pool", 16, "pool", 16, 16, "pool"], "flat": 64}}
 
 
 class VGG(nn.Module):
-    def __init__(self, vgg_name, num_classes=10):
-        super(VGG, self).__init__()
-        self.features = self._make_layers(cfg[vgg_name])
-        self.classifier = nn.Linear(16 * 2 * 2, num_classes)
+    """Convolutions and max pools read off a plan, then one linear layer."""
 
-    def forward(self, x):
-        out = self.features(x)
-        out = out.view(out.size(0), -1)
-        out = self.classifier(out)
-        return out
-
-    def _make_layers(self, cfg):
-        layers = []
-        in_channels = 3
-        for x in cfg:
-            if x == "M":
-                layers += [nn.MaxPool2d(kernel_size=2, stride=2)]
+    def __init__(self, plan_name, classes=10):
+        super().__init__()
+        plan = STACK_PLANS[plan_name]
+        parts, width = [], 3
+        for item in plan["layers"]:
+            if item == "pool":
+                parts.append(nn.MaxPool2d(kernel_size=2, stride=2))
             else:
-                layers += [nn.Conv2d(in_channels, x, kernel_size=3, padding=1),
-                           nn.BatchNorm2d(x),
-                           nn.ReLU(inplace=True)]
-                in_channels = x
-        layers += [nn.AvgPool2d(kernel_size=1, stride=1)]
-        return nn.Sequential(*layers)
-
-
-class BasicBlock(nn.Module):
-    expansion = 1
-
-    def __init__(self, in_planes, planes, stride=1):
-        super(BasicBlock, self).__init__()
-        self.conv1 = nn.Conv2d(in_planes, planes, kernel_size=3, stride=stride, padding=1,
-                               bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, stride=1, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-
-        self.shortcut = nn.Sequential()
-        if stride != 1 or in_planes != self.expansion * planes:
-            self.shortcut = nn.Sequential(
-                nn.Conv2d(in_planes, self.expansion * planes, kernel_size=1, stride=stride,
-                          bias=False),
-                nn.BatchNorm2d(self.expansion * planes)
-            )
+                parts.append(conv_bn_relu(width, item, 3, bias=True))
+                width = item
+        parts.append(nn.AvgPool2d(kernel_size=1, stride=1))   # a no-op pool, kept on purpose
+        self.body = nn.Sequential(*parts)
+        self.head = nn.Linear(plan["flat"], classes)
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        out += self.shortcut(x)
-        out = F.relu(out)
-        return out
+        h = self.body(x)
+        h = h.view(h.size(0), -1)
+        return self.head(h)
 
 
-class PreActBlock(nn.Module):
-    """Pre-activation version of the BasicBlock."""
-    expansion = 1
+# ---- residual family --------------------------------------------------------------------
 
-    def __init__(self, in_planes, planes, stride=1):
-        super(PreActBlock, self).__init__()
-        self.bn1 = nn.BatchNorm2d(in_planes)
-        self.conv1 = nn.Conv2d(in_planes, planes, kernel_size=3, stride=stride, padding=1,
-                               bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, stride=1, padding=1, bias=False)
+def projection(cin, cout, stride):
+    """Identity when the shape is kept, else a strided 1x1 conv with batch norm."""
+    if stride == 1 and cin == cout:
+        return nn.Sequential()
+    return conv_bn(cin, cout, 1, stride)
 
-        if stride != 1 or in_planes != self.expansion * planes:
-            self.shortcut = nn.Sequential(
-                nn.Conv2d(in_planes, self.expansion * planes, kernel_size=1, stride=stride,
-                          bias=False)
-            )
+
+class ResidualUnit(nn.Module):
+    def __init__(self, cin, cout, stride=1):
+        super().__init__()
+        self.branch = nn.Sequential(conv_bn_relu(cin, cout, 3, stride), conv_bn(cout, cout, 3))
+        self.skip = projection(cin, cout, stride)
 
     def forward(self, x):
-        out = F.relu(self.bn1(x))
-        shortcut = self.shortcut(out) if hasattr(self, "shortcut") else x
-        out = self.conv1(out)
-        out = self.conv2(F.relu(self.bn2(out)))
-        out += shortcut
-        return out
+        y = self.branch(x)
+        y += self.skip(x)
+        return F.relu(y)
 
 
-class SEBlock(nn.Module):
-    """A BasicBlock whose residual branch is rescaled channel by channel (squeeze and
-    excitation)."""
-    expansion = 1
+class GatedResidualUnit(ResidualUnit):
+    """The residual branch is rescaled per channel by a gate computed from its own mean."""
 
-    def __init__(self, in_planes, planes, stride=1, reduction=4):
-        super(SEBlock, self).__init__()
-        self.conv1 = nn.Conv2d(in_planes, planes, kernel_size=3, stride=stride, padding=1,
-                               bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, stride=1, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-
-        self.shortcut = nn.Sequential()
-        if stride != 1 or in_planes != planes:
-            self.shortcut = nn.Sequential(
-                nn.Conv2d(in_planes, planes, kernel_size=1, stride=stride, bias=False),
-                nn.BatchNorm2d(planes)
-            )
-
-        # SE layers
-        self.fc1 = nn.Conv2d(planes, planes // reduction, kernel_size=1)
-        self.fc2 = nn.Conv2d(planes // reduction, planes, kernel_size=1)
+    def __init__(self, cin, cout, stride=1, squeeze=4):
+        super().__init__(cin, cout, stride)
+        self.gate_down = nn.Conv2d(cout, cout // squeeze, kernel_size=1)
+        self.gate_up = nn.Conv2d(cout // squeeze, cout, kernel_size=1)
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-
-        # Squeeze
-        w = F.adaptive_avg_pool2d(out, 1)
-        w = F.relu(self.fc1(w))
-        w = torch.sigmoid(self.fc2(w))
-        # Excitation
-        out = out * w
-
-        out += self.shortcut(x)
-        out = F.relu(out)
-        return out
+        y = self.branch(x)
+        s = F.adaptive_avg_pool2d(y, 1)
+        s = torch.sigmoid(self.gate_up(F.relu(self.gate_down(s))))
+        y = y * s
+        y += self.skip(x)
+        return F.relu(y)
 
 
-class ResNet(nn.Module):
-    def __init__(self, block, num_blocks, num_classes=10):
-        super(ResNet, self).__init__()
-        self.in_planes = 8
+class PreActUnit(nn.Module):
+    """Batch norm and ReLU come before each conv; the skip taps the activated input."""
 
-        self.conv1 = nn.Conv2d(3, 8, kernel_size=3, stride=1, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(8)
-        self.layer1 = self._make_layer(block, 8, num_blocks[0], stride=1)
-        self.layer2 = self._make_layer(block, 16, num_blocks[1], stride=2)
-        self.linear = nn.Linear(16 * block.expansion, num_classes)
-
-    def _make_layer(self, block, planes, num_blocks, stride):
-        strides = [stride] + [1] * (num_blocks - 1)
-        layers = []
-        for stride in strides:
-            layers.append(block(self.in_planes, planes, stride))
-            self.in_planes = planes * block.expansion
-        return nn.Sequential(*layers)
+    def __init__(self, cin, cout, stride=1):
+        super().__init__()
+        self.norm_a = nn.BatchNorm2d(cin)
+        self.conv_a = conv(cin, cout, 3, stride)
+        self.norm_b = nn.BatchNorm2d(cout)
+        self.conv_b = conv(cout, cout, 3)
+        if stride != 1 or cin != cout:                  # only then is there a projection
+            self.proj = nn.Sequential(conv(cin, cout, 1, stride))
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = self.layer1(out)
-        out = self.layer2(out)
-        out = F.avg_pool2d(out, out.size(3))
-        out = out.view(out.size(0), -1)
-        out = self.linear(out)
-        return out
+        a = F.relu(self.norm_a(x))
+        skip = self.proj(a) if hasattr(self, "proj") else x
+        y = self.conv_b(F.relu(self.norm_b(self.conv_a(a))))
+        y += skip
+        return y
 
 
-class PreActResNet(ResNet):
+RESIDUAL_PLANS = {
+    "plain": {"unit": ResidualUnit, "depths": (2, 1), "widths": (8, 16)},
+    "preact": {"unit": PreActUnit, "depths": (1, 2), "widths": (8, 16)},
+    "gated": {"unit": GatedResidualUnit, "depths": (1, 1), "widths": (8, 16)},
+}
+
+
+class ResidualNet(nn.Module):
+    def __init__(self, plan, classes=10):
+        super().__init__()
+        narrow, wide = plan["widths"]
+        self.stem = conv(3, narrow, 3)
+        self.stem_norm = nn.BatchNorm2d(narrow)
+        self.stage1 = repeat_units(plan["unit"], narrow, narrow, plan["depths"][0], 1)
+        self.stage2 = repeat_units(plan["unit"], narrow, wide, plan["depths"][1], 2)
+        self.head = nn.Linear(wide, classes)
+
     def forward(self, x):
-        out = self.conv1(x)
-        out = self.layer1(out)
-        out = self.layer2(out)
-        out = F.relu(out)
-        out = F.avg_pool2d(out, 8)
-        out = out.view(out.size(0), -1)
-        out = self.linear(out)
-        return out
+        h = F.relu(self.stem_norm(self.stem(x)))
+        h = self.stage2(self.stage1(h))
+        h = F.avg_pool2d(h, h.size(3))
+        h = h.view(h.size(0), -1)
+        return self.head(h)
+
+
+class PreActNet(ResidualNet):
+    """Skips the inherited stem norm (its parameters get no gradient) and ends in a ReLU."""
+
+    def forward(self, x):
+        h = self.stage2(self.stage1(self.stem(x)))
+        h = F.avg_pool2d(F.relu(h), 8)
+        h = h.view(h.size(0), -1)
+        return self.head(h)
 
 
 def ResNetTiny():
-    return ResNet(BasicBlock, [2, 1])
+    return ResidualNet(RESIDUAL_PLANS["plain"])
 
 
 def PreActResNetTiny():
-    return PreActResNet(PreActBlock, [1, 2])
+    return PreActNet(RESIDUAL_PLANS["preact"])
 
 
 def SENetTiny():
-    return ResNet(SEBlock, [1, 1])
+    return ResidualNet(RESIDUAL_PLANS["gated"])
 
 
-class DepthwiseBlock(nn.Module):
-    """Depthwise conv + pointwise conv (MobileNet)."""
+# ---- inverted residuals -----------------------------------------------------------------
 
-    def __init__(self, in_planes, out_planes, stride=1):
-        super(DepthwiseBlock, self).__init__()
-        self.conv1 = nn.Conv2d(in_planes, in_planes, kernel_size=3, stride=stride, padding=1,
-                               groups=in_planes, bias=False)
-        self.bn1 = nn.BatchNorm2d(in_planes)
-        self.conv2 = nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=1, padding=0,
-                               bias=False)
-        self.bn2 = nn.BatchNorm2d(out_planes)
+class SeparableConv(nn.Module):
+    """A per-channel 3x3 conv, then a 1x1 conv that mixes channels."""
+
+    def __init__(self, cin, cout, stride=1):
+        super().__init__()
+        self.spatial = conv_bn(cin, cin, 3, stride, groups=cin)
+        self.mix = conv_bn(cin, cout, 1)
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = F.relu(self.bn2(self.conv2(out)))
-        return out
+        return F.relu(self.mix(F.relu(self.spatial(x))))
 
 
-class InvertedResidual(nn.Module):
-    """expand + depthwise + pointwise (MobileNetV2), with ReLU6 as torchvision's."""
+class InvertedUnit(nn.Module):
+    """Widen by 1x1, filter per channel, narrow by 1x1; ReLU6 after the first two."""
 
-    def __init__(self, in_planes, out_planes, expansion, stride):
-        super(InvertedResidual, self).__init__()
+    def __init__(self, cin, cout, widen, stride):
+        super().__init__()
         self.stride = stride
-
-        planes = expansion * in_planes
-        self.conv1 = nn.Conv2d(in_planes, planes, kernel_size=1, stride=1, padding=0,
-                               bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, stride=stride, padding=1,
-                               groups=planes, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.conv3 = nn.Conv2d(planes, out_planes, kernel_size=1, stride=1, padding=0,
-                               bias=False)
-        self.bn3 = nn.BatchNorm2d(out_planes)
-
-        self.shortcut = nn.Sequential()
-        if stride == 1 and in_planes != out_planes:
-            self.shortcut = nn.Sequential(
-                nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=1, padding=0,
-                          bias=False),
-                nn.BatchNorm2d(out_planes),
-            )
+        hidden = widen * cin
+        self.widen = conv_bn(cin, hidden, 1)
+        self.spatial = conv_bn(hidden, hidden, 3, stride, groups=hidden)
+        self.narrow = conv_bn(hidden, cout, 1)
+        self.skip = projection(cin, cout, 1) if stride == 1 else nn.Sequential()
 
     def forward(self, x):
-        out = F.relu6(self.bn1(self.conv1(x)))
-        out = F.relu6(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        out = out + self.shortcut(x) if self.stride == 1 else out
-        return out
+        y = F.relu6(self.widen(x))
+        y = F.relu6(self.spatial(y))
+        y = self.narrow(y)
+        y = y + self.skip(x) if self.stride == 1 else y
+        return y
+
+
+INVERTED_PLAN = {
+    "stem": 8,
+    "stages": [  # (width, repeats, first stride, widening factor)
+        (8, 1, 1, 1),
+        (12, 2, 2, 4),
+        (16, 1, 1, 4),
+    ],
+    "last": 32,
+}
 
 
 class MobileNetV2(nn.Module):
-    # (expansion, out_planes, num_blocks, stride)
-    cfg = [(1, 8, 1, 1),
-           (4, 12, 2, 2),
-           (4, 16, 1, 1)]
-
-    def __init__(self, num_classes=10):
-        super(MobileNetV2, self).__init__()
-        self.conv1 = nn.Conv2d(3, 8, kernel_size=3, stride=1, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(8)
-        self.dw = DepthwiseBlock(8, 8)
-        self.layers = self._make_layers(in_planes=8)
-        self.conv2 = nn.Conv2d(16, 32, kernel_size=1, stride=1, padding=0, bias=False)
-        self.bn2 = nn.BatchNorm2d(32)
-        self.act2 = nn.ReLU6(inplace=True)
-        self.linear = nn.Linear(32, num_classes)
-
-    def _make_layers(self, in_planes):
-        layers = []
-        for expansion, out_planes, num_blocks, stride in self.cfg:
-            strides = [stride] + [1] * (num_blocks - 1)
-            for stride in strides:
-                layers.append(InvertedResidual(in_planes, out_planes, expansion, stride))
-                in_planes = out_planes
-        return nn.Sequential(*layers)
+    def __init__(self, classes=10):
+        super().__init__()
+        plan = INVERTED_PLAN
+        width = plan["stem"]
+        self.stem = conv_bn(3, width, 3)
+        self.separable = SeparableConv(width, width)
+        units = []
+        for out_width, repeats, stride, widen in plan["stages"]:
+            for s in [stride] + [1] * (repeats - 1):
+                units.append(InvertedUnit(width, out_width, widen, s))
+                width = out_width
+        self.units = nn.Sequential(*units)
+        self.last = conv_bn(width, plan["last"], 1)
+        self.last_act = nn.ReLU6(inplace=True)
+        self.head = nn.Linear(plan["last"], classes)
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = self.dw(out)
-        out = self.layers(out)
-        out = self.act2(self.bn2(self.conv2(out)))
-        out = F.adaptive_avg_pool2d(out, (1, 1))
-        out = torch.flatten(out, 1)
-        out = self.linear(out)
-        return out
+        h = self.separable(F.relu(self.stem(x)))
+        h = self.last_act(self.last(self.units(h)))
+        h = torch.flatten(F.adaptive_avg_pool2d(h, (1, 1)), 1)
+        return self.head(h)
 
 
-class Bottleneck(nn.Module):
-    def __init__(self, in_planes, growth_rate):
-        super(Bottleneck, self).__init__()
-        self.bn1 = nn.BatchNorm2d(in_planes)
-        self.conv1 = nn.Conv2d(in_planes, 4 * growth_rate, kernel_size=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(4 * growth_rate)
-        self.conv2 = nn.Conv2d(4 * growth_rate, growth_rate, kernel_size=3, padding=1,
-                               bias=False)
+# ---- dense concatenation ----------------------------------------------------------------
+
+class DenseLayer(nn.Module):
+    """Adds ``grow`` new channels in front of the ones it was given."""
+
+    def __init__(self, cin, grow):
+        super().__init__()
+        self.reduce = bn_relu_conv(cin, 4 * grow, 1)
+        self.fresh = bn_relu_conv(4 * grow, grow, 3)
 
     def forward(self, x):
-        out = self.conv1(F.relu(self.bn1(x)))
-        out = self.conv2(F.relu(self.bn2(out)))
-        out = torch.cat([out, x], 1)
-        return out
+        return torch.cat([self.fresh(self.reduce(x)), x], 1)
 
 
-class Transition(nn.Module):
-    def __init__(self, in_planes, out_planes):
-        super(Transition, self).__init__()
-        self.bn = nn.BatchNorm2d(in_planes)
-        self.conv = nn.Conv2d(in_planes, out_planes, kernel_size=1, bias=False)
+class Squash(nn.Module):
+    """Between dense blocks: fewer channels by 1x1, half the size by average pooling."""
+
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(cin)
+        self.mix = conv(cin, cout, 1)
 
     def forward(self, x):
-        out = self.conv(F.relu(self.bn(x)))
-        out = F.avg_pool2d(out, 2)
-        return out
+        return F.avg_pool2d(self.mix(F.relu(self.norm(x))), 2)
+
+
+DENSE_PLAN = {"blocks": (2, 2), "grow": 4, "keep": 0.5}
 
 
 class DenseNet(nn.Module):
-    def __init__(self, nblocks, growth_rate=4, reduction=0.5, num_classes=10):
-        super(DenseNet, self).__init__()
-        self.growth_rate = growth_rate
-
-        num_planes = 2 * growth_rate
-        self.conv1 = nn.Conv2d(3, num_planes, kernel_size=3, padding=1, bias=False)
-
-        self.dense1 = self._make_dense_layers(num_planes, nblocks[0])
-        num_planes += nblocks[0] * growth_rate
-        out_planes = int(num_planes * reduction)
-        self.trans1 = Transition(num_planes, out_planes)
-        num_planes = out_planes
-
-        self.dense2 = self._make_dense_layers(num_planes, nblocks[1])
-        num_planes += nblocks[1] * growth_rate
-
-        self.bn = nn.BatchNorm2d(num_planes)
-        self.linear = nn.Linear(num_planes, num_classes)
-
-    def _make_dense_layers(self, in_planes, nblock):
-        layers = []
-        for i in range(nblock):
-            layers.append(Bottleneck(in_planes, self.growth_rate))
-            in_planes += self.growth_rate
-        return nn.Sequential(*layers)
+    def __init__(self, plan, classes=10):
+        super().__init__()
+        grow = plan["grow"]
+        width = 2 * grow
+        self.stem = conv(3, width, 3)
+        blocks = []
+        for index, count in enumerate(plan["blocks"]):
+            if index:
+                narrowed = int(width * plan["keep"])
+                blocks.append(Squash(width, narrowed))
+                width = narrowed
+            layers = []
+            for _ in range(count):
+                layers.append(DenseLayer(width, grow))
+                width += grow
+            blocks.append(nn.Sequential(*layers))
+        self.blocks = nn.Sequential(*blocks)
+        self.final_norm = nn.BatchNorm2d(width)
+        self.head = nn.Linear(width, classes)
 
     def forward(self, x):
-        out = self.conv1(x)
-        out = self.trans1(self.dense1(out))
-        out = self.dense2(out)
-        out = F.avg_pool2d(F.relu(self.bn(out)), 8)
-        out = out.view(out.size(0), -1)
-        out = self.linear(out)
-        return out
+        h = self.blocks(self.stem(x))
+        h = F.avg_pool2d(F.relu(self.final_norm(h)), 8)
+        h = h.view(h.size(0), -1)
+        return self.head(h)
 
 
 def DenseNetTiny():
-    return DenseNet([2, 2])
+    return DenseNet(DENSE_PLAN)
 
 
-class Inception(nn.Module):
-    def __init__(self, in_planes, n1x1, n3x3red, n3x3, n5x5red, n5x5, pool_planes):
-        super(Inception, self).__init__()
-        # 1x1 conv branch
-        self.b1 = nn.Sequential(
-            nn.Conv2d(in_planes, n1x1, kernel_size=1),
-            nn.BatchNorm2d(n1x1),
-            nn.ReLU(True),
-        )
+# ---- four-branch mixed blocks -----------------------------------------------------------
 
-        # 1x1 conv -> 3x3 conv branch
-        self.b2 = nn.Sequential(
-            nn.Conv2d(in_planes, n3x3red, kernel_size=1),
-            nn.BatchNorm2d(n3x3red),
-            nn.ReLU(True),
-            nn.Conv2d(n3x3red, n3x3, kernel_size=3, padding=1),
-            nn.BatchNorm2d(n3x3),
-            nn.ReLU(True),
-        )
+class MixedBlock(nn.Module):
+    """Four parallel paths, stacked along channels: a 1x1; a 1x1 into a 3x3; a 1x1 into two
+    3x3s (a 5x5's reach); a 3x3 max pool into a 1x1."""
 
-        # 1x1 conv -> 5x5 conv branch (two 3x3 convs)
-        self.b3 = nn.Sequential(
-            nn.Conv2d(in_planes, n5x5red, kernel_size=1),
-            nn.BatchNorm2d(n5x5red),
-            nn.ReLU(True),
-            nn.Conv2d(n5x5red, n5x5, kernel_size=3, padding=1),
-            nn.BatchNorm2d(n5x5),
-            nn.ReLU(True),
-            nn.Conv2d(n5x5, n5x5, kernel_size=3, padding=1),
-            nn.BatchNorm2d(n5x5),
-            nn.ReLU(True),
-        )
-
-        # 3x3 pool -> 1x1 conv branch
-        self.b4 = nn.Sequential(
-            nn.MaxPool2d(3, stride=1, padding=1),
-            nn.Conv2d(in_planes, pool_planes, kernel_size=1),
-            nn.BatchNorm2d(pool_planes),
-            nn.ReLU(True),
-        )
+    def __init__(self, cin, single, mid3, out3, mid5, out5, pooled):
+        super().__init__()
+        self.point = conv_bn_relu(cin, single, 1, bias=True)
+        self.small = nn.Sequential(conv_bn_relu(cin, mid3, 1, bias=True),
+                                   conv_bn_relu(mid3, out3, 3, bias=True))
+        self.large = nn.Sequential(conv_bn_relu(cin, mid5, 1, bias=True),
+                                   conv_bn_relu(mid5, out5, 3, bias=True),
+                                   conv_bn_relu(out5, out5, 3, bias=True))
+        self.pooled = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1),
+                                    conv_bn_relu(cin, pooled, 1, bias=True))
 
     def forward(self, x):
-        y1 = self.b1(x)
-        y2 = self.b2(x)
-        y3 = self.b3(x)
-        y4 = self.b4(x)
-        return torch.cat([y1, y2, y3, y4], 1)
+        paths = [self.point(x), self.small(x), self.large(x), self.pooled(x)]
+        return torch.cat(paths, 1)
+
+
+MIXED_PLAN = {
+    "stem": 12,
+    # each entry: (1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool proj) or "halve"
+    "body": [(4, 4, 8, 2, 4, 4), (8, 4, 8, 2, 4, 4), "halve", (8, 4, 8, 2, 4, 4)],
+    "pool": 8,
+}
 
 
 class GoogLeNet(nn.Module):
-    def __init__(self, num_classes=10):
-        super(GoogLeNet, self).__init__()
-        self.pre_layers = nn.Sequential(
-            nn.Conv2d(3, 12, kernel_size=3, padding=1),
-            nn.BatchNorm2d(12),
-            nn.ReLU(True),
-        )
-
-        self.a3 = Inception(12, 4, 4, 8, 2, 4, 4)
-        self.b3 = Inception(20, 8, 4, 8, 2, 4, 4)
-        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
-        self.a4 = Inception(24, 8, 4, 8, 2, 4, 4)
-        self.avgpool = nn.AvgPool2d(8, stride=1)
-        self.linear = nn.Linear(24, num_classes)
+    def __init__(self, classes=10):
+        super().__init__()
+        plan = MIXED_PLAN
+        width = plan["stem"]
+        self.stem = conv_bn_relu(3, width, 3, bias=True)
+        parts = []
+        for entry in plan["body"]:
+            if entry == "halve":
+                parts.append(nn.MaxPool2d(3, stride=2, padding=1))
+            else:
+                parts.append(MixedBlock(width, *entry))
+                width = entry[0] + entry[2] + entry[4] + entry[5]
+        self.body = nn.Sequential(*parts)
+        self.pool = nn.AvgPool2d(plan["pool"], stride=1)
+        self.head = nn.Linear(width, classes)
 
     def forward(self, x):
-        out = self.pre_layers(x)
-        out = self.a3(out)
-        out = self.b3(out)
-        out = self.maxpool(out)
-        out = self.a4(out)
-        out = self.avgpool(out)
-        out = out.view(out.size(0), -1)
-        out = self.linear(out)
-        return out
+        h = self.pool(self.body(self.stem(x)))
+        h = h.view(h.size(0), -1)
+        return self.head(h)
 
 
-class ShuffleBlock(nn.Module):
+# ---- grouped convolutions with channel shuffles -----------------------------------------
+
+class ChannelShuffle(nn.Module):
+    """Interleaves the channel groups: split C into (groups, C/groups), swap, merge."""
+
     def __init__(self, groups):
-        super(ShuffleBlock, self).__init__()
+        super().__init__()
         self.groups = groups
 
     def forward(self, x):
-        """Channel shuffle: [N,C,H,W] -> [N,g,C/g,H,W] -> [N,C/g,g,H,w] -> [N,C,H,W]"""
-        N, C, H, W = x.size()
-        g = self.groups
-        return x.view(N, g, C // g, H, W).permute(0, 2, 1, 3, 4).reshape(N, C, H, W)
+        n, c, h, w = x.size()
+        k = self.groups
+        return x.view(n, k, c // k, h, w).permute(0, 2, 1, 3, 4).reshape(n, c, h, w)
 
 
-def channel_shuffle(x, groups):
-    batchsize, num_channels, height, width = x.size()
-    channels_per_group = num_channels // groups
-    x = x.view(batchsize, groups, channels_per_group, height, width)
+def shuffle_channels(x, groups):
+    """The same interleaving, written with transpose and contiguous."""
+    n, c, h, w = x.size()
+    x = x.view(n, groups, c // groups, h, w)
     x = torch.transpose(x, 1, 2).contiguous()
-    x = x.view(batchsize, -1, height, width)
-    return x
+    return x.view(n, -1, h, w)
 
 
-class ShuffleBottleneck(nn.Module):
-    def __init__(self, in_planes, out_planes, stride, groups):
-        super(ShuffleBottleneck, self).__init__()
+class ShuffleUnit(nn.Module):
+    """Grouped 1x1, shuffle, depthwise 3x3, grouped 1x1, shuffle. At stride 2 the result is
+    concatenated with an average-pooled copy of the input, else added to the input."""
+
+    def __init__(self, cin, cout, stride, groups, entry_groups=None):
+        super().__init__()
         self.stride = stride
         self.groups = groups
-
-        mid_planes = out_planes // 4
-        g = 1 if in_planes == 12 else groups
-        self.conv1 = nn.Conv2d(in_planes, mid_planes, kernel_size=1, groups=g, bias=False)
-        self.bn1 = nn.BatchNorm2d(mid_planes)
-        self.shuffle1 = ShuffleBlock(groups=g)
-        self.conv2 = nn.Conv2d(mid_planes, mid_planes, kernel_size=3, stride=stride,
-                               padding=1, groups=mid_planes, bias=False)
-        self.bn2 = nn.BatchNorm2d(mid_planes)
-        self.conv3 = nn.Conv2d(mid_planes, out_planes, kernel_size=1, groups=groups,
-                               bias=False)
-        self.bn3 = nn.BatchNorm2d(out_planes)
-
-        self.shortcut = nn.Sequential()
+        entry_groups = groups if entry_groups is None else entry_groups
+        hidden = cout // 4
+        self.entry = conv_bn(cin, hidden, 1, groups=entry_groups)
+        self.mix = ChannelShuffle(entry_groups)
+        self.spatial = conv_bn(hidden, hidden, 3, stride, groups=hidden)
+        self.exit_conv = conv(hidden, cout, 1, groups=groups)
+        self.exit_norm = nn.BatchNorm2d(cout)
+        self.side = nn.Sequential()
         if stride == 2:
-            self.shortcut = nn.Sequential(nn.AvgPool2d(3, stride=2, padding=1))
+            self.side = nn.Sequential(nn.AvgPool2d(3, stride=2, padding=1))
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = self.shuffle1(out)
-        out = F.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(channel_shuffle(self.conv3(out), self.groups))
-        res = self.shortcut(x)
-        out = F.relu(torch.cat([out, res], 1)) if self.stride == 2 else F.relu(out + res)
-        return out
+        y = self.mix(F.relu(self.entry(x)))
+        y = F.relu(self.spatial(y))
+        y = self.exit_norm(shuffle_channels(self.exit_conv(y), self.groups))
+        side = self.side(x)
+        if self.stride == 2:
+            return F.relu(torch.cat([y, side], 1))
+        return F.relu(y + side)
+
+
+SHUFFLE_PLAN = {"stem": 12, "width": 24, "groups": 3}
 
 
 class ShuffleNet(nn.Module):
-    def __init__(self, num_classes=10):
-        super(ShuffleNet, self).__init__()
-        self.conv1 = nn.Conv2d(3, 12, kernel_size=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(12)
-        self.layer1 = nn.Sequential(ShuffleBottleneck(12, 24 - 12, stride=2, groups=3),
-                                    ShuffleBottleneck(24, 24, stride=1, groups=3))
-        self.linear = nn.Linear(24, num_classes)
+    def __init__(self, classes=10):
+        super().__init__()
+        stem, width, groups = (SHUFFLE_PLAN[k] for k in ("stem", "width", "groups"))
+        self.stem = conv_bn(3, stem, 1)
+        self.units = nn.Sequential(
+            # the first unit's output is concatenated with its stem-wide input
+            ShuffleUnit(stem, width - stem, 2, groups, entry_groups=1),
+            ShuffleUnit(width, width, 1, groups),
+        )
+        self.head = nn.Linear(width, classes)
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = self.layer1(out)
-        out = F.adaptive_avg_pool2d(out, 1)
-        out = out.view(out.size(0), -1)
-        out = self.linear(out)
-        return out
+        h = self.units(F.relu(self.stem(x)))
+        h = F.adaptive_avg_pool2d(h, 1)
+        h = h.view(h.size(0), -1)
+        return self.head(h)
