@@ -51,7 +51,7 @@ def main():
             break
 
     print(f"loss {loss:.6f} after {step} batches")
-    print("learned:", polynomial_text(fc.weight.view(-1), fc.bias))
+    print("learned:", polynomial_text(fc.weight.data.view(-1), fc.bias.data))
     print("true:   ", polynomial_text(true_weights.view(-1), true_bias))
     error = (fc.weight.data.view(-1, 1) - true_weights).abs().max().item()
     return {"loss": loss, "batches": step, "weight_error": error, "bias": fc.bias.item()}
