@@ -89,7 +89,6 @@ class Engine:
     """One engine's model, batch, optimizer and training step."""
 
     def __init__(self, lib, model, images, labels, device: str):
-        self.lib = lib
         self.model = model.to(device)
         self.model.train()
         self.x = lib.from_numpy(images).to(device)
@@ -253,7 +252,7 @@ def row_line(row: dict) -> str:
     memory = (f"; peak minicnn {peak['minicnn']:.0f} MiB, torch {peak['torch']:.0f} MiB"
               if peak else "")
     return (f"{head}minicnn {ms['minicnn']:.1f} ms, torch {ms['torch']:.1f} ms "
-            f"({ms['minicnn'] / ms['torch']:.2f}x), {row['gflop']:.2f} GFLOP{memory}; "
+            f"({ms['minicnn'] / ms['torch']:.2f}x), {row['gflop']:.3g} GFLOP{memory}; "
             f"first-step loss minicnn {loss['minicnn']:.6f}, torch {loss['torch']:.6f} "
             f"({'agree' if losses_agree(row) else 'DISAGREE'})")
 
@@ -270,7 +269,7 @@ def markdown(rows: list[dict]) -> str:
             cells += [f"{ms['minicnn']:.1f}", f"{ms['torch']:.1f}",
                       f"{ms['minicnn'] / ms['torch']:.2f}",
                       f"{peak['minicnn']:.0f}" if peak else "-",
-                      f"{peak['torch']:.0f}" if peak else "-", f"{row['gflop']:.2f}"]
+                      f"{peak['torch']:.0f}" if peak else "-", f"{row['gflop']:.3g}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
