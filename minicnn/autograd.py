@@ -126,6 +126,13 @@ class Context:
         self._saved = None
 
 
+def op_name(function) -> str:
+    """The op's name: its Function class's name without a trailing ``Function``
+    (``ReLUFunction`` is ``ReLU``), as the tape, the profiler and ``minicnn.viz`` show it."""
+    name = function.__name__
+    return name[:-len("Function")] if name.endswith("Function") and name != "Function" else name
+
+
 class Node:
     """One recorded op: the Function class, its context, and where each input came from.
 
@@ -147,7 +154,7 @@ class Node:
         self.module = module  # the nn.Module whose forward recorded it, or None
 
     def __repr__(self) -> str:
-        return f"<{self.function.__name__}Backward>"
+        return f"<{op_name(self.function)}Backward>"
 
 
 class Function:

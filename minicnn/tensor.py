@@ -328,8 +328,8 @@ class Tensor(InplaceMixin, ProtocolMixin, TensorFunctions):
         return _ops.Abs.apply(self)
 
     def relu(self):
-        from .ops.activation import ReLU
-        return ReLU.apply(self)
+        from .ops.activation import ReLUFunction
+        return ReLUFunction.apply(self)
 
     # ---- reductions -------------------------------------------------------------
     def sum(self, dim=None, keepdim: bool = False):
@@ -353,12 +353,12 @@ class Tensor(InplaceMixin, ProtocolMixin, TensorFunctions):
         return _ops.arg_extreme(self, dim, keepdim, largest=False)
 
     def softmax(self, dim: int):
-        from .ops.activation import Softmax
-        return Softmax.apply(self, dim=dim)
+        from .ops.activation import SoftmaxFunction
+        return SoftmaxFunction.apply(self, dim=dim)
 
     def log_softmax(self, dim: int):
-        from .ops.activation import LogSoftmax
-        return LogSoftmax.apply(self, dim=dim)
+        from .ops.activation import LogSoftmaxFunction
+        return LogSoftmaxFunction.apply(self, dim=dim)
 
     # ---- shape ------------------------------------------------------------------
     def reshape(self, *shape):

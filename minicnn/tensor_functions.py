@@ -62,12 +62,12 @@ class TensorFunctions:
         return self.reshape(other.shape)
 
     def sigmoid(self):
-        from .ops.activation import Sigmoid
-        return Sigmoid.apply(self)
+        from .ops.activation import SigmoidFunction
+        return SigmoidFunction.apply(self)
 
     def tanh(self):
-        from .ops.activation import Tanh
-        return Tanh.apply(self)
+        from .ops.activation import TanhFunction
+        return TanhFunction.apply(self)
 
     def unflatten(self, dim: int, sizes):
         """Split dim ``dim`` into ``sizes`` (one entry may be -1): ``(2, 6).unflatten(1, (2, 3))``
