@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import threading
 
-from .tensor import Tensor
+from .tensor.core import Tensor  # the module: this is imported while minicnn.tensor loads
 
 _state = threading.local()
 
@@ -118,7 +118,8 @@ class Context:
     def saved_tensors(self) -> tuple:
         if self._saved is None:
             raise RuntimeError("backward through the graph a second time: its saved arrays were "
-                               "freed by the first; call backward(retain_graph=True) the first time")
+                               "freed by the first; call backward(retain_graph=True) the first "
+                               "time")
         return self._saved
 
     def release(self) -> None:

@@ -1,5 +1,6 @@
 """Input checks shared by the layers, ``nn.functional`` and ``nn.fusion``: errors that name the
-layer and both shapes, e.g. ``Conv2d(16, 32, 3): expected input (N, 16, H, W), got (8, 3, 128, 128)``."""
+layer and both shapes, e.g.
+``Conv2d(16, 32, 3): expected input (N, 16, H, W), got (8, 3, 128, 128)``."""
 from __future__ import annotations
 
 from ..kernels import Window
