@@ -4,11 +4,11 @@ import io
 import numpy as np
 
 import minicnn
-from experiments.models import proposal_simple_cnn
+from tests.engine.simple_cnn import simple_cnn
 
 
 def test_simplecnn_summary():
-    model = proposal_simple_cnn(minicnn.nn)
+    model = simple_cnn()
     before = model.conv_layer1[1].running_mean.numpy().copy()
     text = io.StringIO()
     result = minicnn.summary(model, (1, 128, 128), file=text)
@@ -27,7 +27,7 @@ def test_simplecnn_summary():
 
 
 def test_the_size_may_hold_the_batch_dimension_as_torchinfo_takes_it():
-    model = proposal_simple_cnn(minicnn.nn)
+    model = simple_cnn()
     without = minicnn.summary(model, (1, 128, 128), file=io.StringIO())
     with_batch = minicnn.summary(model, (1, 1, 128, 128), file=io.StringIO())
     assert with_batch["rows"] == without["rows"] and with_batch["output_shape"] == (1, 5)

@@ -46,3 +46,20 @@ def run_both(ours, theirs, x_array, dtype, seed=0):
     theirs_params = dict(theirs.named_parameters())
     for name, p in ours.named_parameters():
         assert_matches(p.grad, theirs_params[name].grad, dtype, f"gradient of {name}")
+
+
+def small_cnn(nn):
+    """Conv2d -> BatchNorm2d -> ReLU -> MaxPool2d -> Flatten -> Linear of ``nn`` (minicnn or
+    torch), for inputs (N, 2, 4, 4)."""
+    return nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(3 * 2 * 2, 4))
+
+
+def small_cnn_pair(seed=0):
+    """The small CNN in minicnn and torch with the same weights (float64), and an input."""
+    torch.manual_seed(seed)
+    theirs = small_cnn(torch.nn).double()
+    ours = small_cnn(minicnn.nn).double()
+    copy_parameters(ours, theirs)
+    x = np.random.default_rng(seed).standard_normal((2, 2, 4, 4))
+    return ours, theirs, x
