@@ -20,5 +20,6 @@ __all__ = ["functional", "init", "Module", "Parameter", "Sequential", "ModuleLis
            "AdaptiveMaxPool2d", "Linear", "Flatten", "Dropout", "Dropout2d", "Identity",
            "Sigmoid", "Tanh", "LeakyReLU", "Hardtanh", "ReLU6", "ELU", "GELU", "SiLU", "Softplus",
            "Softmax", "LogSoftmax", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss",
-           "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "layer_by_layer",
+           "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss",
+           "layer_by_layer",
            "ModuleDict", "ParameterList", "Unflatten", "utils"]

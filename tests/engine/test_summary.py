@@ -19,7 +19,8 @@ def test_simplecnn_summary():
         expected += [(-1, channels, size, size)] * 3 + [(-1, channels, size // 2, size // 2)]
     assert shapes == expected + [(-1, 5)]
     params = [row[3] for row in result["rows"]]
-    assert params[0] == 16 * 9 + 16 and params[4] == 32 * 16 * 9 + 32 and params[12] == 16384 * 5 + 5
+    assert params[0] == 16 * 9 + 16 and params[4] == 32 * 16 * 9 + 32
+    assert params[12] == 16384 * 5 + 5
     assert result["rows"][0][4] == 128 * 128 * 16 * 9  # conv1 multiply-accumulates
     assert "105,445" in text.getvalue()
     assert model.training and np.array_equal(model.conv_layer1[1].running_mean.numpy(), before)

@@ -142,7 +142,8 @@ def test_parameter_list_registers_and_wraps_tensors():
     params.append(minicnn.zeros(1))
     assert [name for name, _ in params.named_parameters()] == ["0", "1", "2"]
     assert isinstance(params[1], minicnn.nn.Parameter) and params[-1].shape == (1,)
-    assert repr(params) == ("ParameterList(\n    (0): Parameter containing: [minicnn.float32 of size 2]\n"
+    assert repr(params) == ("ParameterList(\n"
+                            "    (0): Parameter containing: [minicnn.float32 of size 2]\n"
                             "    (1): Parameter containing: [minicnn.float32 of size 3]\n"
                             "    (2): Parameter containing: [minicnn.float32 of size 1]\n)")
 
