@@ -6,10 +6,9 @@ produced it, None for a leaf). Every differentiable method below is a
 :class:`~minicnn.autograd.Function` from ``minicnn.ops``; ``backward()`` walks the tape (see
 ``minicnn/autograd.py``). ``t.data`` is torch's: a Tensor sharing ``t.array``, off the tape.
 
-The in-place methods (``add_``, ``+=``, ``x[i] = v``, ...) are in ``inplace.py``, the
-Python protocols and comparisons in ``protocol.py``, the methods that call
-``minicnn.functions`` in ``functions.py`` (this folder); dtypes and promotion in
-``minicnn/dtypes.py``.
+In this folder: the in-place methods (``add_``, ``+=``, ``x[i] = v``, ...) in ``inplace.py``,
+Python's protocols and the comparisons in ``protocol.py``, the methods that call
+``minicnn.functions`` in ``functions.py``. Dtypes and promotion: ``minicnn/dtypes.py``.
 """
 from __future__ import annotations
 
@@ -34,9 +33,8 @@ class device:  # noqa: N801 - named as torch.device
         self.type = kind
 
     def __eq__(self, other) -> bool:
-        if not isinstance(other, (str, device)):
-            return NotImplemented
-        return str(self) == str(device(other))
+        comparable = isinstance(other, (str, device))
+        return str(self) == str(device(other)) if comparable else NotImplemented
 
     def __hash__(self) -> int:
         return hash(self.type)
