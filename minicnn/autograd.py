@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import threading
 
-from .tensor import Tensor
+from .tensor.core import Tensor  # the module: this is imported while minicnn.tensor loads
 
 _state = threading.local()
 
@@ -118,12 +118,20 @@ class Context:
     def saved_tensors(self) -> tuple:
         if self._saved is None:
             raise RuntimeError("backward through the graph a second time: its saved arrays were "
-                               "freed by the first; call backward(retain_graph=True) the first time")
+                               "freed by the first; call backward(retain_graph=True) the first "
+                               "time")
         return self._saved
 
     def release(self) -> None:
         """Drop the saved arrays (backward is done with them)."""
         self._saved = None
+
+
+def op_name(function) -> str:
+    """The op's name: its Function class's name without a trailing ``Function``
+    (``ReLUFunction`` is ``ReLU``), as the tape, the profiler and ``minicnn.viz`` show it."""
+    name = function.__name__
+    return name[:-len("Function")] if name.endswith("Function") and name != "Function" else name
 
 
 class Node:
@@ -147,7 +155,7 @@ class Node:
         self.module = module  # the nn.Module whose forward recorded it, or None
 
     def __repr__(self) -> str:
-        return f"<{self.function.__name__}Backward>"
+        return f"<{op_name(self.function)}Backward>"
 
 
 class Function:

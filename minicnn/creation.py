@@ -17,7 +17,8 @@ import numpy as np
 
 from . import backend
 from .random import generator
-from .tensor import Tensor, _make, _shape, float32, int64
+from .dtypes import float32, int64
+from .tensor.core import Tensor, _make, _shape
 
 
 def _like(input: Tensor, make, dtype, device, requires_grad: bool) -> Tensor:

@@ -1,7 +1,7 @@
 """The tensor functions of ``minicnn.ops`` and the factories of ``minicnn.creation``, under
 torch's names, as ``minicnn.cat``, ``minicnn.norm``, ``minicnn.zeros_like`` and so on.
 
-Each is also a ``Tensor`` method where torch has one (``minicnn/tensor_functions.py``).
+Each is also a ``Tensor`` method where torch has one (``minicnn/tensor/functions.py``).
 """
 from .creation import (empty, empty_like, eye, full, full_like, linspace, ones_like, rand_like,
                        randint, randn_like, randperm, zeros_like)

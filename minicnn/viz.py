@@ -26,8 +26,7 @@ from __future__ import annotations
 
 import sys
 
-from .autograd import Node, _topological_order
-from .profiler.events import op_name
+from .autograd import Node, _topological_order, op_name
 from .tensor import Tensor
 
 

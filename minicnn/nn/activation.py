@@ -1,5 +1,6 @@
-"""Parameter-free layers: activations, ``Identity``, ``Flatten``, ``Dropout``, ``Dropout2d``,
-``Softmax``, ``LogSoftmax``. The math of each activation is in ``minicnn/ops/activation.py``.
+"""Parameter-free layers: activations, ``Identity``, ``Flatten``, ``Unflatten``, ``Dropout``,
+``Dropout2d``, ``Softmax``, ``LogSoftmax``. The math of each activation is in
+``minicnn/ops/activation.py``.
 
 ``inplace=True`` is accepted for torch code and changes nothing: minicnn always returns a new
 tensor and leaves the input as it was."""
@@ -35,6 +36,28 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """``(N, C*H*W) -> (N, C, H, W)`` for ``Unflatten(1, (C, H, W))``: dim ``dim`` of the input
+    becomes ``unflattened_size`` (one entry may be -1), by :meth:`Tensor.unflatten`."""
+
+    def __init__(self, dim: int, unflattened_size):
+        super().__init__()
+        if not isinstance(unflattened_size, (tuple, list)):
+            raise TypeError(f"Unflatten: unflattened_size must be a tuple of ints, got "
+                            f"{type(unflattened_size).__name__}")
+        for k, n in enumerate(unflattened_size):
+            if not isinstance(n, int):
+                raise TypeError(f"Unflatten: unflattened_size must be a tuple of ints, but "
+                                f"found element of type {type(n).__name__} at pos {k}")
+        self.dim, self.unflattened_size = dim, unflattened_size
+
+    def forward(self, x):
+        return x.unflatten(self.dim, self.unflattened_size)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class Dropout(Module):

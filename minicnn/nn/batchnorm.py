@@ -11,7 +11,7 @@ import numpy as np
 from ..tensor import Tensor
 from . import functional as F
 from . import init
-from .checks import check_input
+from .checks import check_input, check_values_per_channel
 from .module import Module
 from .parameter import Parameter, factory_dtype
 
@@ -34,7 +34,8 @@ class _BatchNorm(Module):
         dtype = factory_dtype(dtype)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        self.register_parameter("weight", Parameter(np.ones(num_features, dtype=dtype)) if affine else None)
+        self.register_parameter("weight", Parameter(np.ones(num_features, dtype=dtype))
+                                if affine else None)
         self.register_parameter("bias", Parameter(np.zeros(num_features, dtype=dtype))
                                 if affine and bias else None)
         if track_running_stats:
@@ -59,11 +60,12 @@ class _BatchNorm(Module):
         if self.bias is not None:
             init.zeros_(self.bias)
 
-    def _start(self, x, where: str) -> tuple:
-        """Check ``x``, count the batch, and say ``(use_batch_stats, momentum)``."""
+    def _check_and_count_batch(self, x, where: str) -> tuple:
+        """Check ``x``, count the batch, and say ``(use_batch_stats, momentum)``; also used by
+        the fused batch norm -> ReLU -> max pooling (``minicnn/nn/fusion.py``)."""
         check_input(where, x, self.layout.format(self.num_features), self.ndims, self.num_features)
         use_batch_stats = self.training or not self.track_running_stats
-        F.check_values_per_channel(where, x, use_batch_stats)
+        check_values_per_channel(where, x, use_batch_stats)
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.array += 1
@@ -73,7 +75,7 @@ class _BatchNorm(Module):
 
     def forward(self, x):
         where = f"{type(self).__name__}({self.num_features})"
-        use_batch_stats, momentum = self._start(x, where)
+        use_batch_stats, momentum = self._check_and_count_batch(x, where)
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             use_batch_stats, momentum, self.eps, where=where)
 
@@ -95,13 +97,3 @@ class BatchNorm2d(_BatchNorm):
 
     ndims = (4,)
     layout = "(N, {0}, H, W)"
-
-    def forward_relu_max_pool(self, x, pool):
-        """``pool(relu(self(x)))`` for a ``MaxPool2d`` ``pool``, as one fused op (the same
-        values and gradients; see ``minicnn/ops/fused.py``)."""
-        where = f"BatchNorm2d({self.num_features}) -> ReLU -> MaxPool2d({pool.kernel_size})"
-        use_batch_stats, momentum = self._start(x, where)
-        return F.batch_norm_relu_max_pool2d(x, self.running_mean, self.running_var, self.weight,
-                                            self.bias, use_batch_stats, momentum, self.eps,
-                                            pool.kernel_size, pool.stride, pool.padding,
-                                            pool.dilation, where=where)

@@ -15,23 +15,21 @@ from ..backend import device_of, to_device
 from ..kernels import Window
 from ..kernels.window import pair
 from ..ops import activation as act
+from ..ops.arguments import array_of
 from ..ops import elementwise_loss as eloss
 from ..ops import loss as closs
 from ..ops.conv import Conv2dFunction
-from ..ops.fused import BatchNormReLUMaxPoolFunction
 from ..ops.norm import BatchNormFunction
-from ..ops.padding import ConstantPad2d
+from ..ops.padding import ConstantPad2dFunction
 from ..ops.pool import (AdaptiveAvgPool2dFunction, AdaptiveMaxPool2dFunction, AvgPool2dFunction,
-                        MaxPool2dFunction, adaptive_max, avg_divisor, ceil_extra, pooled_size)
+                        MaxPool2dFunction, adaptive_max, avg_divisor)
 from ..random import generator
 from ..tensor import Tensor
-from .checks import check_input, check_same_dtype, check_window_fits
+from .checks import (check_batch_norm, check_input, check_same_dtype, check_window_fits,
+                     pool_window)
+from .fusion import batch_norm_relu_max_pool2d  # noqa: F401 - the fused op, in nn.fusion
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-
-
-def _data(value):
-    return value.array if isinstance(value, Tensor) else value
 
 
 # ---- convolution ------------------------------------------------------------------
@@ -76,7 +74,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
             (top, bottom), (left, right) = same_padding(weight.shape[2:],
                                                         pair(dilation, f"{where} dilation"))
             if (bottom, right) != (top, left):
-                input = ConstantPad2d.apply(input, pads=(0, right - left, 0, bottom - top))
+                input = ConstantPad2dFunction.apply(input, pads=(0, right - left, 0, bottom - top))
             padding = (top, left)
     win = Window.of(tuple(weight.shape[2:]), stride, padding, dilation)
     check_window_fits(where, input, win)
@@ -84,34 +82,10 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
 
 
 # ---- pooling ----------------------------------------------------------------------
-def _pool_window(where, input, kernel_size, stride, padding, dilation=1,
-                 ceil_mode: bool = False) -> tuple:
-    """The window, and ``(extra_h, extra_w, oh, ow)``: rows and columns of padding that
-    ``ceil_mode`` adds after the input, and the output size (``minicnn/ops/pool.py``)."""
-    check_input(where, input, "(N, C, H, W)", (4,))
-    win = Window.of(kernel_size, kernel_size if stride is None or stride == () else stride,
-                    padding, dilation)
-    if win.ph * 2 > win.kh or win.pw * 2 > win.kw:
-        raise ValueError(f"{where}: padding {(win.ph, win.pw)} must be at most half the kernel "
-                         f"{(win.kh, win.kw)}")
-    h, w = input.shape[2:]
-    oh = pooled_size(h, win.kh, win.sh, win.ph, win.dh, ceil_mode)
-    ow = pooled_size(w, win.kw, win.sw, win.pw, win.dw, ceil_mode)
-    if not ceil_mode:
-        check_window_fits(where, input, win)
-    elif oh < 1 or ow < 1:
-        raise ValueError(f"{where}: input {input.shape} is smaller than the window (kernel "
-                         f"{(win.kh, win.kw)}, padding {(win.ph, win.pw)}, dilation "
-                         f"{(win.dh, win.dw)}): the output would be {oh} x {ow}")
-    extra = (ceil_extra(h, oh, win.kh, win.sh, win.ph, win.dh),
-             ceil_extra(w, ow, win.kw, win.sw, win.pw, win.dw))
-    return win, extra + (oh, ow)
-
-
 def _pad_after(input: Tensor, extra_h: int, extra_w: int, value: float) -> Tensor:
     if not (extra_h or extra_w):
         return input
-    return ConstantPad2d.apply(input, pads=(0, extra_w, 0, extra_h), value=value)
+    return ConstantPad2dFunction.apply(input, pads=(0, extra_w, 0, extra_h), value=value)
 
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
@@ -121,7 +95,7 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     if return_indices:
         raise NotImplementedError(f"{where}: return_indices=True is not supported (minicnn has "
                                   f"no max_unpool2d); adaptive_max_pool2d returns indices")
-    win, (extra_h, extra_w, _, _) = _pool_window(where, input, kernel_size, stride, padding,
+    win, (extra_h, extra_w, _, _) = pool_window(where, input, kernel_size, stride, padding,
                                                  dilation, ceil_mode)
     return MaxPool2dFunction.apply(_pad_after(input, extra_h, extra_w, -np.inf), win=win)
 
@@ -135,7 +109,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     if divisor_override is not None and (not isinstance(divisor_override, int)
                                          or divisor_override == 0):
         raise RuntimeError(f"{where}: divisor must be a nonzero integer, got {divisor_override!r}")
-    win, (extra_h, extra_w, oh, ow) = _pool_window(where, input, kernel_size, stride, padding,
+    win, (extra_h, extra_w, oh, ow) = pool_window(where, input, kernel_size, stride, padding,
                                                    1, ceil_mode)
     h, w = input.shape[2:]
     divisor = None
@@ -191,62 +165,33 @@ def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None,
                where: str = "batch_norm") -> Tensor:
     """Normalise per channel (axis 1). In training, batch statistics are used and the
     running ones (if given) updated in place; otherwise the running ones are used."""
-    _check_batch_norm(where, input, running_mean, weight, bias, training, (2, 3, 4, 5))
-    return BatchNormFunction.apply(input, weight, bias, running_mean=_data(running_mean),
-                                   running_var=_data(running_var), use_batch_stats=training,
+    check_batch_norm(where, input, running_mean, weight, bias, training, (2, 3, 4, 5))
+    return BatchNormFunction.apply(input, weight, bias, running_mean=array_of(running_mean),
+                                   running_var=array_of(running_var), use_batch_stats=training,
                                    momentum=momentum, eps=eps)
-
-
-def _check_batch_norm(where, input, running_mean, weight, bias, training, ndims) -> None:
-    channels = next((t.shape[0] for t in (weight, running_mean) if t is not None), None)
-    check_input(where, input, f"(N, {channels if channels else 'C'}, ...)", ndims, channels)
-    check_same_dtype(where, input, weight, bias)
-    if not training and running_mean is None:
-        raise ValueError(f"{where}: evaluation mode needs running_mean and running_var")
-    check_values_per_channel(where, input, training)
-
-
-def check_values_per_channel(where: str, input: Tensor, batch_stats: bool) -> None:
-    """Batch statistics need more than one value per channel (``ValueError``, as torch)."""
-    if batch_stats and input.ndim >= 2 and input.numel() // input.shape[1] == 1:
-        raise ValueError(f"{where}: Expected more than 1 value per channel when training, got "
-                         f"input size {input.shape}")
-
-
-def batch_norm_relu_max_pool2d(input: Tensor, running_mean, running_var, weight=None, bias=None,
-                               training: bool = False, momentum: float = 0.1, eps: float = 1e-5,
-                               kernel_size=2, stride=None, padding=0, dilation=1,
-                               where: str = "batch_norm_relu_max_pool2d") -> Tensor:
-    """``max_pool2d(relu(batch_norm(input, ...)), kernel_size, ...)`` as one op that keeps
-    only the pooled output for backward (``minicnn/ops/fused.py``); the same values."""
-    _check_batch_norm(where, input, running_mean, weight, bias, training, (4,))
-    win, _ = _pool_window(where, input, kernel_size, stride, padding, dilation)
-    return BatchNormReLUMaxPoolFunction.apply(input, weight, bias, running_mean=_data(running_mean),
-                                              running_var=_data(running_var), use_batch_stats=training,
-                                              momentum=momentum, eps=eps, win=win)
 
 
 # ---- activations ------------------------------------------------------------------
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    return act.ReLU.apply(input)
+    return act.ReLUFunction.apply(input)
 
 
 def sigmoid(input: Tensor) -> Tensor:
-    return act.Sigmoid.apply(input)
+    return act.SigmoidFunction.apply(input)
 
 
 def tanh(input: Tensor) -> Tensor:
-    return act.Tanh.apply(input)
+    return act.TanhFunction.apply(input)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    return act.LeakyReLU.apply(input, negative_slope=negative_slope)
+    return act.LeakyReLUFunction.apply(input, negative_slope=negative_slope)
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
              inplace: bool = False) -> Tensor:
     """``input`` clipped to ``[min_val, max_val]``; ``minicnn/ops/activation.py``."""
-    return act.Hardtanh.apply(input, min_val=min_val, max_val=max_val)
+    return act.HardtanhFunction.apply(input, min_val=min_val, max_val=max_val)
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
@@ -255,7 +200,7 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    return act.ELU.apply(input, alpha=alpha)
+    return act.ELUFunction.apply(input, alpha=alpha)
 
 
 def check_gelu_approximate(where: str, approximate) -> None:
@@ -266,23 +211,23 @@ def check_gelu_approximate(where: str, approximate) -> None:
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     check_gelu_approximate("gelu", approximate)
-    return act.GELU.apply(input, approximate=approximate)
+    return act.GELUFunction.apply(input, approximate=approximate)
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
-    return act.SiLU.apply(input)
+    return act.SiLUFunction.apply(input)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    return act.Softplus.apply(input, beta=beta, threshold=threshold)
+    return act.SoftplusFunction.apply(input, beta=beta, threshold=threshold)
 
 
 def softmax(input: Tensor, dim: int) -> Tensor:
-    return act.Softmax.apply(input, dim=dim)
+    return act.SoftmaxFunction.apply(input, dim=dim)
 
 
 def log_softmax(input: Tensor, dim: int) -> Tensor:
-    return act.LogSoftmax.apply(input, dim=dim)
+    return act.LogSoftmaxFunction.apply(input, dim=dim)
 
 
 # ---- shape and dropout ------------------------------------------------------------

@@ -1,48 +1,118 @@
-"""Which runs of layers ``Sequential`` computes as one fused op.
+"""Batch norm -> ReLU -> max pooling as one differentiable op, and the pass that uses it.
 
-A ``BatchNorm2d -> ReLU -> MaxPool2d`` run is computed by
-:meth:`BatchNorm2d.forward_relu_max_pool` (``minicnn/ops/fused.py``): the same values and
-gradients, without storing the normalised and the rectified tensors, and with the Numba
-kernels in one pass each way after the batch statistics. Each layer's own forward and
-backward stay as they are and run whenever the layer is called alone, inside
-:func:`layer_by_layer`, or when one of the three has a hook (forward, forward pre- or
-backward hook, as ``minicnn.summary`` and feature-map extraction register) or its
-``forward`` replaced on the instance: then every layer of the run must be seen to run, with
-its own input and output.
+The op computes the same function as the three ops one after the other
+(``minicnn/ops/norm.py``, ``activation.py``, ``pool.py``); shapes
+``(N, C, H, W) -> (N, C, OH, OW)``::
+
+    z = relu(gamma * xhat + beta),   y = maxpool(z),   argmax = where each window's max is
+
+Backward needs only ``y`` and ``argmax``, not ``z`` or ``xhat``: the ReLU let a window's
+gradient through exactly when ``y > 0`` (``y`` is the ReLU's output at the argmax), so the
+gradient at the batch norm's output is ``dL/dz = maxpool_backward(g * [y > 0])``, and from
+there batch norm's backward as usual. Neither the normalised nor the rectified tensor is
+ever kept, and a kernel set may compute the three in one pass (the Numba set does), through
+its ``batchnorm_relu_maxpool_forward`` and ``batchnorm_relu_maxpool_backward``.
+
+The pass: ``nn.Sequential`` calls :func:`run_sequence`, which computes every
+``BatchNorm2d -> ReLU -> MaxPool2d`` run (no ``ceil_mode``) with this op. A run is left to
+its layers, each with its own input and output, when one of the three has a hook (forward,
+forward pre- or backward, as ``minicnn.summary`` and feature-map extraction register) or a
+``forward`` set on the instance, and everywhere inside :func:`layer_by_layer`. The switch is
+a context variable, so ``layer_by_layer()`` in one thread or asyncio task leaves fusion on
+in the others.
 """
 from __future__ import annotations
 
 import contextlib
+import contextvars
 
+from ..autograd import Function
+from ..backend import kernels_of
+from ..ops.arguments import array_of
+from ..ops.norm import normalisation
+from ..tensor import Tensor
 from .activation import ReLU
 from .batchnorm import BatchNorm2d
+from .checks import check_batch_norm, pool_window
 from .pooling import MaxPool2d
 
-_enabled = True
+_fusion_on = contextvars.ContextVar("minicnn.nn.fusion", default=True)
+
+
+class BatchNormReLUMaxPoolFunction(Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias, *, running_mean=None, running_var=None,
+                use_batch_stats=True, momentum=0.1, eps=1e-5, win=None):
+        """Arguments as ``BatchNormFunction.forward``, and ``win`` the pooling window."""
+        kernels = kernels_of(x)
+        mean, inv_std = normalisation(kernels, x, running_mean, running_var, use_batch_stats,
+                                      momentum, eps)
+        y, saved = kernels.batchnorm_relu_maxpool_forward(x, mean, inv_std, weight, bias, win)
+        ctx.save_for_backward(x, mean, inv_std, weight, y, saved)
+        ctx.use_batch_stats, ctx.win = use_batch_stats, win
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, mean, inv_std, weight, y, saved = ctx.saved_tensors
+        return kernels_of(g).batchnorm_relu_maxpool_backward(
+            g, y, saved, x, mean, inv_std, weight, ctx.use_batch_stats, ctx.win,
+            *ctx.needs_input_grad)
+
+
+def batch_norm_relu_max_pool2d(input: Tensor, running_mean, running_var, weight=None, bias=None,
+                               training: bool = False, momentum: float = 0.1, eps: float = 1e-5,
+                               kernel_size=2, stride=None, padding=0, dilation=1,
+                               where: str = "batch_norm_relu_max_pool2d") -> Tensor:
+    """``max_pool2d(relu(batch_norm(input, ...)), kernel_size, ...)`` as one op that keeps
+    only the pooled output for backward; the same values and gradients. Public as
+    ``nn.functional.batch_norm_relu_max_pool2d``."""
+    check_batch_norm(where, input, running_mean, weight, bias, training, (4,))
+    win, _ = pool_window(where, input, kernel_size, stride, padding, dilation)
+    return BatchNormReLUMaxPoolFunction.apply(
+        input, weight, bias, running_mean=array_of(running_mean),
+        running_var=array_of(running_var), use_batch_stats=training, momentum=momentum,
+        eps=eps, win=win)
 
 
 @contextlib.contextmanager
 def layer_by_layer():
-    """Inside the ``with`` block, ``Sequential`` calls every layer on its own (no fusion)."""
-    global _enabled
-    previous, _enabled = _enabled, False
+    """Inside the ``with`` block (in this thread or task), ``Sequential`` calls every layer
+    on its own: no fusion. Nested blocks and exceptions restore the previous state."""
+    token = _fusion_on.set(False)
     try:
         yield
     finally:
-        _enabled = previous
+        _fusion_on.reset(token)
 
 
-def _plain(module) -> bool:
-    """True when ``module`` has its class's forward and no hooks."""
+def fusion_enabled() -> bool:
+    """False inside :func:`layer_by_layer` (in this thread or task), True otherwise."""
+    return _fusion_on.get()
+
+
+def _runs_as_its_class(module) -> bool:
+    """True when calling ``module`` runs just its class's ``forward``: no hook of any kind
+    and no ``forward`` set on the instance."""
     return "forward" not in vars(module) and not module._has_hooks()
 
 
 def fusable(run: list) -> bool:
     """True when ``run`` (three modules) is a BatchNorm2d, a ReLU and a MaxPool2d (without
-    ``ceil_mode``), in that order, each with its class's forward and no hooks, and fusion is on."""
-    return (_enabled and len(run) == 3 and type(run[0]) is BatchNorm2d and type(run[1]) is ReLU
+    ``ceil_mode``), in that order, each running as its class, and fusion is on."""
+    return (len(run) == 3 and type(run[0]) is BatchNorm2d and type(run[1]) is ReLU
             and type(run[2]) is MaxPool2d and not run[2].ceil_mode
-            and all(_plain(m) for m in run))
+            and all(_runs_as_its_class(m) for m in run) and _fusion_on.get())
+
+
+def _fused_call(norm: BatchNorm2d, pool: MaxPool2d, x: Tensor) -> Tensor:
+    """``pool(relu(norm(x)))`` as the fused op, counting the batch as ``norm(x)`` would."""
+    where = f"BatchNorm2d({norm.num_features}) -> ReLU -> MaxPool2d({pool.kernel_size})"
+    use_batch_stats, momentum = norm._check_and_count_batch(x, where)
+    return batch_norm_relu_max_pool2d(x, norm.running_mean, norm.running_var, norm.weight,
+                                      norm.bias, use_batch_stats, momentum, norm.eps,
+                                      pool.kernel_size, pool.stride, pool.padding,
+                                      pool.dilation, where=where)
 
 
 def run_sequence(modules: list, x):
@@ -50,7 +120,7 @@ def run_sequence(modules: list, x):
     k = 0
     while k < len(modules):
         if fusable(modules[k:k + 3]):
-            x = modules[k].forward_relu_max_pool(x, modules[k + 2])
+            x = _fused_call(modules[k], modules[k + 2], x)
             k += 3
         else:
             x = modules[k](x)

@@ -26,7 +26,7 @@ from ..autograd import Function
 from ..backend import is_cupy_array, kernels_of, xp_of
 
 
-class ReLU(Function):
+class ReLUFunction(Function):
     @staticmethod
     def forward(ctx, x):
         y = kernels_of(x).relu_forward(x)
@@ -43,7 +43,7 @@ def _shifted(x, dim):
     return x - x.max(axis=dim, keepdims=True)
 
 
-class Softmax(Function):
+class SoftmaxFunction(Function):
     @staticmethod
     def forward(ctx, x, dim=-1):
         e = xp_of(x).exp(_shifted(x, dim))
@@ -58,7 +58,7 @@ class Softmax(Function):
         return y * (g - (g * y).sum(axis=ctx.dim, keepdims=True))
 
 
-class LogSoftmax(Function):
+class LogSoftmaxFunction(Function):
     @staticmethod
     def forward(ctx, x, dim=-1):
         xp = xp_of(x)
@@ -91,7 +91,7 @@ def _erf(x):
     return erf(x)
 
 
-class Sigmoid(Function):
+class SigmoidFunction(Function):
     @staticmethod
     def forward(ctx, x):
         y = sigmoid_array(x)
@@ -104,7 +104,7 @@ class Sigmoid(Function):
         return g * y * (1 - y)
 
 
-class Tanh(Function):
+class TanhFunction(Function):
     @staticmethod
     def forward(ctx, x):
         y = xp_of(x).tanh(x)
@@ -117,7 +117,7 @@ class Tanh(Function):
         return g * (1 - y * y)
 
 
-class LeakyReLU(Function):
+class LeakyReLUFunction(Function):
     @staticmethod
     def forward(ctx, x, negative_slope=0.01):
         positive = x > 0
@@ -131,7 +131,7 @@ class LeakyReLU(Function):
         return xp_of(g).where(positive, g, g * ctx.slope)
 
 
-class Hardtanh(Function):
+class HardtanhFunction(Function):
     """``y = min(max(x, min_val), max_val)``; the gradient passes where
     ``min_val < x < max_val`` (strictly, as torch's: zero on the bounds)."""
 
@@ -146,7 +146,7 @@ class Hardtanh(Function):
         return g * inside
 
 
-class ELU(Function):
+class ELUFunction(Function):
     @staticmethod
     def forward(ctx, x, alpha=1.0):
         xp = xp_of(x)
@@ -164,7 +164,7 @@ class ELU(Function):
 _TANH_C = 0.044715
 
 
-class GELU(Function):
+class GELUFunction(Function):
     @staticmethod
     def forward(ctx, x, approximate="none"):
         xp = xp_of(x)
@@ -187,7 +187,7 @@ class GELU(Function):
         return g * (cdf + x * pdf)
 
 
-class SiLU(Function):
+class SiLUFunction(Function):
     @staticmethod
     def forward(ctx, x):
         s = sigmoid_array(x)
@@ -200,7 +200,7 @@ class SiLU(Function):
         return g * s * (1 + x * (1 - s))
 
 
-class Softplus(Function):
+class SoftplusFunction(Function):
     @staticmethod
     def forward(ctx, x, beta=1.0, threshold=20.0):
         xp = xp_of(x)

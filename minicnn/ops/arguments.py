@@ -51,6 +51,12 @@ def as_tensor(value, op: str) -> Tensor:
     return value
 
 
+def array_of(value):
+    """The raw array of a Tensor argument (``running_mean``, a target, ...); anything else,
+    ``None`` included, as it is."""
+    return value.array if isinstance(value, Tensor) else value
+
+
 def is_floating(t: Tensor) -> bool:
     return t.dtype.kind == "f"
 

@@ -38,7 +38,8 @@ from ..autograd import Function
 from ..backend import xp_of
 from ..tensor import Tensor
 from .activation import sigmoid_array
-from .loss import _array, check_reduction
+from .arguments import array_of
+from .loss import check_reduction
 from .math import unbroadcast
 
 KL_REDUCTIONS = ("mean", "sum", "none", "batchmean")
@@ -224,7 +225,7 @@ def _check_same_size_weight(where: str, input: Tensor, weight) -> None:
 def _regression(op, where, input, target, reduction, weight=None, over_weights=False,
                 **params) -> Tensor:
     check_reduction(where, reduction)
-    target, weight = _as_tensor(target, input), _array(weight)
+    target, weight = _as_tensor(target, input), array_of(weight)
     _broadcast_target(where, input, target)
     _check_same_size_weight(where, input, weight)
     return _reduce(op.apply(input, target, **params), reduction, weight, over_weights)
@@ -268,7 +269,7 @@ def _check_weight_broadcasts(where: str, input: Tensor, weight, name: str = "wei
 def binary_cross_entropy(input, target, weight=None, reduction="mean",
                          where="binary_cross_entropy") -> Tensor:
     check_reduction(where, reduction)
-    target, weight = _as_tensor(target, input), _array(weight)
+    target, weight = _as_tensor(target, input), array_of(weight)
     if target.shape != input.shape:
         raise ValueError(f"{where}: Using a target size ({target.shape}) that is different to "
                          f"the input size ({input.shape}) is deprecated. Please ensure they "
@@ -286,7 +287,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
                                      pos_weight=None,
                                      where="binary_cross_entropy_with_logits") -> Tensor:
     check_reduction(where, reduction)
-    target, weight, pos_weight = _as_tensor(target, input), _array(weight), _array(pos_weight)
+    target, weight, pos_weight = _as_tensor(target, input), array_of(weight), array_of(pos_weight)
     if target.shape != input.shape:
         raise ValueError(f"{where}: Target size ({target.shape}) must be the same as input size "
                          f"({input.shape})")

@@ -1,6 +1,6 @@
 """Out-of-place forms of the writes ``fill_``, ``copy_`` and ``x[index] = v``.
 
-``Tensor``'s in-place methods (``minicnn/tensor_inplace.py``) run these on the tape when the
+``Tensor``'s in-place methods (``minicnn/tensor/inplace.py``) run these on the tape when the
 tensor or the written value requires grad, and then rebind the tensor to the result. For an
 upstream gradient ``g`` (shape of ``a``):
 

@@ -27,7 +27,8 @@ import warnings
 
 from ..backend import xp_of
 from ..tensor import Tensor
-from .activation import LogSoftmax
+from .activation import LogSoftmaxFunction
+from .arguments import array_of
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -51,10 +52,6 @@ def legacy_reduction(size_average, reduce, reduction: str) -> str:
     warnings.warn(f"size_average and reduce args will be deprecated, please use "
                   f"reduction='{result}' instead.", UserWarning, stacklevel=3)
     return result
-
-
-def _array(value):
-    return value.array if isinstance(value, Tensor) else value
 
 
 def _samples(input: Tensor, where: str) -> Tensor:
@@ -122,7 +119,7 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
              reduction: str = "mean", where: str = "nll_loss") -> Tensor:
     """Negative log-likelihood of log-probabilities ``input`` against class indices."""
     check_reduction(where, reduction)
-    target, weight = _array(target), _array(weight)
+    target, weight = array_of(target), array_of(weight)
     valid = _check_target(input, target, weight, ignore_index, where)
     return _index_loss(_samples(input, where), target.reshape(-1), valid, weight, reduction, 0.0,
                        tuple(target.shape))
@@ -136,8 +133,8 @@ def cross_entropy(logits: Tensor, target, weight=None, ignore_index: int = -100,
     check_reduction(where, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{where}: label_smoothing must be in [0, 1], got {label_smoothing}")
-    target, weight = _array(target), _array(weight)
-    logp = LogSoftmax.apply(logits, dim=0 if logits.ndim == 1 else 1)
+    target, weight = array_of(target), array_of(weight)
+    logp = LogSoftmaxFunction.apply(logits, dim=0 if logits.ndim == 1 else 1)
     if target.dtype.kind == "f" and tuple(target.shape) == logits.shape:
         return _probability_loss(logp, target, weight, ignore_index, reduction, label_smoothing,
                                  where)

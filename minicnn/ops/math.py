@@ -30,7 +30,7 @@ import numpy as np
 from ..autograd import Function
 from ..backend import is_cupy_array, to_device, xp_of
 from ..dtypes import float32, result_type
-from ..tensor import Tensor
+from ..tensor.core import Tensor  # the module: imported while minicnn.tensor loads
 
 
 def unbroadcast(grad, shape: tuple):

@@ -42,7 +42,8 @@ class BatchNormFunction(Function):
         """``running_mean``/``running_var`` (arrays) are updated in place when
         ``use_batch_stats`` and given; otherwise they are the statistics used."""
         kernels = kernels_of(x)
-        mean, inv_std = normalisation(kernels, x, running_mean, running_var, use_batch_stats, momentum, eps)
+        mean, inv_std = normalisation(kernels, x, running_mean, running_var, use_batch_stats,
+                                      momentum, eps)
         ctx.save_for_backward(x, mean, inv_std, weight)
         ctx.use_batch_stats = use_batch_stats
         return kernels.batchnorm_apply(x, mean, inv_std, weight, bias)

@@ -12,7 +12,7 @@ from ..autograd import Function
 from ..backend import xp_of
 
 
-class ConstantPad2d(Function):
+class ConstantPad2dFunction(Function):
     @staticmethod
     def forward(ctx, x, pads=(0, 0, 0, 0), value=0.0):
         left, right, top, bottom = pads

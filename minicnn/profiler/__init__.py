@@ -34,8 +34,9 @@ import threading
 import time
 
 from .. import autograd
+from ..autograd import op_name
 from ..backend import kernel_set_name, kernels_of
-from .events import OpEvent, arrays_in, backward_flops, forward_flops, nbytes, op_name
+from .events import OpEvent, arrays_in, backward_flops, forward_flops, nbytes
 from .table import KeyAverages, format_row, write_chrome_trace
 
 __all__ = ["profile", "record_function", "OpEvent", "KeyAverages"]

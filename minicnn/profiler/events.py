@@ -43,12 +43,6 @@ class OpEvent:
         return self.duration_ns - self.child_ns
 
 
-def op_name(function) -> str:
-    """The op's name: its Function class's name without a trailing ``Function``."""
-    name = function.__name__
-    return name[:-len("Function")] if name.endswith("Function") and name != "Function" else name
-
-
 def arrays_in(values) -> list:
     """The arrays (anything with ``shape`` and ``nbytes``) among ``values``."""
     return [v for v in values if hasattr(v, "nbytes") and hasattr(v, "shape")]

@@ -4,11 +4,11 @@ import io
 import numpy as np
 
 import minicnn
-from experiments.models import proposal_simple_cnn
+from tests.engine.simple_cnn import simple_cnn
 
 
 def test_simplecnn_summary():
-    model = proposal_simple_cnn(minicnn.nn)
+    model = simple_cnn()
     before = model.conv_layer1[1].running_mean.numpy().copy()
     text = io.StringIO()
     result = minicnn.summary(model, (1, 128, 128), file=text)
@@ -19,7 +19,8 @@ def test_simplecnn_summary():
         expected += [(-1, channels, size, size)] * 3 + [(-1, channels, size // 2, size // 2)]
     assert shapes == expected + [(-1, 5)]
     params = [row[3] for row in result["rows"]]
-    assert params[0] == 16 * 9 + 16 and params[4] == 32 * 16 * 9 + 32 and params[12] == 16384 * 5 + 5
+    assert params[0] == 16 * 9 + 16 and params[4] == 32 * 16 * 9 + 32
+    assert params[12] == 16384 * 5 + 5
     assert result["rows"][0][4] == 128 * 128 * 16 * 9  # conv1 multiply-accumulates
     assert "105,445" in text.getvalue()
     assert model.training and np.array_equal(model.conv_layer1[1].running_mean.numpy(), before)
@@ -27,7 +28,7 @@ def test_simplecnn_summary():
 
 
 def test_the_size_may_hold_the_batch_dimension_as_torchinfo_takes_it():
-    model = proposal_simple_cnn(minicnn.nn)
+    model = simple_cnn()
     without = minicnn.summary(model, (1, 128, 128), file=io.StringIO())
     with_batch = minicnn.summary(model, (1, 1, 128, 128), file=io.StringIO())
     assert with_batch["rows"] == without["rows"] and with_batch["output_shape"] == (1, 5)

@@ -5,6 +5,7 @@ import torch
 import minicnn
 
 RTOL = {np.float32: 1e-4, np.float64: 1e-10}
+TORCH_DTYPE = {np.float32: torch.float32, np.float64: torch.float64}
 
 
 def assert_matches(ours, theirs, dtype, what: str = "") -> None:
@@ -28,3 +29,37 @@ def pair_of_inputs(array: np.ndarray):
 def copy_parameters(ours: minicnn.nn.Module, theirs: torch.nn.Module) -> None:
     """Load torch's parameters and buffers into the minicnn module (same names)."""
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+
+
+def run_both(ours, theirs, x_array, dtype, seed=0):
+    """Forward both modules on the same input, backward the same random gradient, and
+    compare the outputs and the gradients of the input and of every parameter."""
+    ours.to(dtype)
+    theirs.to(TORCH_DTYPE[dtype])
+    x_ours, x_theirs = pair_of_inputs(x_array.astype(dtype))
+    y_ours, y_theirs = ours(x_ours), theirs(x_theirs)
+    assert_matches(y_ours, y_theirs, dtype, "output")
+    g = np.random.default_rng(seed).standard_normal(y_theirs.shape).astype(dtype)
+    y_ours.backward(minicnn.tensor(g))
+    y_theirs.backward(torch.tensor(g))
+    assert_matches(x_ours.grad, x_theirs.grad, dtype, "input gradient")
+    theirs_params = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        assert_matches(p.grad, theirs_params[name].grad, dtype, f"gradient of {name}")
+
+
+def small_cnn(nn):
+    """Conv2d -> BatchNorm2d -> ReLU -> MaxPool2d -> Flatten -> Linear of ``nn`` (minicnn or
+    torch), for inputs (N, 2, 4, 4)."""
+    return nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(3 * 2 * 2, 4))
+
+
+def small_cnn_pair(seed=0):
+    """The small CNN in minicnn and torch with the same weights (float64), and an input."""
+    torch.manual_seed(seed)
+    theirs = small_cnn(torch.nn).double()
+    ours = small_cnn(minicnn.nn).double()
+    copy_parameters(ours, theirs)
+    x = np.random.default_rng(seed).standard_normal((2, 2, 4, 4))
+    return ours, theirs, x

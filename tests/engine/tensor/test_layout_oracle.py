@@ -1,5 +1,5 @@
-"""``set_grad_enabled``, ``inference_mode``, ``contiguous``/``is_contiguous`` and the
-functions ``squeeze``, ``unsqueeze``, ``permute``, ``transpose``, ``numel``, held to torch."""
+"""``contiguous``/``is_contiguous`` and the functions ``squeeze``, ``unsqueeze``, ``permute``,
+``transpose``, ``numel``, held to torch."""
 import numpy as np
 import pytest
 import torch
@@ -8,45 +8,6 @@ import minicnn
 from tests.engine.torch_oracle import assert_matches, pair_of_inputs
 
 pytestmark = pytest.mark.oracle
-
-
-@pytest.mark.parametrize("engine", [torch, minicnn], ids=["torch", "minicnn"])
-def test_set_grad_enabled_switches_at_once_and_restores_on_exit(engine):
-    x = engine.ones(2, requires_grad=True)
-    with engine.set_grad_enabled(False):
-        assert not engine.is_grad_enabled()
-        assert not (x * 2).requires_grad
-        with engine.set_grad_enabled(True):
-            assert (x * 2).requires_grad
-        assert not engine.is_grad_enabled()
-    assert engine.is_grad_enabled()
-    engine.set_grad_enabled(False)          # as a function: at once, until set back
-    try:
-        assert not (x * 2).requires_grad
-    finally:
-        engine.set_grad_enabled(True)
-    assert (x * 2).requires_grad
-
-
-@pytest.mark.parametrize("engine", [torch, minicnn], ids=["torch", "minicnn"])
-def test_set_grad_enabled_takes_only_a_bool(engine):
-    with pytest.raises(TypeError):
-        engine.set_grad_enabled(1)
-    assert engine.is_grad_enabled()
-
-
-@pytest.mark.parametrize("engine", [torch, minicnn], ids=["torch", "minicnn"])
-def test_inference_mode_records_nothing_and_false_changes_nothing(engine):
-    x = engine.ones(2, requires_grad=True)
-    with engine.inference_mode():
-        assert not (x * 2).requires_grad
-    with engine.inference_mode(False):
-        assert (x * 2).requires_grad
-
-    @engine.inference_mode()
-    def predict(t):
-        return t * 2
-    assert not predict(x).requires_grad
 
 
 @pytest.mark.parametrize("make", [

@@ -12,7 +12,7 @@ import math
 
 
 def _functions():
-    from . import functions
+    from .. import functions
     return functions
 
 
@@ -44,12 +44,12 @@ class TensorFunctions:
 
     def repeat(self, *sizes):
         """Tile ``sizes[i]`` copies along each dim (torch's ``Tensor.repeat``)."""
-        from .ops.shape import repeat
+        from ..ops.shape import repeat
         return repeat(self, *sizes)
 
     def expand(self, *sizes):
         """A broadcast view of ``sizes`` (``-1`` keeps a dim), as torch's ``Tensor.expand``."""
-        from .ops.shape import expand
+        from ..ops.shape import expand
         return expand(self, *sizes)
 
     def expand_as(self, other):
@@ -62,12 +62,12 @@ class TensorFunctions:
         return self.reshape(other.shape)
 
     def sigmoid(self):
-        from .ops.activation import Sigmoid
-        return Sigmoid.apply(self)
+        from ..ops.activation import SigmoidFunction
+        return SigmoidFunction.apply(self)
 
     def tanh(self):
-        from .ops.activation import Tanh
-        return Tanh.apply(self)
+        from ..ops.activation import TanhFunction
+        return TanhFunction.apply(self)
 
     def unflatten(self, dim: int, sizes):
         """Split dim ``dim`` into ``sizes`` (one entry may be -1): ``(2, 6).unflatten(1, (2, 3))``

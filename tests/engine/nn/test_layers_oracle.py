@@ -7,28 +7,11 @@ import torch
 import minicnn
 from minicnn import nn
 from minicnn.gradcheck.cases import off_kinks
-from tests.engine.torch_oracle import assert_matches, copy_parameters, pair_of_inputs
+from tests.engine.torch_oracle import (TORCH_DTYPE, assert_matches, copy_parameters,
+                                       pair_of_inputs, run_both)
 
 pytestmark = pytest.mark.oracle
 DTYPES = [np.float32, np.float64]
-TORCH_DTYPE = {np.float32: torch.float32, np.float64: torch.float64}
-
-
-def run_both(ours, theirs, x_array, dtype, seed=0):
-    """Forward both modules on the same input, backward the same random gradient, and
-    compare the outputs and the gradients of the input and of every parameter."""
-    ours.to(dtype)
-    theirs.to(TORCH_DTYPE[dtype])
-    x_ours, x_theirs = pair_of_inputs(x_array.astype(dtype))
-    y_ours, y_theirs = ours(x_ours), theirs(x_theirs)
-    assert_matches(y_ours, y_theirs, dtype, "output")
-    g = np.random.default_rng(seed).standard_normal(y_theirs.shape).astype(dtype)
-    y_ours.backward(minicnn.tensor(g))
-    y_theirs.backward(torch.tensor(g))
-    assert_matches(x_ours.grad, x_theirs.grad, dtype, "input gradient")
-    theirs_params = dict(theirs.named_parameters())
-    for name, p in ours.named_parameters():
-        assert_matches(p.grad, theirs_params[name].grad, dtype, f"gradient of {name}")
 
 
 def random_conv_config(rng):
@@ -59,7 +42,8 @@ def test_conv2d(seed, dtype):
 def test_pooling(seed, dtype):
     rng = np.random.default_rng(seed)
     k = int(rng.integers(1, 4))
-    config = dict(kernel_size=k, stride=int(rng.integers(1, 4)), padding=int(rng.integers(0, k // 2 + 1)))
+    config = dict(kernel_size=k, stride=int(rng.integers(1, 4)),
+                  padding=int(rng.integers(0, k // 2 + 1)))
     shape = (2, 3, int(rng.integers(k, 10)), int(rng.integers(k, 10)))
     x = off_kinks(rng, shape)
     run_both(nn.MaxPool2d(**config), torch.nn.MaxPool2d(**config), x, dtype, seed)
@@ -131,7 +115,8 @@ def test_cross_entropy(config, dtype):
     logits = rng.standard_normal((6, 5)).astype(dtype)
     target = np.array([0, 2, 4, 1, 2, 3])
     weight = config.pop("weight", None)
-    ours = nn.CrossEntropyLoss(weight=None if weight is None else np.array(weight, dtype=dtype), **config)
+    ours = nn.CrossEntropyLoss(weight=None if weight is None else np.array(weight, dtype=dtype),
+                               **config)
     theirs = torch.nn.CrossEntropyLoss(
         weight=None if weight is None else torch.tensor(weight, dtype=TORCH_DTYPE[dtype]), **config)
     x_ours, x_theirs = pair_of_inputs(logits)
@@ -155,12 +140,14 @@ def test_default_initialisation_has_torchs_bounds():
 
 
 def test_module_reprs_and_state_dict_keys_match_torch():
-    pairs = [(nn.Conv2d(1, 16, kernel_size=3, padding=1), torch.nn.Conv2d(1, 16, kernel_size=3, padding=1)),
+    pairs = [(nn.Conv2d(1, 16, kernel_size=3, padding=1),
+              torch.nn.Conv2d(1, 16, kernel_size=3, padding=1)),
              (nn.Conv2d(2, 4, (2, 3), stride=2, dilation=2, bias=False),
               torch.nn.Conv2d(2, 4, (2, 3), stride=2, dilation=2, bias=False)),
              (nn.BatchNorm2d(16), torch.nn.BatchNorm2d(16)),
              (nn.BatchNorm2d(3, affine=False), torch.nn.BatchNorm2d(3, affine=False)),
-             (nn.BatchNorm2d(3, bias=False), torch.nn.BatchNorm2d(3, bias=False)), (nn.Linear(16384, 5), torch.nn.Linear(16384, 5)),
+             (nn.BatchNorm2d(3, bias=False), torch.nn.BatchNorm2d(3, bias=False)),
+             (nn.Linear(16384, 5), torch.nn.Linear(16384, 5)),
              (nn.ReLU(), torch.nn.ReLU()), (nn.Flatten(), torch.nn.Flatten())]
     for ours, theirs in pairs:
         assert repr(ours) == repr(theirs)

@@ -1,9 +1,9 @@
-"""Tensor, constructors and the autograd tape."""
+"""Tensor (minicnn/tensor/core.py) and its constructors; the tape: tests/engine/test_autograd.py."""
 import numpy as np
 import pytest
 
 import minicnn
-from minicnn import Function, Tensor
+from minicnn import Tensor
 
 
 def test_constructors_follow_torch_dtypes():
@@ -13,7 +13,7 @@ def test_constructors_follow_torch_dtypes():
     assert minicnn.ones((2, 3), dtype=minicnn.float64).dtype == np.float64
     assert minicnn.randn(4, 5).dtype == minicnn.float32
     r = minicnn.rand(1000)
-    assert 0 <= r.array.min() and r.array.max() < 1
+    assert 0 <= r.array.min() and r.array.max() < 1 and abs(r.array.mean() - 0.5) < 0.05
     assert minicnn.arange(5).tolist() == [0, 1, 2, 3, 4]
     assert minicnn.arange(0, 1, 0.25).dtype == minicnn.float32
     a = np.arange(3.0)
@@ -54,52 +54,11 @@ def test_item_float_double_and_to():
         minicnn.tensor([1.0, 2.0]).item()
 
 
-def test_gradient_of_a_small_expression():
-    x = minicnn.tensor([1.0, 2.0, 3.0], requires_grad=True)
-    y = (x * x + 3 * x).sum()  # dy/dx = 2x + 3
-    y.backward()
-    assert np.allclose(x.grad.numpy(), [5.0, 7.0, 9.0])
-
-
-def test_gradients_accumulate_when_a_tensor_is_used_twice():
-    x = minicnn.tensor([2.0], requires_grad=True)
-    y = x * x * x  # x used three times: dy/dx = 3x^2 = 12
-    y.backward()
-    assert x.grad.item() == pytest.approx(12.0)
-    (x * 2).backward()  # a second backward adds to .grad, as in torch
-    assert x.grad.item() == pytest.approx(14.0)
-
-
-def test_broadcast_gradients_are_summed_to_the_input_shape():
-    a = minicnn.ones(3, 1, requires_grad=True)
-    b = minicnn.ones(1, 4, requires_grad=True)
-    (a * b).sum().backward()
-    assert a.grad.shape == (3, 1) and np.all(a.grad.numpy() == 4)
-    assert b.grad.shape == (1, 4) and np.all(b.grad.numpy() == 3)
-
-
 def test_reflected_ops_and_numpy_on_the_left():
     x = minicnn.tensor([1.0, 2.0], requires_grad=True)
     y = (np.array([3.0, 3.0]) - x) / 2 + 1 / x
     y.sum().backward()
     assert np.allclose(x.grad.numpy(), [-0.5 - 1.0, -0.5 - 0.25])
-
-
-def test_no_grad_records_nothing():
-    x = minicnn.ones(3, requires_grad=True)
-    with minicnn.no_grad():
-        y = x * 2
-    assert not y.requires_grad and y.grad_fn is None
-    assert minicnn.is_grad_enabled()
-
-
-def test_deep_graph_does_not_hit_the_recursion_limit():
-    x = minicnn.tensor([1.0], dtype=minicnn.float64, requires_grad=True)
-    y = x
-    for _ in range(5000):
-        y = y * 1.0001
-    y.backward()
-    assert x.grad.item() == pytest.approx(1.0001 ** 5000)
 
 
 def test_max_returns_values_and_indices_like_torch():
@@ -127,40 +86,6 @@ def test_indexing_gradients_add_on_repeated_indices():
     assert x.grad.tolist() == [2.0, 0.0, 0.0, 1.0]
 
 
-def test_detach_cuts_the_tape():
-    x = minicnn.ones(2, requires_grad=True)
-    y = (x * 3).detach()
-    assert not y.requires_grad and y.grad_fn is None
-
-
-def test_backward_needs_an_explicit_gradient_for_non_scalars():
-    x = minicnn.ones(2, requires_grad=True)
-    with pytest.raises(RuntimeError, match="one-element"):
-        (x * 2).backward()
-    (x * 2).backward(minicnn.tensor([1.0, 10.0]))
-    assert x.grad.tolist() == [2.0, 20.0]
-
-
-def test_user_function_plugs_into_the_tape():
-    class Cube(Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x ** 3
-
-        @staticmethod
-        def backward(ctx, grad_out):
-            (x,) = ctx.saved_tensors
-            return 3 * x ** 2 * grad_out
-
-    x = minicnn.tensor([2.0, -1.0], dtype=minicnn.float64, requires_grad=True)
-    y = Cube.apply(x)
-    assert y.grad_fn is not None and "Cube" in repr(y.grad_fn)
-    y.sum().backward()
-    assert x.grad.tolist() == [12.0, 3.0]
-    assert minicnn.gradcheck(Cube.apply, (x,))
-
-
 def test_in_place_change_of_a_grad_leaf_is_refused():
     w = minicnn.ones(3, requires_grad=True)
     with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
@@ -184,13 +109,3 @@ def test_repr_reads_like_torch():
     assert repr(minicnn.tensor([1.0, 2.0])) == "tensor([1., 2.])"
     assert "requires_grad=True" in repr(minicnn.tensor([1.0], requires_grad=True))
     assert "dtype=minicnn.float64" in repr(minicnn.tensor([1.0], dtype=minicnn.float64))
-
-
-def test_backward_frees_the_saved_arrays_unless_the_graph_is_retained():
-    x = minicnn.tensor([1.0, 2.0], requires_grad=True)
-    y = (x * x).sum()
-    y.backward(retain_graph=True)
-    y.backward()
-    assert x.grad.tolist() == [4.0, 8.0]  # twice 2x
-    with pytest.raises(RuntimeError, match="retain_graph=True"):
-        y.backward()

@@ -25,14 +25,14 @@ self.f(...))`` is its in-place form, with all of the above.
 """
 from __future__ import annotations
 
-from . import dtypes
+from .. import dtypes
 
 
 class InplaceMixin:
     """The in-place methods; mixed into :class:`~minicnn.tensor.Tensor`."""
 
     def _check_leaf(self) -> None:
-        from .autograd import is_grad_enabled
+        from ..autograd import is_grad_enabled
         if self.requires_grad and self.grad_fn is None and is_grad_enabled():
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                                "operation.")
@@ -95,7 +95,7 @@ class InplaceMixin:
 
     def fill_(self, value):
         """Every element set to ``value`` (a number or a one-element tensor)."""
-        from .ops.inplace import Fill
+        from ..ops.inplace import Fill
         if getattr(value, "ndim", 0) != 0:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
                                f"with {value.ndim} dimensions")
@@ -104,24 +104,24 @@ class InplaceMixin:
     def copy_(self, source, non_blocking: bool = False):
         """Copy ``source`` (Tensor, array or number; broadcast to this shape) into this tensor,
         keeping its dtype and device; differentiable with respect to ``source``."""
-        from .ops.inplace import CopyInto
+        from ..ops.inplace import CopyInto
         source = source if isinstance(source, type(self)) else _wrap(source)
         return self._inplace("copy_", lambda: CopyInto.apply(self, source), cast=True)
 
     def uniform_(self, low: float = 0.0, high: float = 1.0):
-        from .random import generator
+        from ..random import generator
         return self.copy_(generator().uniform(low, high, self.shape))
 
     def normal_(self, mean: float = 0.0, std: float = 1.0):
-        from .random import generator
+        from ..random import generator
         return self.copy_(generator().normal(mean, std, self.shape))
 
     def __setitem__(self, index, value) -> None:
         """``x[index] = value``: basic, integer-array and boolean-mask indices; ``value`` is a
         number, array or tensor broadcast to ``x[index]`` and cast to ``x``'s dtype."""
-        from .autograd import is_grad_enabled
-        from .ops.inplace import IndexPut, _on_device_of
-        from .tensor import _unwrap_index
+        from ..autograd import is_grad_enabled
+        from ..ops.inplace import IndexPut, _on_device_of
+        from .core import _unwrap_index
         index = _unwrap_index(index)
         value_requires_grad = getattr(value, "requires_grad", False)
         if not (is_grad_enabled() and (self.requires_grad or value_requires_grad)):
@@ -147,5 +147,5 @@ def _wrap(value):
     """A tensor of ``value`` with its own dtype (a Python float list stays float64 here, since
     ``copy_`` casts it to the target's dtype anyway)."""
     import numpy as np
-    from .tensor import Tensor
+    from .core import Tensor
     return Tensor(value if hasattr(value, "shape") else np.asarray(value))

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import minicnn
-from experiments.models import proposal_simple_cnn
+from tests.engine.simple_cnn import simple_cnn
 from tests.engine.torch_oracle import copy_parameters
 
 pytestmark = pytest.mark.oracle
@@ -20,8 +20,8 @@ pytestmark = pytest.mark.oracle
 def test_ten_sgd_steps_give_torchs_losses(dtype, lr, rtol):
     torch.manual_seed(0)
     torch_dtype = torch.float32 if dtype == np.float32 else torch.float64
-    theirs = proposal_simple_cnn(torch.nn).to(torch_dtype)
-    ours = proposal_simple_cnn(minicnn.nn).to(dtype)
+    theirs = simple_cnn(nn=torch.nn).to(torch_dtype)
+    ours = simple_cnn().to(dtype)
     copy_parameters(ours, theirs)
     opt_theirs = torch.optim.SGD(theirs.parameters(), lr=lr)
     opt_ours = minicnn.optim.SGD(ours.parameters(), lr=lr)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import minicnn
-from experiments.models import proposal_simple_cnn
+from tests.engine.simple_cnn import simple_cnn
 
 pytestmark = pytest.mark.oracle
 
@@ -31,7 +31,7 @@ def zoo(nn):
 
 def test_repr_is_torchs_for_every_layer_and_container():
     assert repr(zoo(minicnn.nn)) == repr(zoo(torch.nn))
-    assert repr(proposal_simple_cnn(minicnn.nn)) == repr(proposal_simple_cnn(torch.nn))
+    assert repr(simple_cnn()) == repr(simple_cnn(nn=torch.nn))
 
 
 def test_traversal_names_and_order_are_torchs():
@@ -74,7 +74,7 @@ def test_a_non_persistent_buffer_is_converted_but_not_saved():
 
 
 def test_requires_grad_freezes_and_unfreezes():
-    model = proposal_simple_cnn(minicnn.nn)
+    model = simple_cnn()
     assert model.conv_layer1.requires_grad_(False) is model.conv_layer1
     frozen = [name for name, p in model.named_parameters() if not p.requires_grad]
     assert frozen == ["conv_layer1.0.weight", "conv_layer1.0.bias", "conv_layer1.1.weight",
@@ -142,7 +142,8 @@ def test_parameter_list_registers_and_wraps_tensors():
     params.append(minicnn.zeros(1))
     assert [name for name, _ in params.named_parameters()] == ["0", "1", "2"]
     assert isinstance(params[1], minicnn.nn.Parameter) and params[-1].shape == (1,)
-    assert repr(params) == ("ParameterList(\n    (0): Parameter containing: [minicnn.float32 of size 2]\n"
+    assert repr(params) == ("ParameterList(\n"
+                            "    (0): Parameter containing: [minicnn.float32 of size 2]\n"
                             "    (1): Parameter containing: [minicnn.float32 of size 3]\n"
                             "    (2): Parameter containing: [minicnn.float32 of size 1]\n)")
 

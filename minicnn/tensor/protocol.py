@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import operator
 
-from . import dtypes
+from .. import dtypes
 
 
 def _compare(name: str, op):
     def method(self, other):
-        from .tensor import Tensor
+        from .core import Tensor
         other_array = other.array if isinstance(other, Tensor) else other
         try:
             common = dtypes.result_type(self.array, other_array)
@@ -25,7 +25,7 @@ def _compare(name: str, op):
         try:
             return Tensor(op(a, other_array))
         except ValueError:
-            from .ops.math import broadcast_error
+            from ..ops.math import broadcast_error
             raise broadcast_error(name, a, other_array) from None
     method.__name__ = name
     method.__doc__ = f"Elementwise ``{name}`` as a bool tensor (broadcast, no gradient)."

@@ -6,20 +6,20 @@ produced it, None for a leaf). Every differentiable method below is a
 :class:`~minicnn.autograd.Function` from ``minicnn.ops``; ``backward()`` walks the tape (see
 ``minicnn/autograd.py``). ``t.data`` is torch's: a Tensor sharing ``t.array``, off the tape.
 
-The in-place methods (``add_``, ``+=``, ``x[i] = v``, ...) are in ``tensor_inplace.py``, the
-Python protocols and comparisons in ``tensor_protocol.py``, dtypes and promotion in
-``dtypes.py``.
+In this folder: the in-place methods (``add_``, ``+=``, ``x[i] = v``, ...) in ``inplace.py``,
+Python's protocols and the comparisons in ``protocol.py``, the methods that call
+``minicnn.functions`` in ``functions.py``. Dtypes and promotion: ``minicnn/dtypes.py``.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import backend, dtypes
-from .dtypes import bool_, float16, float32, float64, int32, int64
-from .random import generator
-from .tensor_functions import TensorFunctions
-from .tensor_inplace import InplaceMixin
-from .tensor_protocol import ProtocolMixin
+from .. import backend, dtypes
+from ..dtypes import bool_, float16, float32, float64, int32, int64
+from ..random import generator
+from .functions import TensorFunctions
+from .inplace import InplaceMixin
+from .protocol import ProtocolMixin
 
 
 class device:  # noqa: N801 - named as torch.device
@@ -33,7 +33,8 @@ class device:  # noqa: N801 - named as torch.device
         self.type = kind
 
     def __eq__(self, other) -> bool:
-        return str(self) == str(device(other)) if isinstance(other, (str, device)) else NotImplemented
+        comparable = isinstance(other, (str, device))
+        return str(self) == str(device(other)) if comparable else NotImplemented
 
     def __hash__(self) -> int:
         return hash(self.type)
@@ -235,7 +236,7 @@ class Tensor(InplaceMixin, ProtocolMixin, TensorFunctions):
         with ``retain_graph=True`` they are kept and backward may run again (adding the
         gradients again).
         """
-        from .autograd import backward
+        from ..autograd import backward
         if not self.requires_grad:
             raise RuntimeError("backward(): the tensor does not require grad and has no grad_fn")
         if grad is None:
@@ -328,8 +329,8 @@ class Tensor(InplaceMixin, ProtocolMixin, TensorFunctions):
         return _ops.Abs.apply(self)
 
     def relu(self):
-        from .ops.activation import ReLU
-        return ReLU.apply(self)
+        from ..ops.activation import ReLUFunction
+        return ReLUFunction.apply(self)
 
     # ---- reductions -------------------------------------------------------------
     def sum(self, dim=None, keepdim: bool = False):
@@ -353,12 +354,12 @@ class Tensor(InplaceMixin, ProtocolMixin, TensorFunctions):
         return _ops.arg_extreme(self, dim, keepdim, largest=False)
 
     def softmax(self, dim: int):
-        from .ops.activation import Softmax
-        return Softmax.apply(self, dim=dim)
+        from ..ops.activation import SoftmaxFunction
+        return SoftmaxFunction.apply(self, dim=dim)
 
     def log_softmax(self, dim: int):
-        from .ops.activation import LogSoftmax
-        return LogSoftmax.apply(self, dim=dim)
+        from ..ops.activation import LogSoftmaxFunction
+        return LogSoftmaxFunction.apply(self, dim=dim)
 
     # ---- shape ------------------------------------------------------------------
     def reshape(self, *shape):
@@ -494,4 +495,4 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool
     return _make(array, dtype, device, requires_grad)
 
 
-from .ops import math as _ops  # noqa: E402 - the ops need Tensor defined first
+from ..ops import math as _ops  # noqa: E402 - the ops need Tensor defined first

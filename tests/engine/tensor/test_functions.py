@@ -51,11 +51,11 @@ class _OnCuda:
 
 def _oracle_calls():
     pytest.importorskip("torch")
-    from tests.engine import (test_oracle_ops_elementwise, test_oracle_ops_reductions,
-                              test_oracle_ops_shape)
-    return {f"{module.__name__.rsplit('_', 1)[1]}: {name}": call
-            for module in (test_oracle_ops_shape, test_oracle_ops_elementwise,
-                           test_oracle_ops_reductions)
+    from tests.engine.ops import (test_elementwise_oracle, test_reductions_oracle,
+                                  test_shape_oracle)
+    families = {"shape": test_shape_oracle, "elementwise": test_elementwise_oracle,
+                "reductions": test_reductions_oracle}
+    return {f"{family}: {name}": call for family, module in families.items()
             for name, call in module.CALLS.items()}
 
 

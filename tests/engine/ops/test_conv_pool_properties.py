@@ -23,13 +23,14 @@ def conv_problems(draw):
 
 @settings(max_examples=40, deadline=None)
 @given(problem=conv_problems(), seed=st.integers(0, 2**16), bias=st.booleans())
-@example(problem=((1, 1, 5, 5), (2, 1, 3, 3), dict(stride=1, padding=1, dilation=1)), seed=0, bias=True)
+@example(problem=((1, 1, 5, 5), (2, 1, 3, 3), dict(stride=1, padding=1, dilation=1)), seed=0,
+         bias=True)
 @example(problem=((1, 3, 7, 5), (2, 3, 2, 2), dict(stride=(3, 4), padding=0, dilation=1)), seed=1,
          bias=False)  # batch 1, odd sizes, stride larger than the kernel
 @example(problem=((2, 2, 3, 4), (1, 2, 3, 4), dict(stride=1, padding=0, dilation=1)), seed=2,
          bias=True)  # kernel equal to the input
-@example(problem=((1, 1, 7, 7), (1, 1, 3, 2), dict(stride=2, padding=(2, 1), dilation=(3, 2))), seed=3,
-         bias=True)  # dilation with padding
+@example(problem=((1, 1, 7, 7), (1, 1, 3, 2), dict(stride=2, padding=(2, 1), dilation=(3, 2))),
+         seed=3, bias=True)  # dilation with padding
 def test_conv2d_gradients(problem, seed, bias):
     x_shape, w_shape, kw = problem
     rng = np.random.default_rng(seed)
@@ -54,8 +55,10 @@ def pool_problems(draw):
 
 @settings(max_examples=40, deadline=None)
 @given(problem=pool_problems(), seed=st.integers(0, 2**16))
-@example(problem=((1, 1, 5, 7), dict(kernel_size=2, stride=3, padding=0), 1), seed=0)  # stride > kernel
-@example(problem=((1, 2, 3, 3), dict(kernel_size=3, stride=1, padding=0), 1), seed=1)  # kernel = input
+@example(problem=((1, 1, 5, 7), dict(kernel_size=2, stride=3, padding=0), 1),
+         seed=0)  # stride > kernel
+@example(problem=((1, 2, 3, 3), dict(kernel_size=3, stride=1, padding=0), 1),
+         seed=1)  # kernel = input
 @example(problem=((2, 1, 6, 6), dict(kernel_size=3, stride=1, padding=1), 2), seed=2)  # overlapping
 def test_pooling_gradients(problem, seed):
     shape, kw, dilation = problem

@@ -7,7 +7,7 @@ import torch
 import minicnn
 from minicnn import optim
 
-from .torch_oracle import assert_matches
+from tests.engine.torch_oracle import assert_matches
 
 pytestmark = pytest.mark.oracle
 

@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 import minicnn
-from experiments.models import proposal_simple_cnn
+from tests.engine.simple_cnn import simple_cnn
 
 pytestmark = pytest.mark.oracle
 
@@ -43,10 +43,10 @@ def assert_same_eval_outputs(ours, theirs, images):
 
 def test_a_minicnn_trained_simplecnn_loads_into_torch_with_the_same_outputs(tmp_path):
     minicnn.manual_seed(0)
-    ours = train(minicnn, proposal_simple_cnn(minicnn.nn), batches())
+    ours = train(minicnn, simple_cnn(), batches())
     path = tmp_path / "model.safetensors"
     minicnn.save(ours.state_dict(), path)
-    theirs = proposal_simple_cnn(torch.nn).eval()
+    theirs = simple_cnn(nn=torch.nn).eval()
     theirs.load_state_dict(load_file(path))  # strict: every key, shape and dtype as torch's
     assert theirs.conv_layer1[1].num_batches_tracked.item() == 2
     assert_same_eval_outputs(ours, theirs, batches(1, seed=5)[0][0])
@@ -54,10 +54,10 @@ def test_a_minicnn_trained_simplecnn_loads_into_torch_with_the_same_outputs(tmp_
 
 def test_a_torch_trained_simplecnn_loads_into_minicnn_with_the_same_outputs(tmp_path):
     torch.manual_seed(0)
-    theirs = train(torch, proposal_simple_cnn(torch.nn), batches())
+    theirs = train(torch, simple_cnn(nn=torch.nn), batches())
     path = tmp_path / "torch.safetensors"
     save_file(theirs.state_dict(), path)
-    ours = proposal_simple_cnn(minicnn.nn).eval()
+    ours = simple_cnn().eval()
     state = minicnn.load(path)
     assert all(isinstance(v, minicnn.Tensor) for v in state.values())
     ours.load_state_dict(state)

@@ -10,8 +10,7 @@ import minicnn
 from minicnn import nn
 from minicnn.gradcheck.cases import off_kinks
 from minicnn.nn import functional as F
-from tests.engine.test_oracle_layers import run_both
-from tests.engine.torch_oracle import assert_matches, copy_parameters, pair_of_inputs
+from tests.engine.torch_oracle import assert_matches, copy_parameters, pair_of_inputs, run_both
 
 pytestmark = pytest.mark.oracle
 DTYPES = [np.float32, np.float64]
@@ -137,16 +136,3 @@ def test_dropout2d_zeroes_whole_channels_and_scales_the_rest():
     layer.eval()
     assert layer(x) is x
     assert repr(layer) == repr(torch.nn.Dropout2d(0.25))
-
-
-def test_sequential_with_a_ceil_mode_pool_after_batchnorm_relu_matches_torch():
-    """The fused BatchNorm2d -> ReLU -> MaxPool2d op does not take ceil_mode: such a run is
-    computed layer by layer, and agrees with torch. (No conv bias: its true gradient through
-    a training-mode batch norm is zero, and both engines give rounding noise.)"""
-    def build(lib):
-        return lib.nn.Sequential(lib.nn.Conv2d(2, 3, 3, bias=False), lib.nn.BatchNorm2d(3),
-                                 lib.nn.ReLU(), lib.nn.MaxPool2d(2, ceil_mode=True))
-    torch.manual_seed(0)
-    theirs, ours = build(torch).double(), build(minicnn).double()
-    copy_parameters(ours, theirs)
-    run_both(ours, theirs, np.random.default_rng(6).standard_normal((2, 2, 8, 9)), np.float64)
