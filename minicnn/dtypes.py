@@ -70,12 +70,13 @@ _ALL = {d.dtype: d for d in (float16, float32, float64, uint8, int8, int16, int3
 def as_dtype(value) -> dtype:
     """The :class:`dtype` for a dtype, NumPy dtype or type, or name (``'float32'``, ``float``).
 
-    Python ``float`` is float32 (torch's default dtype), ``int`` int64 and ``bool`` bool.
+    Python ``float`` is float64, ``int`` int64 and ``bool`` bool, as in torch
+    (``torch.zeros(2, dtype=float)`` is float64; only dtype-less floats get the float32 default).
     """
     if isinstance(value, dtype):
         return value
     if value is float:
-        return float32
+        return float64
     if value is int:
         return int64
     try:

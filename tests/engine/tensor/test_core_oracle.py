@@ -82,6 +82,15 @@ def test_dtype_objects_compare_and_print_as_torch_s():
     assert torch.promote_types(torch.uint8, torch.int8) == torch.int16
 
 
+@pytest.mark.parametrize("python_type", [float, int, bool])
+def test_python_types_as_dtype_mean_what_they_mean_in_torch(python_type):
+    ours = (minicnn.zeros(2, dtype=python_type).dtype, minicnn.zeros(2).to(python_type).dtype,
+            minicnn.tensor([1, 2], dtype=python_type).dtype)
+    theirs = (torch.zeros(2, dtype=python_type).dtype, torch.zeros(2).to(python_type).dtype,
+              torch.tensor([1, 2], dtype=python_type).dtype)
+    assert [_name(d) for d in ours] == [_name(d) for d in theirs]
+
+
 def test_type_and_to_convert_as_torch():
     t = minicnn.tensor([1.5, 2.5])
     ref = torch.tensor([1.5, 2.5])
