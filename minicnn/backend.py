@@ -123,7 +123,7 @@ def device_of(array) -> str:
 
 
 def kernels_of(array):
-    """The kernel set that serves ``array`` (see ``minicnn/kernels/__init__.py``): the one
+    """The kernel set that serves ``array`` (see ``minicnn/kernels/contract.py``): the one
     forced by :func:`use_kernels` or ``minicnn.kernels.use``, else CuPy's for a GPU array and
     the CPU default otherwise."""
     forced = _forced_kernels
