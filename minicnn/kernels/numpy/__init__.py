@@ -18,3 +18,10 @@ from .window import col2im, im2col
 conv2d_forward, conv2d_backward = compose_conv2d(im2col, col2im)
 batchnorm_relu_maxpool_forward, batchnorm_relu_maxpool_backward = \
     compose_batchnorm_relu_maxpool(norm=formulas, relu=formulas, pool=pool)
+
+__all__ = [  # the contract's functions (minicnn/kernels/contract.py), checked by a test
+    "im2col", "col2im", "maxpool2d_forward", "maxpool2d_backward", "conv2d_forward",
+    "conv2d_backward", "batchnorm_stats", "batchnorm_inv_std", "batchnorm_update_running",
+    "batchnorm_apply", "batchnorm_backward", "relu_forward", "relu_backward",
+    "batchnorm_relu_maxpool_forward", "batchnorm_relu_maxpool_backward"
+]

@@ -21,6 +21,7 @@ def test_the_contract_lists_its_functions_with_the_arguments_the_ops_pass():
 def test_every_set_provides_every_function_with_the_contracts_signature(name):
     kernel_set = backend.kernel_set(name)
     assert isinstance(kernel_set, contract.KernelSet)
+    assert sorted(kernel_set.__all__) == sorted(contract.NAMES)
     for function in contract.NAMES:
         ours = inspect.signature(getattr(kernel_set, function))
         wanted = contract.signature(function)

@@ -45,7 +45,7 @@ extern "C" void set_thread(unsigned thread) { threadIdx.x = thread; }
 """
 
 
-def elementwise_as_cpp(source: cuda.ElementwiseSource) -> str:
+def elementwise_as_cpp(source: cuda.ElementwiseSource, ctype: str) -> str:
     """The ElementwiseKernel as a C++ loop ``name(inputs..., outputs..., size)``."""
     params = [p.strip().split() for p in (source.inputs + ", " + source.outputs).split(",")]
     inputs = len(source.inputs.split(","))
@@ -53,14 +53,14 @@ def elementwise_as_cpp(source: cuda.ElementwiseSource) -> str:
                          for k, (_, name) in enumerate(params))
     loads = " ".join(f"T {name} = {name}_[i];" for _, name in params)
     stores = " ".join(f"{name}_[i] = {name};" for _, name in params[inputs:])
-    return (cuda.HEADER.template.replace("$ctype", "CTYPE") +
+    return (cuda.HEADER.substitute(ctype=ctype) +
             f'extern "C" void {source.name}({pointers}, long long size) {{\n'
             f"    for (long long i = 0; i < size; ++i) {{ {loads} {source.body} {stores} }}\n}}\n")
 
 
 def cpp_text(source, ctype: str) -> str:
     if isinstance(source, cuda.ElementwiseSource):
-        return HOST + elementwise_as_cpp(source).replace("CTYPE", ctype)
+        return HOST + elementwise_as_cpp(source, ctype)
     return HOST + source.text(ctype)
 
 
