@@ -1,12 +1,13 @@
 """Which array module and which kernel set serve an array.
 
 Ops never branch on the device. They call :func:`xp_of` to get the array module
-(``numpy`` or ``cupy``) of their input and :func:`kernels_of` to get the kernel set
-(im2col, col2im, max pooling) that serves it. CuPy is optional: it is imported only
+(``numpy`` or ``cupy``) of their input and :func:`kernels_of` to get the kernel set (the
+functions of ``minicnn/kernels/contract.py``) that serves it. CuPy is optional: it is imported only
 when a CUDA array or device is asked for, so the package imports cleanly without CUDA.
 
-Kernel sets: ``reference`` (plain loops), ``numpy`` (vectorised NumPy), ``numba`` (the CPU
-default; ``MINICNN_KERNELS=numpy`` picks NumPy instead) and ``cupy`` (GPU arrays). Threads
+Kernel sets, each the package ``minicnn/kernels/<name>/``: ``reference`` (plain loops),
+``numpy`` (vectorised NumPy), ``numba`` (the CPU default; ``MINICNN_KERNELS=numpy`` picks
+NumPy instead) and ``cupy`` (GPU arrays). Threads
 for Numba and BLAS: ``MINICNN_NUM_THREADS`` (default: every core), applied on import.
 
 The kernel set can be forced for a block of code, which is how tests hold the fast
@@ -27,9 +28,9 @@ import numpy as np
 
 _KERNEL_SETS = {
     "reference": "minicnn.kernels.reference",
-    "numpy": "minicnn.kernels.vectorized",
-    "numba": "minicnn.kernels.cpu",
-    "cupy": "minicnn.kernels.gpu",
+    "numpy": "minicnn.kernels.numpy",
+    "numba": "minicnn.kernels.numba",
+    "cupy": "minicnn.kernels.cupy",
 }
 _forced_kernels: str | None = None
 
@@ -76,7 +77,7 @@ def use_private_kernel_cache() -> str | None:
     before the Numba kernels are first used; returns None (and changes nothing) after."""
     import sys
     import tempfile
-    if "minicnn.kernels.cpu" in sys.modules:
+    if "minicnn.kernels.numba" in sys.modules:
         return None
     import numba
     numba.config.CACHE_DIR = tempfile.mkdtemp(prefix="minicnn-numba-")
@@ -122,7 +123,7 @@ def device_of(array) -> str:
 
 
 def kernels_of(array):
-    """The kernel set that serves ``array`` (see ``minicnn/kernels/__init__.py``): the one
+    """The kernel set that serves ``array`` (see ``minicnn/kernels/contract.py``): the one
     forced by :func:`use_kernels` or ``minicnn.kernels.use``, else CuPy's for a GPU array and
     the CPU default otherwise."""
     forced = _forced_kernels
@@ -141,7 +142,7 @@ def kernel_set(name: str):
 
 
 def kernel_set_name(kernels) -> str:
-    """The name of a kernel set (its module): ``'numba'`` for ``minicnn.kernels.cpu``, and
+    """The name of a kernel set (its module): ``'numba'`` for ``minicnn.kernels.numba``, and
     the module's own name for a set plugged in by ``minicnn.kernels.use``."""
     module = getattr(kernels, "__name__", type(kernels).__name__)
     return next((name for name, path in _KERNEL_SETS.items() if path == module), module)

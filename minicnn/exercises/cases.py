@@ -1,9 +1,9 @@
 """The graded cases of every exercise: inputs, the expected results and a hint for each.
 
 Expected values come from the engine, not from ``solutions.py``: the reference kernels
-(``minicnn/kernels/reference.py``) for convolution and pooling, the kernel formulas
-(``generic.py``) for batch norm, the engine's ``cross_entropy`` with its tape, and
-``minicnn.optim.SGD``/``Adam`` for the steps. Each gradient exercise also has a float64
+(``minicnn/kernels/reference/``) for convolution and pooling, the kernel formulas
+(``minicnn/kernels/formulas.py``) for batch norm, the engine's ``cross_entropy`` with its
+tape, and ``minicnn.optim.SGD``/``Adam`` for the steps. Each gradient exercise also has a float64
 finite-difference case: its expected gradients are central differences
 ``(L(v + h) - L(v - h)) / 2h`` of ``L = sum(grad_y * forward(...))`` (the loss itself for
 cross-entropy), which holds the answer to the derivative of the forward, not to any code.
@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..kernels import Window, generic, reference, vectorized
+from ..kernels import Window, formulas, reference
+from ..kernels import numpy as numpy_kernels
 
 FD_STEP = 1e-6
 
@@ -121,9 +122,9 @@ def conv2d_backward_cases() -> list[Case]:
         cases.append(Case(name, hint, (g, x, weight, stride, padding, dilation), expected))
     name, dims, stride, padding, dilation, _, hint = _CONV_FD
     x, weight, bias, win = _conv_inputs(rng, dims, stride, padding, dilation, True)
-    g = rng.standard_normal(vectorized.conv2d_forward(x, weight, bias, win)[0].shape)
+    g = rng.standard_normal(numpy_kernels.conv2d_forward(x, weight, bias, win)[0].shape)
     expected = _central_differences(
-        lambda: float((g * vectorized.conv2d_forward(x, weight, bias, win)[0]).sum()),
+        lambda: float((g * numpy_kernels.conv2d_forward(x, weight, bias, win)[0]).sum()),
         [x, weight, bias])
     cases.append(Case(name, hint, (g, x, weight, stride, padding, dilation), tuple(expected),
                       rtol=1e-5, atol=1e-6))
@@ -175,9 +176,9 @@ def max_pool2d_backward_cases() -> list[Case]:
     name, dims, kernel, stride, padding, dilation, hint = _POOL_FD
     x = _pool_input(rng, dims, ties=False)
     win = _window(kernel, stride, padding, dilation)
-    g = rng.standard_normal(vectorized.maxpool2d_forward(x, win)[0].shape)
+    g = rng.standard_normal(numpy_kernels.maxpool2d_forward(x, win)[0].shape)
     (expected,) = _central_differences(
-        lambda: float((g * vectorized.maxpool2d_forward(x, win)[0]).sum()), [x])
+        lambda: float((g * numpy_kernels.maxpool2d_forward(x, win)[0]).sum()), [x])
     cases.append(Case(name, hint, (g, x, kernel, stride, padding, dilation), (expected,),
                       rtol=1e-5, atol=1e-6))
     return cases
@@ -205,8 +206,8 @@ _NORM_FD = ("float64 finite differences: 4x3x2x3", (4, 3, 2, 3), 1.0, 2.0, 1e-5,
 
 
 def _batch_norm_forward(x, gamma, beta, eps):
-    mean, var = generic.batchnorm_stats(x)
-    return generic.batchnorm_apply(x, mean, generic.batchnorm_inv_std(var, eps), gamma, beta)
+    mean, var = formulas.batchnorm_stats(x)
+    return formulas.batchnorm_apply(x, mean, formulas.batchnorm_inv_std(var, eps), gamma, beta)
 
 
 def batch_norm_backward_cases() -> list[Case]:
@@ -222,9 +223,9 @@ def batch_norm_backward_cases() -> list[Case]:
                 [x, gamma, beta]))
             cases.append(Case(name, hint, (g, x, gamma, eps), expected, rtol=1e-5, atol=1e-6))
             continue
-        mean, var = generic.batchnorm_stats(x)
-        inv_std = generic.batchnorm_inv_std(var, eps)
-        expected = generic.batchnorm_backward(g, x, mean, inv_std, gamma, True)
+        mean, var = formulas.batchnorm_stats(x)
+        inv_std = formulas.batchnorm_inv_std(var, eps)
+        expected = formulas.batchnorm_backward(g, x, mean, inv_std, gamma, True)
         cases.append(Case(name, hint, (g, x, gamma, eps), expected))
     return cases
 

@@ -9,8 +9,13 @@ How: each array is a view of a ``ctypes`` window over a pooled block; the window
 referenced by every NumPy view made from the array (through the buffer protocol), so it
 dies only when the last view does, and its finalizer returns the block to the pool.
 A request takes the smallest free block of at least its size and at most twice it, so a
-block freed by one layer can serve a smaller one later. Arrays smaller than ``min_bytes``
-come from ``numpy.empty`` as usual.
+block freed by one layer can serve a smaller one later: blocks are kept by byte size, any
+shape and dtype may reuse them. Arrays smaller than ``min_bytes`` come from
+``numpy.empty`` as usual. The free lists are not guarded by a lock: one thread at a time
+allocates from a pool.
+
+The ``numba`` set takes from :data:`POOL` both its outputs and its scratch buffers (which
+die when the kernel returns, so the next call takes the same blocks again).
 """
 from __future__ import annotations
 

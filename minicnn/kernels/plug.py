@@ -4,15 +4,15 @@
     with minicnn.kernels.use(my_kernels):    # or a plain call: minicnn.kernels.use(my_kernels)
         train(model)                         # every Conv2d, pooling, batch norm, ReLU runs yours
 
-The module is held to the contract of ``minicnn/kernels/__init__.py`` before anything runs:
-each function it defines must be callable with the arguments the ops pass (else TypeError
-naming the function). What it leaves out is filled in, so that a student may write one
-kernel at a time:
+The module is held to the contract (``minicnn/kernels/contract.py``) before anything runs:
+each function it defines must be callable with the positional arguments the ops pass (else
+TypeError naming the function). What it leaves out is filled in, so that a student may
+write one kernel at a time:
 
 - ``conv2d_forward``/``conv2d_backward``, when both are missing, are built on the set's own
-  ``im2col``/``col2im`` (``generic.conv_kernels``), and the fused
+  ``im2col``/``col2im`` (``composed.compose_conv2d``), and the fused
   ``batchnorm_relu_maxpool_*`` pair on the set's own batch norm, ReLU and max pooling
-  (``generic.batchnorm_relu_maxpool_kernels``), as the reference set builds them. Each pair
+  (``composed.compose_batchnorm_relu_maxpool``), as the reference set builds them. Each pair
   shares its ``saved`` state, so one of a pair without the other is a TypeError.
 - any other missing function comes from the set ``fill_from`` (default ``"reference"``);
   ``fill_from=None`` makes a missing function a TypeError instead.
@@ -27,18 +27,8 @@ import inspect
 import types
 
 from .. import backend
-from .generic import batchnorm_relu_maxpool_kernels, conv_kernels
-
-#: Every function of the contract and the numbers of positional arguments the ops pass it.
-CONTRACT = {
-    "im2col": (2,), "col2im": (4,),
-    "maxpool2d_forward": (2,), "maxpool2d_backward": (5,),
-    "conv2d_forward": (4,), "conv2d_backward": (8,),
-    "batchnorm_stats": (1,), "batchnorm_inv_std": (2, 7), "batchnorm_apply": (5,),
-    "batchnorm_backward": (9,),
-    "relu_forward": (1,), "relu_backward": (2,),
-    "batchnorm_relu_maxpool_forward": (6,), "batchnorm_relu_maxpool_backward": (12,),
-}
+from .composed import compose_batchnorm_relu_maxpool, compose_conv2d
+from .contract import NAMES, positional_count
 _PAIRS = {("conv2d_forward", "conv2d_backward"): "conv",
           ("batchnorm_relu_maxpool_forward", "batchnorm_relu_maxpool_backward"): "fused"}
 
@@ -50,19 +40,19 @@ def _check_callable(module_name: str, name: str, fn) -> None:
         signature = inspect.signature(fn)
     except (TypeError, ValueError):
         return  # a builtin or compiled function: nothing to inspect
-    for count in CONTRACT[name]:
-        try:
-            signature.bind(*([None] * count))
-        except TypeError:
-            raise TypeError(f"minicnn.kernels.use: {module_name}.{name}{signature} cannot take "
-                            f"the {count} positional arguments the ops pass it (see the contract "
-                            f"in minicnn/kernels/__init__.py)") from None
+    count = positional_count(name)
+    try:
+        signature.bind(*([None] * count))
+    except TypeError:
+        raise TypeError(f"minicnn.kernels.use: {module_name}.{name}{signature} cannot take "
+                        f"the {count} positional arguments the ops pass it (see the contract "
+                        f"in minicnn/kernels/contract.py)") from None
 
 
 def assemble(module, fill_from: str | None = "reference") -> tuple[types.SimpleNamespace, list]:
     """The complete kernel set built from ``module`` (module docstring) and the names filled."""
     module_name = getattr(module, "__name__", type(module).__name__)
-    own = {name: getattr(module, name) for name in CONTRACT if hasattr(module, name)}
+    own = {name: getattr(module, name) for name in NAMES if hasattr(module, name)}
     for name, fn in own.items():
         _check_callable(module_name, name, fn)
     for pair in _PAIRS:
@@ -70,8 +60,8 @@ def assemble(module, fill_from: str | None = "reference") -> tuple[types.SimpleN
             given, missing = pair if pair[0] in own else pair[::-1]
             raise TypeError(f"minicnn.kernels.use: {module_name} defines {given} but not "
                             f"{missing}; the two share their saved state, give both or neither")
-    parts = {name: own.get(name) for name in CONTRACT}
-    singles = [n for n in CONTRACT if parts[n] is None and not any(n in p for p in _PAIRS)]
+    parts = {name: own.get(name) for name in NAMES}
+    singles = [n for n in NAMES if parts[n] is None and not any(n in p for p in _PAIRS)]
     if singles:
         if fill_from is None:
             raise TypeError(f"minicnn.kernels.use: {module_name} lacks {singles} "
@@ -84,12 +74,13 @@ def assemble(module, fill_from: str | None = "reference") -> tuple[types.SimpleN
             parts[name] = getattr(fallback, name)
     kernels = types.SimpleNamespace(__name__=module_name, **parts)
     if parts["conv2d_forward"] is None:
-        kernels.conv2d_forward, kernels.conv2d_backward = conv_kernels(kernels.im2col,
-                                                                       kernels.col2im)
+        kernels.conv2d_forward, kernels.conv2d_backward = compose_conv2d(kernels.im2col,
+                                                                         kernels.col2im)
     if parts["batchnorm_relu_maxpool_forward"] is None:
         (kernels.batchnorm_relu_maxpool_forward,
-         kernels.batchnorm_relu_maxpool_backward) = batchnorm_relu_maxpool_kernels(kernels)
-    filled = [name for name in CONTRACT if name not in own]
+         kernels.batchnorm_relu_maxpool_backward) = compose_batchnorm_relu_maxpool(
+            kernels, kernels, kernels)
+    filled = [name for name in NAMES if name not in own]
     return kernels, filled
 
 
@@ -98,7 +89,7 @@ class use:  # noqa: N801 - a function to the user, a context manager too
 
     def __init__(self, module, fill_from: str | None = "reference"):
         self.kernels, self.filled = assemble(module, fill_from)
-        self.own = [name for name in CONTRACT if name not in self.filled]
+        self.own = [name for name in NAMES if name not in self.filled]
         self._previous = backend.force_kernels(self.kernels)
         self._open = True
 

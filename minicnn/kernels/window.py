@@ -8,7 +8,8 @@ def pair(value, name: str = "argument") -> tuple[int, int]:
     """``3 -> (3, 3)``; ``(3, 5) -> (3, 5)``; anything else is a ``ValueError``."""
     if isinstance(value, int):
         return (value, value)
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, int) for v in value):
+    if (isinstance(value, (tuple, list)) and len(value) == 2
+            and all(isinstance(v, int) for v in value)):
         return (value[0], value[1])
     raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
 

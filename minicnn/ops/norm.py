@@ -28,8 +28,10 @@ def normalisation(kernels, x, running_mean, running_var, use_batch_stats: bool, 
     running estimates (when given), or the running estimates themselves."""
     if use_batch_stats:
         mean, var = kernels.batchnorm_stats(x)
-        inv_std = kernels.batchnorm_inv_std(var, eps, mean, running_mean, running_var, momentum,
-                                            x.size // x.shape[1])
+        if running_mean is not None:
+            kernels.batchnorm_update_running(running_mean, running_var, mean, var, momentum,
+                                             x.size // x.shape[1])
+        inv_std = kernels.batchnorm_inv_std(var, eps)
     else:
         mean, inv_std = running_mean, kernels.batchnorm_inv_std(running_var, eps)
     return mean.astype(x.dtype, copy=False), inv_std.astype(x.dtype, copy=False)

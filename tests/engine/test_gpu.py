@@ -13,7 +13,7 @@ requires_cuda = pytest.mark.skipif(not backend.cuda_available(),
 
 
 def test_the_gpu_kernel_module_imports_without_cuda():
-    gpu = importlib.import_module("minicnn.kernels.gpu")
+    gpu = importlib.import_module("minicnn.kernels.cupy")
     for name in ("im2col", "col2im", "maxpool2d_forward", "maxpool2d_backward", "conv2d_forward",
                  "conv2d_backward", "batchnorm_stats", "batchnorm_apply", "batchnorm_backward",
                  "relu_forward", "relu_backward"):

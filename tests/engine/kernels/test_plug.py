@@ -9,6 +9,7 @@ import pytest
 import minicnn
 from minicnn import backend, kernels, nn, optim
 from minicnn.kernels import reference
+from minicnn.kernels.contract import NAMES
 from minicnn.profiler import profile
 from tests.engine.simple_cnn import simple_cnn
 
@@ -46,7 +47,7 @@ def _batches(count=4, batch=8, image=16):
 @pytest.mark.slow
 def test_simple_cnn_trains_an_epoch_on_a_plugged_in_set():
     calls = {}
-    student = _student_module(list(kernels.plug.CONTRACT), calls)
+    student = _student_module(list(NAMES), calls)
     batches = _batches()
     minicnn.manual_seed(0)
     theirs = _epoch(simple_cnn(image=16), batches)  # the default (Numba) kernels
@@ -54,7 +55,7 @@ def test_simple_cnn_trains_an_epoch_on_a_plugged_in_set():
     model = simple_cnn(image=16)
     start = time.perf_counter()
     with kernels.use(student) as plugged:
-        assert plugged.filled == [] and len(plugged.own) == len(kernels.plug.CONTRACT)
+        assert plugged.filled == [] and len(plugged.own) == len(NAMES)
         ours = _epoch(model, batches)
     seconds = time.perf_counter() - start
     print(f"one epoch (4 batches of 8 16x16 images) on the plugged-in set: {seconds:.1f} s")

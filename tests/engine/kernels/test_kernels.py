@@ -1,8 +1,8 @@
-"""The kernel contract: every set agrees with the plain-loop reference on random geometries,
-in float32 (rtol 1e-4) and float64 (rtol 1e-10), with the same max-pooling tie rule.
-The CuPy set runs the same checks on a GPU (marked ``gpu``)."""
-import importlib
-
+"""The kernel contract: every set agrees with the plain-loop reference on random and chosen
+geometries (batch 1, odd sizes, stride larger than the kernel), in float32 (rtol 1e-4) and
+float64 (rtol 1e-10), with the same max-pooling tie rule; batch norm and ReLU agree with
+the formulas written out here. The CuPy set runs the same checks on a GPU (marked
+``gpu``)."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -20,7 +20,7 @@ SETS = CPU_SETS + [GPU]
 def kernel_set(name):
     if name == "cupy" and not backend.cuda_available():
         pytest.skip("no CUDA device with CuPy on this machine")
-    return importlib.import_module(backend._KERNEL_SETS[name])
+    return backend.kernel_set(name)
 
 
 def on(name, array):
@@ -35,7 +35,8 @@ def close(ours, expected, dtype, what=""):
     ours, expected = host(ours), np.asarray(expected)
     assert ours.shape == expected.shape, what
     scale = float(np.abs(expected).max(initial=0.0))
-    np.testing.assert_allclose(ours, expected, rtol=RTOL[dtype], atol=RTOL[dtype] * scale, err_msg=what)
+    np.testing.assert_allclose(ours, expected, rtol=RTOL[dtype], atol=RTOL[dtype] * scale,
+                               err_msg=what)
 
 
 @st.composite
@@ -54,7 +55,24 @@ def geometries(draw):
 @settings(max_examples=40, deadline=None)
 @given(geometry=geometries(), seed=st.integers(0, 2**16), filters=st.integers(1, 4))
 def test_kernel_set_matches_reference(name, dtype, geometry, seed, filters):
-    kernels = kernel_set(name)
+    check_window_kernels(kernel_set(name), name, dtype, geometry, seed, filters)
+
+
+CHOSEN = [  # (N, C, H, W, window): batch 1, odd sizes, stride larger than the kernel
+    (1, 1, 5, 7, Window(3, 3, 1, 1, 1, 1)), (1, 3, 9, 7, Window(2, 2, 3, 3)),
+    (2, 2, 11, 5, Window(1, 3, 4, 2, 0, 1)), (1, 4, 7, 9, Window(3, 2, 5, 4, 1, 1, 1, 2)),
+    (3, 1, 6, 6, Window(2, 2, 2, 2)), (2, 5, 1, 9, Window(1, 2, 1, 3))]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", SETS)
+@pytest.mark.parametrize("geometry", CHOSEN, ids=str)
+def test_kernel_set_matches_reference_on_chosen_geometries(name, dtype, geometry):
+    check_window_kernels(kernel_set(name), name, dtype, geometry, 11, 3)
+
+
+def check_window_kernels(kernels, name, dtype, geometry, seed, filters):
+    """im2col, col2im, max pooling and convolution of ``kernels`` against the reference."""
     n, c, h, w, win = geometry
     rng = np.random.default_rng(seed)
     x = off_kinks(rng, (n, c, h, w)).astype(dtype)
@@ -62,7 +80,8 @@ def test_kernel_set_matches_reference(name, dtype, geometry, seed, filters):
 
     col = kernels.im2col(xd, win)
     assert np.array_equal(host(col), reference.im2col(x, win))
-    close(kernels.col2im(col, win, h, w), reference.col2im(reference.im2col(x, win), win, h, w), dtype, "col2im")
+    close(kernels.col2im(col, win, h, w), reference.col2im(reference.im2col(x, win), win, h, w),
+          dtype, "col2im")
 
     y, argmax = kernels.maxpool2d_forward(xd, win)
     y_ref, argmax_ref = reference.maxpool2d_forward(x, win)
@@ -81,44 +100,106 @@ def test_kernel_set_matches_reference(name, dtype, geometry, seed, filters):
     expected = reference.conv2d_backward(g, saved_ref, x, weight, win, True, True, True)
     for part, a, b in zip(("input", "weight", "bias"), ours, expected):
         close(a, b, dtype, f"conv gradient of the {part}")
-    only_w = kernels.conv2d_backward(on(name, g), saved, xd, on(name, weight), win, False, True, False)
+    only_w = kernels.conv2d_backward(on(name, g), saved, xd, on(name, weight), win,
+                                     False, True, False)
     assert only_w[0] is None and only_w[2] is None
 
 
+def batchnorm_and_relu_by_hand(x, g, weight, bias, running, momentum, eps):
+    """Every output of the batch-norm and ReLU kernels, per channel in float64, written out
+    from the formulas of torch's ``BatchNorm2d`` and ``ReLU`` documentation: a dict."""
+    c = x.shape[1]
+    xs = np.moveaxis(x, 1, 0).reshape(c, -1).astype(np.float64)  # (C, m)
+    gs = np.moveaxis(g, 1, 0).reshape(c, -1).astype(np.float64)
+    m = xs.shape[1]
+    mean = xs.sum(axis=1) / m
+    var = ((xs - mean[:, None]) ** 2).sum(axis=1) / m
+    inv_std = 1 / np.sqrt(var + eps)
+    xhat = (xs - mean[:, None]) * inv_std[:, None]
+    unbias = m / (m - 1) if m > 1 else 1.0
+    w = weight.astype(np.float64)[:, None]
+    grad_b, grad_w = gs.sum(axis=1), (gs * xhat).sum(axis=1)
+    back = lambda a: np.moveaxis(a.reshape((c, x.shape[0]) + x.shape[2:]), 0, 1)  # noqa: E731
+    return {
+        "mean": mean, "var": var, "inv_std": inv_std,
+        "running_mean": (1 - momentum) * running[0] + momentum * mean,
+        "running_var": (1 - momentum) * running[1] + momentum * var * unbias,
+        "y": back(xhat * w + bias.astype(np.float64)[:, None]),
+        "grad_x_batch": back(w * inv_std[:, None] / m
+                             * (m * gs - grad_b[:, None] - xhat * grad_w[:, None])),
+        "grad_x_fixed": back(gs * w * inv_std[:, None]), "grad_w": grad_w, "grad_b": grad_b,
+        "relu": np.where(x > 0, x, 0), "relu_grad": np.where(x > 0, g, 0)}
+
+
+NORM_SHAPES = [(3, 4, 5, 6), (1, 3, 5, 7), (5, 3), (2, 1, 1, 3), (1, 2, 1, 1)]
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name", SETS)
-@pytest.mark.parametrize("batch_stats", [True, False])
-def test_batchnorm_and_relu_match_reference(name, dtype, batch_stats):
+@pytest.mark.parametrize("name", ["reference"] + SETS)
+@pytest.mark.parametrize("shape", NORM_SHAPES, ids=str)
+def test_batchnorm_and_relu_match_the_formulas(name, dtype, shape):
+    """The ``reference`` and ``numpy`` sets share these functions
+    (``minicnn/kernels/formulas.py``), so their two parametrisations check the same code."""
     kernels = kernel_set(name)
     rng = np.random.default_rng(3)
-    x = (rng.standard_normal((3, 4, 5, 6)) * 2 + 1).astype(dtype)
-    g = rng.standard_normal(x.shape).astype(dtype)
-    weight, bias = rng.uniform(0.5, 1.5, 4).astype(dtype), rng.standard_normal(4).astype(dtype)
+    x = (rng.standard_normal(shape) * 2 + 1).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    c = shape[1]
+    weight, bias = rng.uniform(0.5, 1.5, c).astype(dtype), rng.standard_normal(c).astype(dtype)
+    running = [rng.standard_normal(c).astype(dtype), rng.uniform(0.5, 1.5, c).astype(dtype)]
+    want = batchnorm_and_relu_by_hand(x, g, weight, bias, running, 0.1, 1e-5)
+
     mean, var = kernels.batchnorm_stats(on(name, x))
-    mean_ref, var_ref = reference.batchnorm_stats(x)
-    close(mean, mean_ref, dtype, "mean")
-    close(var, var_ref, dtype, "var")
-    running = [rng.standard_normal(4).astype(dtype), rng.uniform(0.5, 1.5, 4).astype(dtype)]
-    expected_running = [r.copy() for r in running]
+    close(mean, want["mean"], dtype, "mean")
+    close(var, want["var"], dtype, "var")
     on_set = [on(name, r) for r in running]
-    inv_std = kernels.batchnorm_inv_std(on(name, var_ref), 1e-5, on(name, mean_ref), *on_set, 0.1, 90)
-    expected = reference.batchnorm_inv_std(var_ref, 1e-5, mean_ref, *expected_running, 0.1, 90)
-    close(inv_std, expected, dtype, "inverse deviation")
-    for ours, theirs in zip(on_set, expected_running):
-        close(ours, theirs, dtype, "running estimate")
-    close(kernels.batchnorm_inv_std(on(name, var_ref), 1e-5), expected, dtype, "inverse deviation, eval")
-    inv_std = (1 / np.sqrt(var_ref + 1e-5)).astype(dtype)
-    args = [on(name, a) for a in (mean_ref, inv_std, weight)]
-    close(kernels.batchnorm_apply(on(name, x), *args, on(name, bias)),
-          reference.batchnorm_apply(x, mean_ref, inv_std, weight, bias), dtype, "batchnorm apply")
-    ours = kernels.batchnorm_backward(on(name, g), on(name, x), *args, batch_stats)
-    expected = reference.batchnorm_backward(g, x, mean_ref, inv_std, weight, batch_stats)
-    for part, a, b in zip(("input", "weight", "bias"), ours, expected):
-        close(a, b, dtype, f"batchnorm gradient of the {part}")
+    assert kernels.batchnorm_update_running(*on_set, mean, var, 0.1, x.size // c) is None
+    close(on_set[0], want["running_mean"], dtype, "running mean")
+    close(on_set[1], want["running_var"], dtype, "running var")
+    inv_std = kernels.batchnorm_inv_std(var, 1e-5)
+    close(inv_std, want["inv_std"], dtype, "inverse deviation")
+
+    args = [on(name, a) for a in (want["mean"].astype(dtype), want["inv_std"].astype(dtype),
+                                  weight)]
+    close(kernels.batchnorm_apply(on(name, x), *args, on(name, bias)), want["y"], dtype,
+          "batchnorm apply")
+    for batch_stats, grad_x in ((True, want["grad_x_batch"]), (False, want["grad_x_fixed"])):
+        ours = kernels.batchnorm_backward(on(name, g), on(name, x), *args, batch_stats)
+        for part, a, b in zip(("input", "weight", "bias"), ours,
+                              (grad_x, want["grad_w"], want["grad_b"])):
+            close(a, b, dtype, f"batchnorm gradient of the {part} (batch_stats={batch_stats})")
     y = kernels.relu_forward(on(name, x))
-    close(y, reference.relu_forward(x), dtype, "relu")
-    close(kernels.relu_backward(on(name, g), y), reference.relu_backward(g, reference.relu_forward(x)),
-          dtype, "relu backward")
+    close(y, want["relu"], dtype, "relu")
+    close(kernels.relu_backward(on(name, g), y), want["relu_grad"], dtype, "relu backward")
+
+
+@pytest.mark.oracle
+def test_the_formulas_written_out_here_are_torchs():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    x, g = rng.standard_normal((3, 4, 5, 6)), rng.standard_normal((3, 4, 5, 6))
+    weight, bias = rng.uniform(0.5, 1.5, 4), rng.standard_normal(4)
+    running = [rng.standard_normal(4), rng.uniform(0.5, 1.5, 4)]
+    want = batchnorm_and_relu_by_hand(x, g, weight, bias, running, 0.1, 1e-5)
+    layer = torch.nn.BatchNorm2d(4, eps=1e-5, momentum=0.1).double()
+    with torch.no_grad():
+        layer.weight.copy_(torch.from_numpy(weight))
+        layer.bias.copy_(torch.from_numpy(bias))
+        layer.running_mean.copy_(torch.from_numpy(running[0]))
+        layer.running_var.copy_(torch.from_numpy(running[1]))
+    xt = torch.from_numpy(x).requires_grad_()
+    y = layer(xt)
+    y.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(y.detach().numpy(), want["y"], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(xt.grad.numpy(), want["grad_x_batch"], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(layer.weight.grad.numpy(), want["grad_w"], rtol=1e-12)
+    np.testing.assert_allclose(layer.bias.grad.numpy(), want["grad_b"], rtol=1e-12)
+    np.testing.assert_allclose(layer.running_mean.numpy(), want["running_mean"], rtol=1e-12)
+    np.testing.assert_allclose(layer.running_var.numpy(), want["running_var"], rtol=1e-12)
+    xt = torch.from_numpy(x).requires_grad_()
+    torch.relu(xt).backward(torch.from_numpy(g))
+    np.testing.assert_array_equal(torch.relu(xt).detach().numpy(), want["relu"])
+    np.testing.assert_array_equal(xt.grad.numpy(), want["relu_grad"])
 
 
 @st.composite
@@ -149,15 +230,19 @@ def test_fused_batchnorm_relu_maxpool_matches_reference(name, dtype, geometry, s
     y, saved = kernels.batchnorm_relu_maxpool_forward(xd, *args, on(name, bias), win)
     y_ref, saved_ref = reference.batchnorm_relu_maxpool_forward(x, mean, inv_std, weight, bias, win)
     close(y, y_ref, dtype, "fused forward")
-    chain = kernels.maxpool2d_forward(kernels.relu_forward(kernels.batchnorm_apply(xd, *args, on(name, bias))), win)[0]
+    normalised = kernels.batchnorm_apply(xd, *args, on(name, bias))
+    chain = kernels.maxpool2d_forward(kernels.relu_forward(normalised), win)[0]
     assert np.array_equal(host(y), host(chain))
     g = rng.standard_normal(y_ref.shape).astype(dtype)
-    ours = kernels.batchnorm_relu_maxpool_backward(on(name, g), y, saved, xd, *args, batch_stats, win)
-    expected = reference.batchnorm_relu_maxpool_backward(g, y_ref, saved_ref, x, mean, inv_std, weight,
+    ours = kernels.batchnorm_relu_maxpool_backward(on(name, g), y, saved, xd, *args, batch_stats,
+                                                   win)
+    expected = reference.batchnorm_relu_maxpool_backward(g, y_ref, saved_ref, x, mean, inv_std,
+                                                         weight,
                                                          batch_stats, win)
     for part, a, b in zip(("input", "weight", "bias"), ours, expected):
         close(a, b, dtype, f"fused gradient of the {part}")
-    only_x = kernels.batchnorm_relu_maxpool_backward(on(name, g), y, saved, xd, *args, batch_stats, win,
+    only_x = kernels.batchnorm_relu_maxpool_backward(on(name, g), y, saved, xd, *args,
+                                                     batch_stats, win,
                                                      True, False, False)
     assert only_x[1] is None and only_x[2] is None
     close(only_x[0], expected[0], dtype, "fused gradient of the input alone")
@@ -177,7 +262,8 @@ def test_col2im_is_the_adjoint_of_im2col():
     win = Window(3, 2, 2, 1, 1, 1, 1, 2)
     x = rng.standard_normal((2, 3, 7, 6))
     c = rng.standard_normal(reference.im2col(x, win).shape)
-    assert np.isclose(np.sum(reference.im2col(x, win) * c), np.sum(x * reference.col2im(c, win, 7, 6)))
+    assert np.isclose(np.sum(reference.im2col(x, win) * c),
+                      np.sum(x * reference.col2im(c, win, 7, 6)))
 
 
 def test_use_kernels_switches_the_set_for_a_block():
@@ -191,7 +277,7 @@ def test_use_kernels_switches_the_set_for_a_block():
 
 
 def test_numba_is_the_cpu_default_and_the_environment_can_choose(monkeypatch):
-    assert backend.kernels_of(np.zeros(1)).__name__ == "minicnn.kernels.cpu"
+    assert backend.kernels_of(np.zeros(1)).__name__ == "minicnn.kernels.numba"
     monkeypatch.setenv("MINICNN_KERNELS", "numpy")
     assert backend._cpu_default() == "numpy"
     monkeypatch.setenv("MINICNN_KERNELS", "fortran")
@@ -226,13 +312,15 @@ def test_the_common_3x3_convolution_of_one_channel(name, dtype, padding):
     kernels = kernel_set(name)
     rng = np.random.default_rng(7)
     x = rng.standard_normal((3, 1, 6, 9)).astype(dtype)
-    weight, bias = rng.standard_normal((4, 1, 3, 3)).astype(dtype), rng.standard_normal(4).astype(dtype)
+    weight = rng.standard_normal((4, 1, 3, 3)).astype(dtype)
+    bias = rng.standard_normal(4).astype(dtype)
     win = Window(3, 3, 1, 1, *padding)
     y, saved = kernels.conv2d_forward(on(name, x), on(name, weight), on(name, bias), win)
     y_ref, saved_ref = reference.conv2d_forward(x, weight, bias, win)
     close(y, y_ref, dtype, "conv forward")
     g = rng.standard_normal(y_ref.shape).astype(dtype)
-    ours = kernels.conv2d_backward(on(name, g), saved, on(name, x), on(name, weight), win, True, True, True)
+    ours = kernels.conv2d_backward(on(name, g), saved, on(name, x), on(name, weight), win,
+                                   True, True, True)
     expected = reference.conv2d_backward(g, saved_ref, x, weight, win, True, True, True)
     for part, a, b in zip(("input", "weight", "bias"), ours, expected):
         close(a, b, dtype, f"conv gradient of the {part}")

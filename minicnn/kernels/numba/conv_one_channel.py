@@ -1,0 +1,190 @@
+"""The ``numba`` set's direct convolution of a one-channel input (the first layer).
+
+No column matrix: with C = 1 its products have only kh*kw rows, which BLAS runs far from
+its peak. The common 3x3 window with stride 1 (the study's) has the nine taps unrolled.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from ..memory import POOL
+from ..window import Window
+from .window import geometry, valid_range
+
+
+@njit(parallel=True, cache=True)
+def _conv_forward_one_channel(x, w, bias, y, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """Direct convolution of a one-channel input: ``y[n, f, oy] = b[f] + sum over (i, j) of
+    w[f, i, j] * (row oy*sh + i*dh - ph of x[n, 0], shifted by j*dw - pw)``, one output row
+    at a time while it is in cache. No column matrix: with C = 1 its products have only
+    kh*kw rows, which BLAS runs far from its peak. Threads take (sample, filter) planes."""
+    n, _, h, width = x.shape
+    filters = w.shape[0]
+    for plane in prange(n * filters):
+        k, f = plane // filters, plane % filters
+        image = x[k, 0]
+        for oy in range(oh):
+            out = y[k, f, oy]
+            out[:] = bias[f]
+            for i in range(kh):
+                yy = oy * sh + i * dh - ph
+                if yy < 0 or yy >= h:
+                    continue
+                row = image[yy]
+                for j in range(kw):
+                    x0 = j * dw - pw
+                    lo, hi = valid_range(x0, sw, width, ow)
+                    tap = w[f, i, j]
+                    dst = out[lo:hi]
+                    if sw == 1:  # contiguous views, non-negative indices: vectorised
+                        src = row[lo + x0:hi + x0]
+                        for t in range(hi - lo):
+                            dst[t] += tap * src[t]
+                    else:
+                        for t in range(hi - lo):
+                            dst[t] += tap * row[(lo + t) * sw + x0]
+
+
+@njit(parallel=True, cache=True, fastmath={"reassoc"})  # reassociation lets the sums vectorise
+def _conv_backward_one_channel(x, g, grad_ws, grad_bs, zero,
+                               kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """The weight and bias gradients of :func:`_conv_forward_one_channel`:
+    ``dW[f, i, j] = sum over (n, oy, ox) of g[n, f, oy, ox] * x[n, 0, oy*sh + i*dh - ph,
+    ox*sw + j*dw - pw]`` and ``db[f] = sum of g[n, f]``, each row of ``g`` read once and
+    used for every tap while in cache. Each row's sum is in the input's type (``zero``),
+    the running totals in double, one partial per thread."""
+    n, _, h, width = x.shape
+    filters = g.shape[1]
+    for plane in prange(n * filters):
+        thread = numba.get_thread_id()
+        k, f = plane // filters, plane % filters
+        image = x[k, 0]
+        for oy in range(oh):
+            grad_row = g[k, f, oy]
+            total = zero
+            for ox in range(ow):
+                total += grad_row[ox]
+            grad_bs[thread, f] += total
+            for i in range(kh):
+                yy = oy * sh + i * dh - ph
+                if yy < 0 or yy >= h:
+                    continue
+                row = image[yy]
+                for j in range(kw):
+                    x0 = j * dw - pw
+                    lo, hi = valid_range(x0, sw, width, ow)
+                    a = grad_row[lo:hi]
+                    total = zero
+                    if sw == 1:
+                        b = row[lo + x0:hi + x0]
+                        for t in range(hi - lo):
+                            total += a[t] * b[t]
+                    else:
+                        for t in range(hi - lo):
+                            total += a[t] * row[(lo + t) * sw + x0]
+                    grad_ws[thread, f, i, j] += total
+
+
+@njit(parallel=True, cache=True)
+def _conv3x3_forward_one_channel(xpad, w, bias, y):
+    """:func:`_conv_forward_one_channel` for the common 3x3 window with stride 1 on a
+    padded input ``xpad (N, OH + 2, OW + 2)``: the nine taps unrolled, so each output
+    pixel is one expression over three input rows and the loop over a row vectorises.
+    The same sums in the same order as the general kernel."""
+    n = xpad.shape[0]
+    filters = w.shape[0]
+    oh, ow = y.shape[2], y.shape[3]
+    for plane in prange(n * filters):
+        k, f = plane // filters, plane % filters
+        image, b = xpad[k], bias[f]
+        w00, w01, w02 = w[f, 0, 0], w[f, 0, 1], w[f, 0, 2]
+        w10, w11, w12 = w[f, 1, 0], w[f, 1, 1], w[f, 1, 2]
+        w20, w21, w22 = w[f, 2, 0], w[f, 2, 1], w[f, 2, 2]
+        for oy in range(oh):
+            out = y[k, f, oy]
+            r0, r1, r2 = image[oy], image[oy + 1], image[oy + 2]
+            for t in range(ow):
+                out[t] = (b + w00 * r0[t] + w01 * r0[t + 1] + w02 * r0[t + 2]
+                          + w10 * r1[t] + w11 * r1[t + 1] + w12 * r1[t + 2]
+                          + w20 * r2[t] + w21 * r2[t + 1] + w22 * r2[t + 2])
+
+
+@njit(parallel=True, cache=True, fastmath={"reassoc"})
+def _conv3x3_backward_one_channel(xpad, g, grad_ws, grad_bs, zero):
+    """:func:`_conv_backward_one_channel` for the same case: the ten sums of a gradient
+    row (bias and nine taps) in one vectorised loop, each row's sums in the input's type
+    (``zero``), the running totals in double, one partial per thread."""
+    n, filters, oh, ow = g.shape
+    for plane in prange(n * filters):
+        thread = numba.get_thread_id()
+        k, f = plane // filters, plane % filters
+        image = xpad[k]
+        for oy in range(oh):
+            grad_row = g[k, f, oy]
+            r0, r1, r2 = image[oy], image[oy + 1], image[oy + 2]
+            sb = s00 = s01 = s02 = s10 = s11 = s12 = s20 = s21 = s22 = zero
+            for t in range(ow):
+                v = grad_row[t]
+                sb += v
+                s00 += v * r0[t]
+                s01 += v * r0[t + 1]
+                s02 += v * r0[t + 2]
+                s10 += v * r1[t]
+                s11 += v * r1[t + 1]
+                s12 += v * r1[t + 2]
+                s20 += v * r2[t]
+                s21 += v * r2[t + 1]
+                s22 += v * r2[t + 2]
+            grad_bs[thread, f] += sb
+            gw = grad_ws[thread, f]
+            gw[0, 0] += s00
+            gw[0, 1] += s01
+            gw[0, 2] += s02
+            gw[1, 0] += s10
+            gw[1, 1] += s11
+            gw[1, 2] += s12
+            gw[2, 0] += s20
+            gw[2, 1] += s21
+            gw[2, 2] += s22
+
+
+def padded_one_channel(x, win: Window):
+    """``x (N, 1, H, W)`` -> ``(N, H + 2ph, W + 2pw)`` with zero borders."""
+    n, _, h, w = x.shape
+    xpad = POOL.empty((n, h + 2 * win.ph, w + 2 * win.pw), x.dtype)
+    xpad[:, :win.ph] = 0
+    xpad[:, h + win.ph:] = 0
+    xpad[:, :, :win.pw] = 0
+    xpad[:, :, w + win.pw:] = 0
+    xpad[:, win.ph:h + win.ph, win.pw:w + win.pw] = x[:, 0]
+    return xpad
+
+
+def is_3x3_stride_1(win: Window) -> bool:
+    return (win.kh, win.kw, win.sh, win.sw, win.dh, win.dw) == (3, 3, 1, 1, 1, 1)
+
+
+def conv_one_channel_forward(x, weight, bias, y, win: Window) -> None:
+    """``y (N, F, OH, OW)`` of a one-channel ``x``, weight ``(F, 1, kh, kw)``, bias ``(F,)``."""
+    taps = np.ascontiguousarray(weight[:, 0])
+    if is_3x3_stride_1(win):
+        _conv3x3_forward_one_channel(padded_one_channel(x, win), taps, bias, y)
+    else:
+        _conv_forward_one_channel(x, taps, bias, y, *geometry(win, *y.shape[2:]))
+
+
+def conv_one_channel_weight_bias_grads(g, x, weight, win: Window):
+    """(dW, db) of a one-channel convolution, from the direct kernel."""
+    threads, f = numba.get_num_threads(), weight.shape[0]
+    grad_ws = np.zeros((threads,) + weight[:, 0].shape, np.float64)
+    grad_bs = np.zeros((threads, f), np.float64)
+    if is_3x3_stride_1(win):
+        _conv3x3_backward_one_channel(padded_one_channel(x, win), g, grad_ws, grad_bs,
+                                      x.dtype.type(0))
+    else:
+        _conv_backward_one_channel(x, g, grad_ws, grad_bs, x.dtype.type(0),
+                                   *geometry(win, *g.shape[2:]))
+    return (grad_ws.sum(axis=0).astype(x.dtype).reshape(weight.shape),
+            grad_bs.sum(axis=0).astype(x.dtype))

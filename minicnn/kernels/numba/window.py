@@ -1,0 +1,163 @@
+"""The ``numba`` set's ``im2col`` and ``col2im``, in two column layouts.
+
+Channel-major, ``(C*kh*kw, OH*OW)`` per sample, serves the contract's ``im2col``/``col2im``
+(average pooling reads that layout as it is); with stride 1 each output row is one
+contiguous slice copy. Pixel-major, ``(OH*OW, kh*kw*C)`` with the channels innermost, is
+the layout convolution multiplies (:mod:`.conv`): each output pixel and tap copies C
+consecutive numbers.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ..window import Window
+
+
+@njit(cache=True)
+def valid_range(offset, stride, size, out):
+    """Output positions ``o`` in [lo, hi) whose input index ``o*stride + offset`` is in
+    [0, size)."""
+    lo = 0 if offset >= 0 else (-offset + stride - 1) // stride
+    hi = 0 if offset >= size else min(out, (size - 1 - offset) // stride + 1)
+    return lo, max(hi, lo)
+
+
+@njit(cache=True)
+def _im2col_sample(x, col, pad, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """x ``(C, H, W)`` -> col ``(C*kh*kw, oh*ow)``, ``pad`` where the window reads padding.
+    With stride 1 each output row is one contiguous slice copy."""
+    channels, h, w = x.shape
+    for c in range(channels):
+        for i in range(kh):
+            for j in range(kw):
+                row = col[(c * kh + i) * kw + j]
+                x0 = j * dw - pw
+                lo, hi = valid_range(x0, sw, w, ow)
+                for oy in range(oh):
+                    y = oy * sh + i * dh - ph
+                    out = row[oy * ow:(oy + 1) * ow]
+                    if y < 0 or y >= h:
+                        out[:] = pad
+                        continue
+                    out[:lo] = pad
+                    out[hi:] = pad
+                    if sw == 1:
+                        out[lo:hi] = x[c, y, lo + x0:hi + x0]
+                    else:
+                        for ox in range(lo, hi):
+                            out[ox] = x[c, y, ox * sw + x0]
+
+
+@njit(cache=True)
+def _col2im_sample(col, x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """The adjoint: add col ``(C*kh*kw, oh*ow)`` back into x ``(C, H, W)`` (zeroed first)."""
+    channels, h, w = x.shape
+    x[:] = 0
+    for c in range(channels):
+        for i in range(kh):
+            for j in range(kw):
+                row = col[(c * kh + i) * kw + j]
+                x0 = j * dw - pw
+                lo, hi = valid_range(x0, sw, w, ow)
+                for oy in range(oh):
+                    y = oy * sh + i * dh - ph
+                    if 0 <= y < h:
+                        src = row[oy * ow:(oy + 1) * ow]
+                        if sw == 1:
+                            x[c, y, lo + x0:hi + x0] += src[lo:hi]
+                        else:
+                            for ox in range(lo, hi):
+                                x[c, y, ox * sw + x0] += src[ox]
+
+
+@njit(parallel=True, cache=True)
+def _im2col_batch(x, col, pad, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    for k in prange(x.shape[0]):
+        _im2col_sample(x[k], col[k], pad, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+
+
+@njit(parallel=True, cache=True)
+def _col2im_batch(col, x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    for k in prange(x.shape[0]):
+        _col2im_sample(col[k], x[k], kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+
+
+@njit(cache=True)
+def im2col_pixel_major(x, scratch, col_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """im2col in the pixel-major layout: x ``(C, H, W)`` is transposed into ``scratch
+    (H, W, C)``, then ``col_t (oh*ow, kh*kw*C)`` gets, for each output pixel and tap
+    (i, j), the C channel values of the pixel the tap reads (zeros for padding): a copy
+    of C consecutive numbers. Columns are ordered (i, j, c)."""
+    channels, h, w = x.shape
+    for c in range(channels):
+        for y in range(h):
+            for xx in range(w):
+                scratch[y, xx, c] = x[c, y, xx]
+    for oy in range(oh):
+        band = col_t[oy * ow:(oy + 1) * ow]
+        for i in range(kh):
+            y = oy * sh + i * dh - ph
+            for j in range(kw):
+                c0 = (i * kw + j) * channels
+                x0 = j * dw - pw
+                lo, hi = valid_range(x0, sw, w, ow)
+                if y < 0 or y >= h:
+                    lo, hi = 0, 0
+                for ox in range(ow):
+                    dst = band[ox]
+                    if lo <= ox < hi:
+                        src = scratch[y, ox * sw + x0]
+                        for c in range(channels):
+                            dst[c0 + c] = src[c]
+                    else:
+                        for c in range(channels):
+                            dst[c0 + c] = 0
+
+
+@njit(cache=True)
+def col2im_pixel_major(col_t, scratch, x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """The adjoint of :func:`im2col_pixel_major`: ``col_t`` is added into ``scratch
+    (H, W, C)`` (C consecutive numbers per output pixel and tap), then ``x (C, H, W)``
+    is its transpose."""
+    channels, h, w = x.shape
+    scratch[:] = 0
+    for oy in range(oh):
+        band = col_t[oy * ow:(oy + 1) * ow]
+        for i in range(kh):
+            y = oy * sh + i * dh - ph
+            if y < 0 or y >= h:
+                continue
+            dst = scratch[y]
+            for j in range(kw):
+                x0 = j * dw - pw
+                lo, hi = valid_range(x0, sw, w, ow)
+                c0 = (i * kw + j) * channels
+                for ox in range(lo, hi):
+                    pixel, src = dst[ox * sw + x0], band[ox]
+                    for c in range(channels):
+                        pixel[c] += src[c0 + c]
+    for c in range(channels):
+        for y in range(h):
+            for xx in range(w):
+                x[c, y, xx] = scratch[y, xx, c]
+
+
+def geometry(win: Window, oh: int, ow: int) -> tuple:
+    return (win.kh, win.kw, win.sh, win.sw, win.ph, win.pw, win.dh, win.dw, oh, ow)
+
+
+def im2col(x, win: Window, *, pad_value: float = 0.0):
+    n, c, h, w = x.shape
+    oh, ow = win.out_shape(h, w)
+    col = np.empty((n, c * win.kh * win.kw, oh * ow), x.dtype)
+    _im2col_batch(np.ascontiguousarray(x), col, x.dtype.type(pad_value), *geometry(win, oh, ow))
+    return col.reshape(n, c, win.kh, win.kw, oh, ow)
+
+
+def col2im(col, win: Window, h: int, w: int):
+    n, c, kh, kw, oh, ow = col.shape
+    x = np.empty((n, c, h, w), col.dtype)
+    _col2im_batch(np.ascontiguousarray(col).reshape(n, c * kh * kw, oh * ow), x,
+                  *geometry(win, oh, ow))
+    return x

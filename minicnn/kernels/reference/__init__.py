@@ -1,0 +1,27 @@
+"""The ``reference`` kernel set: the contract (:mod:`minicnn.kernels.contract`) in plain
+loops, for reading and as the oracle the tests hold the fast sets to.
+
+Slow on purpose: ``im2col``, ``col2im`` and max pooling write every index out
+(:mod:`.window`, :mod:`.pool`); convolution is a tensordot on this set's ``im2col``
+(:func:`~minicnn.kernels.composed.compose_conv2d`); batch norm and ReLU are the array
+formulas of :mod:`minicnn.kernels.formulas`; the fused batch norm -> ReLU -> max pooling
+is those composed. Use on small arrays only.
+"""
+from .. import formulas
+from ..composed import compose_batchnorm_relu_maxpool, compose_conv2d
+from ..formulas import (batchnorm_apply, batchnorm_backward, batchnorm_inv_std,
+                        batchnorm_stats, batchnorm_update_running, relu_backward, relu_forward)
+from . import pool
+from .pool import maxpool2d_backward, maxpool2d_forward
+from .window import col2im, im2col
+
+conv2d_forward, conv2d_backward = compose_conv2d(im2col, col2im)
+batchnorm_relu_maxpool_forward, batchnorm_relu_maxpool_backward = \
+    compose_batchnorm_relu_maxpool(norm=formulas, relu=formulas, pool=pool)
+
+__all__ = [  # the contract's functions (minicnn/kernels/contract.py), checked by a test
+    "im2col", "col2im", "maxpool2d_forward", "maxpool2d_backward", "conv2d_forward",
+    "conv2d_backward", "batchnorm_stats", "batchnorm_inv_std", "batchnorm_update_running",
+    "batchnorm_apply", "batchnorm_backward", "relu_forward", "relu_backward",
+    "batchnorm_relu_maxpool_forward", "batchnorm_relu_maxpool_backward"
+]

@@ -1,0 +1,67 @@
+"""The caching allocator (``minicnn/kernels/memory.py``): a freed block serves the next request
+of a size it fits, whatever its shape and dtype; a live array's block is never handed out;
+small arrays are not pooled."""
+import gc
+
+import numpy as np
+
+from minicnn.kernels.memory import PAGE, BufferPool
+
+MIB = 1 << 20
+
+
+def address(array) -> int:
+    return array.__array_interface__["data"][0]
+
+
+def test_a_freed_block_serves_the_next_request_whatever_its_shape_and_dtype():
+    pool = BufferPool(min_bytes=MIB)
+    a = pool.empty((512, 1024), np.float32)  # 2 MiB
+    assert a.shape == (512, 1024) and a.dtype == np.float32 and a.flags.c_contiguous
+    where = address(a)
+    del a
+    gc.collect()
+    assert pool.held_bytes() == 2 * MIB
+    b = pool.empty((256, 1024), np.float64)  # the same 2 MiB, another shape and dtype
+    assert address(b) == where and b.shape == (256, 1024) and b.dtype == np.float64
+    assert pool.held_bytes() == 0
+
+
+def test_a_block_serves_requests_from_half_its_size_up_and_no_smaller():
+    pool = BufferPool(min_bytes=MIB)
+    big = pool.empty((4 * MIB,), np.uint8)
+    where = address(big)
+    del big
+    gc.collect()
+    small = pool.empty((MIB,), np.uint8)  # a quarter of the block: too small to take it
+    assert address(small) != where
+    half = pool.empty((2 * MIB,), np.uint8)
+    assert address(half) == where
+
+
+def test_a_view_keeps_the_block_in_use():
+    pool = BufferPool(min_bytes=MIB)
+    a = pool.empty((MIB // 8,), np.float64)
+    view = a[10:20]
+    where = address(a)
+    del a
+    gc.collect()
+    b = pool.empty((MIB // 8,), np.float64)
+    assert address(b) != where  # the view still reads the first block
+    view[:] = 1.0
+    b[:] = 2.0
+    assert view.tolist() == [1.0] * 10
+
+
+def test_small_arrays_are_not_pooled_and_release_drops_the_free_blocks():
+    pool = BufferPool(min_bytes=MIB)
+    small = pool.empty((10,), np.float32)
+    del small
+    gc.collect()
+    assert pool.held_bytes() == 0
+    a = pool.empty((MIB + 1,), np.uint8)
+    del a
+    gc.collect()
+    assert pool.held_bytes() == MIB + PAGE  # rounded up to whole pages
+    pool.release()
+    assert pool.held_bytes() == 0
