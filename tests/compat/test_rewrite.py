@@ -49,12 +49,11 @@ def test_each_program_loses_every_torch_import_and_only_its_import_lines_change(
     (tmp_path / "rewritten.py").write_text(rewritten)
     assert torch_imports(path), "the program is written against torch"
     assert torch_imports(tmp_path / "rewritten.py") == []
+    changed = [(a, b) for a, b in zip(source.splitlines(), rewritten.splitlines()) if a != b]
+    assert len(source.splitlines()) == len(rewritten.splitlines())
+    assert changed and all(a.lstrip().startswith(("import ", "from ")) for a, _ in changed)
 
 
 def torch_imports(path):
     """The torch modules ``path`` imports (its relative imports resolved against its folder)."""
     return sorted(m for m in imported_modules(path, path.parent) if within(m, "torch"))
-    changed = [(a, b) for a, b in zip(source.splitlines(), rewritten.splitlines()) if a != b]
-    assert len(source.splitlines()) == len(rewritten.splitlines())
-    assert changed and all(a.lstrip().startswith(("import ", "from ")) for a, _ in changed)
-
