@@ -122,8 +122,9 @@ def matmul_peak(threads: int) -> float:
 
 def layer_rows(threads: int, device: str, repeats: int) -> list[tuple]:
     """Forward + backward of each SimpleCNN layer at batch 32, both engines."""
-    import minicnn
     import torch
+
+    import minicnn
     rng = np.random.default_rng(1)
     shapes = {"conv1 1->16 @128": (1, 16, 128), "conv2 16->32 @64": (16, 32, 64),
               "conv3 32->64 @32": (32, 64, 32)}
@@ -238,6 +239,7 @@ def step_times(engine: str, batch: int, args, env_extra: dict) -> tuple[float, f
 def environment(threads: int, device: str, malloc: dict) -> str:
     import numba
     import torch
+
     import minicnn
     cpu = platform.processor() or "unknown"
     try:
@@ -266,6 +268,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     os.environ["MINICNN_NUM_THREADS"] = str(args.threads)
     import torch
+
     import minicnn
     torch.set_num_threads(args.threads)
     minicnn.backend.set_num_threads(args.threads)
