@@ -146,8 +146,9 @@ def set_threads(lib, threads: int) -> None:
 
 def time_worker(name: str, batch: int, repeats: int, threads: int, device: str) -> dict:
     """Both engines on one row: the first step's losses, median step times, GFLOP per step."""
-    import minicnn
     import torch
+
+    import minicnn
     set_threads(minicnn, threads)
     set_threads(torch, threads)
     torch.backends.cudnn.allow_tf32 = False

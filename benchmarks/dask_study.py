@@ -33,27 +33,28 @@ def main(argv=None) -> int:
     folder = tempfile.mkdtemp(prefix="minicnn-dask-bench-")
     try:
         crops = os.path.join(folder, "crops.npz")
-        dataset.load_or_build(default_data(False), crops, dataset.BuildOptions(exclude=()), progress=False)
+        dataset.load_or_build(default_data(False), crops, dataset.BuildOptions(exclude=()),
+                              progress=False)
         runs = len(study.conditions()) * len(study.splits())
         for workers in (1, 2):
             out = os.path.join(folder, f"out{workers}")
             start = time.perf_counter()
-            run_study_dask(study, crops, out, workers=workers, threads=max(1, (os.cpu_count() or 1) // workers),
-                           progress=False)
+            run_study_dask(study, crops, out, workers=workers,
+                           threads=max(1, (os.cpu_count() or 1) // workers), progress=False)
             print(f"demo study, {runs} runs, Dask with {workers} local worker(s): "
                   f"{time.perf_counter() - start:.1f} s")
-        tiny = dataclasses.replace(study, base={**study.base, "train": {**study.base.get("train", {}),
-                                                                        "epochs": 1, "batch_size": 4096}})
+        train = {**study.base.get("train", {}), "epochs": 1, "batch_size": 4096}
+        tiny = dataclasses.replace(study, base={**study.base, "train": train})
         start = time.perf_counter()
         run_study(tiny, crops, os.path.join(folder, "tiny-local"), workers=1, progress=False)
         local = time.perf_counter() - start
         start = time.perf_counter()
-        run_study_dask(tiny, crops, os.path.join(folder, "tiny-dask"), workers=1, threads=os.cpu_count() or 1,
-                       progress=False)
+        run_study_dask(tiny, crops, os.path.join(folder, "tiny-dask"), workers=1,
+                       threads=os.cpu_count() or 1, progress=False)
         remote = time.perf_counter() - start
-        print(f"one-epoch runs: in-process {local:.1f} s, Dask (1 worker) {remote:.1f} s for {runs} runs: "
-              f"overhead {(remote - local) / runs:.2f} s per task (cluster start and the worker's first "
-              f"kernel compilation included)")
+        print(f"one-epoch runs: in-process {local:.1f} s, Dask (1 worker) {remote:.1f} s "
+              f"for {runs} runs: overhead {(remote - local) / runs:.2f} s per task "
+              f"(cluster start and the worker's first kernel compilation included)")
     finally:
         shutil.rmtree(folder)
     return 0

@@ -29,7 +29,8 @@ def main(argv=None) -> int:
     folder = tempfile.mkdtemp(prefix="minicnn-pipeline-")
     try:
         scans, crops = os.path.join(folder, "scans"), os.path.join(folder, "crops.npz")
-        phantom = timed(knee + ["phantom", "--out", scans, "--patients", str(args.patients), "--quiet"])
+        phantom = timed(knee + ["phantom", "--out", scans, "--patients", str(args.patients),
+                                "--quiet"])
         cold = timed(knee + ["crops", scans, "--out", crops, "--quiet"])
         cached = timed(knee + ["crops", scans, "--out", crops, "--quiet"])
     finally:

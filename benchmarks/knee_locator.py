@@ -36,13 +36,16 @@ def main(argv=None) -> int:
                      ours.low_confidence))
     ours_err, base_err, hard, low = (np.array(c) for c in zip(*rows))
     tol = args.tolerance
-    print(f"{args.patients} phantom scans (seed {args.seed}), centre within {tol} rows of the truth; "
-          f"{time.perf_counter() - start:.1f} s")
+    print(f"{args.patients} phantom scans (seed {args.seed}), "
+          f"centre within {tol} rows of the truth; {time.perf_counter() - start:.1f} s")
     for name, mask in (("all scans", np.ones_like(hard)), ("injection site or hot bladder", hard)):
-        print(f"  {name:<32} n={mask.sum():4d}  locator {100 * np.mean(np.abs(ours_err[mask]) <= tol):6.2f}%"
-              f"  proposal {100 * np.mean(np.abs(base_err[mask]) <= tol):6.2f}%")
+        ours_hit = 100 * np.mean(np.abs(ours_err[mask]) <= tol)
+        base_hit = 100 * np.mean(np.abs(base_err[mask]) <= tol)
+        print(f"  {name:<32} n={mask.sum():4d}  locator {ours_hit:6.2f}%"
+              f"  proposal {base_hit:6.2f}%")
     print(f"  locator error (rows): median {np.median(ours_err):+.1f}, "
-          f"1st-99th percentile {np.percentile(ours_err, 1):+.0f} .. {np.percentile(ours_err, 99):+.0f}; "
+          f"1st-99th percentile {np.percentile(ours_err, 1):+.0f} .. "
+          f"{np.percentile(ours_err, 99):+.0f}; "
           f"low-confidence scans: {int(low.sum())}")
     return 0
 

@@ -40,8 +40,8 @@ The study's SimpleCNN family (``experiments.models.build_model``; input ``(N, 1,
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from experiments.models import ModelConfig, build_model
 

@@ -24,7 +24,6 @@ import types
 from pathlib import Path
 
 import numpy as np
-
 from speed import Engine  # the same model, data and step as the speed benchmark
 
 import minicnn

@@ -20,6 +20,7 @@ page faults; minicnn's own buffer pool already does that for minicnn.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -62,8 +63,8 @@ class Engine:
             self.x = minicnn.from_numpy(images).to(device)
             self.y = minicnn.from_numpy(labels).to(device)
             self.no_grad = minicnn.no_grad
-            self.sync = ((lambda: __import__("cupy").cuda.Device().synchronize()) if device == "cuda"
-                         else (lambda: None))
+            self.sync = ((lambda: __import__("cupy").cuda.Device().synchronize())
+                         if device == "cuda" else (lambda: None))
         self.optimizer = self.lib.optim.SGD(self.model.parameters(), lr=1e-3)
         self.loss = self.lib.nn.CrossEntropyLoss()
 
@@ -122,8 +123,9 @@ def matmul_peak(threads: int) -> float:
 
 def layer_rows(threads: int, device: str, repeats: int) -> list[tuple]:
     """Forward + backward of each SimpleCNN layer at batch 32, both engines."""
-    import minicnn
     import torch
+
+    import minicnn
     rng = np.random.default_rng(1)
     shapes = {"conv1 1->16 @128": (1, 16, 128), "conv2 16->32 @64": (16, 32, 64),
               "conv3 32->64 @32": (32, 64, 32)}
@@ -142,7 +144,7 @@ def layer_rows(threads: int, device: str, repeats: int) -> list[tuple]:
                 sync = ((lambda: __import__("cupy").cuda.Device().synchronize()) if device == "cuda"
                         else (lambda: None))
 
-            def run():
+            def run(layer=layer, xt=xt, sync=sync):
                 out = layer(xt)
                 out.backward(out)  # the output as its own gradient: any same-shape array works
                 sync()
@@ -150,21 +152,25 @@ def layer_rows(threads: int, device: str, repeats: int) -> list[tuple]:
         return results
 
     for name, (c, f, size) in shapes.items():
-        ours, theirs = time_pair(lambda: minicnn.nn.Conv2d(c, f, 3, padding=1),
-                                 lambda: torch.nn.Conv2d(c, f, 3, padding=1), (32, c, size, size),
-                                 needs_input_grad=c > 1)
+        ours, theirs = time_pair(functools.partial(minicnn.nn.Conv2d, c, f, 3, padding=1),
+                                 functools.partial(torch.nn.Conv2d, c, f, 3, padding=1),
+                                 (32, c, size, size), needs_input_grad=c > 1)
         rows.append((name, ours, theirs))
     x_shape = (32, 16, 128, 128)
     for name, ours_layer, theirs_layer in (
-            ("batchnorm 16 @128", lambda: minicnn.nn.BatchNorm2d(16), lambda: torch.nn.BatchNorm2d(16)),
+            ("batchnorm 16 @128", lambda: minicnn.nn.BatchNorm2d(16),
+             lambda: torch.nn.BatchNorm2d(16)),
             ("relu 16 @128", minicnn.nn.ReLU, torch.nn.ReLU),
             ("maxpool 2 16 @128", lambda: minicnn.nn.MaxPool2d(2), lambda: torch.nn.MaxPool2d(2)),
             ("bn-relu-maxpool 16 @128 (one block's three layers; fused in minicnn)",
-             lambda: minicnn.nn.Sequential(minicnn.nn.BatchNorm2d(16), minicnn.nn.ReLU(), minicnn.nn.MaxPool2d(2)),
-             lambda: torch.nn.Sequential(torch.nn.BatchNorm2d(16), torch.nn.ReLU(), torch.nn.MaxPool2d(2)))):
+             lambda: minicnn.nn.Sequential(minicnn.nn.BatchNorm2d(16), minicnn.nn.ReLU(),
+                                           minicnn.nn.MaxPool2d(2)),
+             lambda: torch.nn.Sequential(torch.nn.BatchNorm2d(16), torch.nn.ReLU(),
+                                         torch.nn.MaxPool2d(2)))):
         ours, theirs = time_pair(ours_layer, theirs_layer, x_shape)
         rows.append((name, ours, theirs))
-    ours, theirs = time_pair(lambda: minicnn.nn.Linear(16384, 5), lambda: torch.nn.Linear(16384, 5), (32, 16384))
+    ours, theirs = time_pair(lambda: minicnn.nn.Linear(16384, 5),
+                             lambda: torch.nn.Linear(16384, 5), (32, 16384))
     rows.append(("linear 16384->5", ours, theirs))
     return rows
 
@@ -178,7 +184,8 @@ from benchmarks.speed import Engine, median_ms
 engine = Engine({engine!r}, {batch}, {device!r})
 if {engine!r} == "torch":
     engine.lib.set_num_threads({threads})
-print(json.dumps([median_ms(engine.train_step, {repeats}), median_ms(engine.eval_forward, {repeats})]))
+print(json.dumps([median_ms(engine.train_step, {repeats}),
+                  median_ms(engine.eval_forward, {repeats})]))
 """
 
 CHILD = r"""
@@ -238,6 +245,7 @@ def step_times(engine: str, batch: int, args, env_extra: dict) -> tuple[float, f
 def environment(threads: int, device: str, malloc: dict) -> str:
     import numba
     import torch
+
     import minicnn
     cpu = platform.processor() or "unknown"
     try:
@@ -248,7 +256,8 @@ def environment(threads: int, device: str, malloc: dict) -> str:
     return (f"machine: {cpu}, {os.cpu_count()} cores; device {device}; threads {threads} "
             f"(torch.get_num_threads()={torch.get_num_threads()}, "
             f"numba={numba.get_num_threads()}); minicnn kernels: "
-            f"{minicnn.backend.kernels_of(np.zeros(1)).__name__}; Python {platform.python_version()}, "
+            f"{minicnn.backend.kernels_of(np.zeros(1)).__name__}; "
+            f"Python {platform.python_version()}, "
             f"NumPy {np.__version__}, Numba {numba.__version__}, torch {torch.__version__}; "
             f"malloc environment: {malloc or 'default'}")
 
@@ -259,13 +268,15 @@ def main(argv=None) -> int:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32, 128])
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    parser.add_argument("--processes", type=int, default=3, help="fresh processes per engine and batch")
+    parser.add_argument("--processes", type=int, default=3,
+                        help="fresh processes per engine and batch")
     parser.add_argument("--malloc-tuned", action="store_true",
                         help="raise glibc's mmap and trim thresholds for both engines")
     parser.add_argument("--skip-layers", action="store_true", help="skip the per-layer table")
     args = parser.parse_args(argv)
     os.environ["MINICNN_NUM_THREADS"] = str(args.threads)
     import torch
+
     import minicnn
     torch.set_num_threads(args.threads)
     minicnn.backend.set_num_threads(args.threads)
@@ -279,7 +290,8 @@ def main(argv=None) -> int:
     peak = matmul_peak(args.threads) if args.device == "cpu" else float("nan")
     print(f"matmul peak (NumPy BLAS, 2048^3 float32, {args.threads} threads): {peak:.0f} GFLOP/s\n")
 
-    print("| batch | train step minicnn (ms) | torch (ms) | ratio | minicnn GFLOP/s | eval forward minicnn (ms) | torch (ms) | ratio |")
+    print("| batch | train step minicnn (ms) | torch (ms) | ratio | minicnn GFLOP/s "
+          "| eval forward minicnn (ms) | torch (ms) | ratio |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for batch in args.batches:
         runs = {"minicnn": [], "torch": []}
@@ -287,28 +299,34 @@ def main(argv=None) -> int:
             for name in runs:
                 runs[name].append(step_times(name, batch, args, malloc))
         (train_ours, eval_ours), (train_theirs, eval_theirs) = (
-            tuple(statistics.median(r[i] for r in runs[name]) for i in range(2)) for name in ("minicnn", "torch"))
+            tuple(statistics.median(r[i] for r in runs[name]) for i in range(2))
+            for name in ("minicnn", "torch"))
         flops = step_flops(batch)[0]
-        print(f"| {batch} | {train_ours:.1f} | {train_theirs:.1f} | {train_ours / train_theirs:.2f} | "
-              f"{flops / train_ours / 1e6:.0f} | {eval_ours:.1f} | {eval_theirs:.1f} | {eval_ours / eval_theirs:.2f} |")
+        print(f"| {batch} | {train_ours:.1f} | {train_theirs:.1f} | "
+              f"{train_ours / train_theirs:.2f} | {flops / train_ours / 1e6:.0f} | "
+              f"{eval_ours:.1f} | {eval_theirs:.1f} | {eval_ours / eval_theirs:.2f} |")
         spread = {name: [round(r[0]) for r in runs[name]] for name in runs}
         print(f"|  | per process: {spread['minicnn']} | {spread['torch']} |  |  |  |  |  |")
 
     if not args.skip_layers:
-        print("\n| layer, batch 32, forward + backward (one process) | minicnn (ms) | torch (ms) | ratio |")
+        print("\n| layer, batch 32, forward + backward (one process) "
+              "| minicnn (ms) | torch (ms) | ratio |")
         print("| --- | --- | --- | --- |")
         for name, ours, theirs in layer_rows(args.threads, args.device, args.repeats):
             print(f"| {name} | {ours:.2f} | {theirs:.2f} | {ours / theirs:.2f} |")
 
     if args.device == "cpu":
-        ours, theirs = child("minicnn", 32, args.threads, malloc), child("torch", 32, args.threads, malloc)
-        print(f"\npeak memory of training steps at batch 32 (resident-size peak over 3 steps above "
-              f"the size after a first step, caches emptied; each engine alone in a fresh process): "
-              f"minicnn {ours['step_peak_mb']:.0f} MB, torch {theirs['step_peak_mb']:.0f} MB")
+        ours = child("minicnn", 32, args.threads, malloc)
+        theirs = child("torch", 32, args.threads, malloc)
+        print(f"\npeak memory of training steps at batch 32 (resident-size peak over 3 steps "
+              f"above the size after a first step, caches emptied; each engine alone in a fresh "
+              f"process): minicnn {ours['step_peak_mb']:.0f} MB, "
+              f"torch {theirs['step_peak_mb']:.0f} MB")
         with tempfile.TemporaryDirectory() as cache:
             cold = child("minicnn", 32, args.threads, {**malloc, "NUMBA_CACHE_DIR": cache})
             warm = child("minicnn", 32, args.threads, {**malloc, "NUMBA_CACHE_DIR": cache})
-        print(f"minicnn first training step from script start: empty Numba cache {cold['first_step_s']:.1f} s, "
+        print(f"minicnn first training step from script start: "
+              f"empty Numba cache {cold['first_step_s']:.1f} s, "
               f"warm cache {warm['first_step_s']:.1f} s (torch: {theirs['first_step_s']:.1f} s)")
     return 0
 

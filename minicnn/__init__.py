@@ -11,6 +11,8 @@ import builtins as _builtins
 
 import numpy as _np
 
+# The order below is the load order (Tensor before autograd and the ops: circular imports).
+# isort: off
 from . import backend
 from . import dtypes as _dtypes
 from .tensor import (Tensor, arange, device, from_numpy, ones, rand, randn, tensor,
@@ -28,6 +30,7 @@ from .summary import summary
 from . import functions as _functions
 from .functions import *  # noqa: F401,F403 - cat, stack, norm, zeros_like, ... (its __all__)
 from . import exercises, profiler, viz  # noqa: E402 - profiler: MINICNN_DEBUG=1 acts on import
+# isort: on
 
 float = float32  # noqa: A001 - torch.float
 double = float64

@@ -16,8 +16,8 @@ import numbers
 import numpy as np
 
 from . import backend
-from .random import generator
 from .dtypes import float32, int64
+from .random import generator
 from .tensor.core import Tensor, _make, _shape
 
 

@@ -3,14 +3,49 @@ torch's names, as ``minicnn.cat``, ``minicnn.norm``, ``minicnn.zeros_like`` and 
 
 Each is also a ``Tensor`` method where torch has one (``minicnn/tensor/functions.py``).
 """
-from .creation import (empty, empty_like, eye, full, full_like, linspace, ones_like, rand_like,
-                       randint, randn_like, randperm, zeros_like)
-from .ops.elementwise import (abs, clamp, clip, expm1, log1p, maximum, minimum, neg, negative,
-                              pow, sign, square)
+from .creation import (
+    empty,
+    empty_like,
+    eye,
+    full,
+    full_like,
+    linspace,
+    ones_like,
+    rand_like,
+    randint,
+    randn_like,
+    randperm,
+    zeros_like,
+)
+from .ops.elementwise import (
+    abs,
+    clamp,
+    clip,
+    expm1,
+    log1p,
+    maximum,
+    minimum,
+    neg,
+    negative,
+    pow,
+    sign,
+    square,
+)
 from .ops.products import bmm, mm
 from .ops.reductions import all, any, argsort, cumsum, norm, prod, sort, std, topk, var
-from .ops.shape import (cat, chunk, concat, concatenate, flip, gather, index_select,
-                        masked_fill, split, stack, where)
+from .ops.shape import (
+    cat,
+    chunk,
+    concat,
+    concatenate,
+    flip,
+    gather,
+    index_select,
+    masked_fill,
+    split,
+    stack,
+    where,
+)
 
 __all__ = ["abs", "all", "any", "argsort", "bmm", "cat", "chunk", "clamp", "clip", "concat",
            "concatenate", "cumsum", "empty", "empty_like", "expm1", "eye", "flip", "full",

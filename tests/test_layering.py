@@ -83,10 +83,12 @@ def test_no_forbidden_arrow_in_the_project():
 @pytest.mark.parametrize("relative, source, expected", [
     ("minicnn/kernels/window.py", "from ..tensor import Tensor\n",
      "minicnn.tensor (kernels work on raw arrays and know no Tensor)"),
-    ("minicnn/ops/conv.py", "def f():\n    from .. import nn\n", "minicnn.nn (ops sit below the layers)"),
+    ("minicnn/ops/conv.py", "def f():\n    from .. import nn\n",
+     "minicnn.nn (ops sit below the layers)"),
     ("minicnn/kernels/__init__.py", "from ..autograd import Function\n",
      "minicnn.autograd (kernels work on raw arrays and know no tape)"),
-    ("minicnn/io.py", "import experiments.cli as cli\n", "experiments.cli (the engine knows no knees)"),
+    ("minicnn/io.py", "import experiments.cli as cli\n",
+     "experiments.cli (the engine knows no knees)"),
     ("experiments/cli.py", "from torch.nn import functional\n",
      "torch.nn (PyTorch is the tests' oracle, not a dependency)"),
 ])

@@ -11,6 +11,7 @@ All arrays are float64 and small, drawn from a fixed seed.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -210,6 +211,11 @@ def _batch_norm_forward(x, gamma, beta, eps):
     return formulas.batchnorm_apply(x, mean, formulas.batchnorm_inv_std(var, eps), gamma, beta)
 
 
+def _batch_norm_loss(g, x, gamma, beta, eps) -> float:
+    """``L = sum(g * y)`` of the forward ``y``: its gradients are the backward of ``g``."""
+    return float((g * _batch_norm_forward(x, gamma, beta, eps)).sum())
+
+
 def batch_norm_backward_cases() -> list[Case]:
     rng, cases = _rng(), []
     for name, shape, centre, spread, eps, hint in _NORM + [_NORM_FD]:
@@ -219,8 +225,7 @@ def batch_norm_backward_cases() -> list[Case]:
         g = rng.standard_normal(shape)
         if name.startswith("float64"):
             expected = tuple(_central_differences(
-                lambda: float((g * _batch_norm_forward(x, gamma, beta, eps)).sum()),
-                [x, gamma, beta]))
+                functools.partial(_batch_norm_loss, g, x, gamma, beta, eps), [x, gamma, beta]))
             cases.append(Case(name, hint, (g, x, gamma, eps), expected, rtol=1e-5, atol=1e-6))
             continue
         mean, var = formulas.batchnorm_stats(x)
@@ -263,7 +268,8 @@ def softmax_cross_entropy_cases() -> list[Case]:
         loss, grad = _engine_cross_entropy(logits, targets)
         if name.startswith("float64"):
             (grad,) = _central_differences(
-                lambda: _engine_cross_entropy(logits, targets)[0], [logits])
+                lambda logits=logits, targets=targets: _engine_cross_entropy(logits, targets)[0],
+                [logits])
             cases.append(Case(name, hint, (logits, targets), (loss, grad), rtol=1e-5, atol=1e-7))
             continue
         cases.append(Case(name, hint, (logits, targets), (loss, grad)))
@@ -318,7 +324,7 @@ def sgd_momentum_step_cases() -> list[Case]:
     from minicnn.optim import SGD
     rng, cases = _rng(), []
     for name, shape, settings, hint in _SGD:
-        start, steps = _optimizer_steps(lambda ps: SGD(ps, **settings), ["momentum_buffer"],
+        start, steps = _optimizer_steps(functools.partial(SGD, **settings), ["momentum_buffer"],
                                         shape, rng)
         extra = dict(settings)
         lr, momentum = extra.pop("lr"), extra.pop("momentum")
@@ -331,8 +337,8 @@ def adam_step_cases() -> list[Case]:
     from minicnn.optim import Adam
     rng, cases = _rng(), []
     for name, shape, settings, hint in _ADAM:
-        start, steps = _optimizer_steps(lambda ps: Adam(ps, **settings), ["exp_avg", "exp_avg_sq"],
-                                        shape, rng)
+        start, steps = _optimizer_steps(functools.partial(Adam, **settings),
+                                        ["exp_avg", "exp_avg_sq"], shape, rng)
         extra = dict(settings)
         lr, betas, eps = extra.pop("lr"), extra.pop("betas"), extra.pop("eps")
         zeros = np.zeros(shape)

@@ -131,7 +131,8 @@ def check_gradients(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: flo
         v = np.concatenate([g.ravel() for g in random_grads])
         numeric = np.array([v @ _directional(fn, inputs, checked, directions, eps)])
         analytic = np.array([sum(float(np.sum(g * u)) for g, u in zip(grads, directions))])
-        report.add(analytic, numeric, atol, rtol, describe_for(checked[0], "directional derivatives"))
+        report.add(analytic, numeric, atol, rtol,
+                   describe_for(checked[0], "directional derivatives"))
     else:
         sizes = [o.numel() for o in outs]
         rows = []

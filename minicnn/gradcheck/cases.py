@@ -8,8 +8,8 @@ finite difference straddles a kink.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -94,7 +94,9 @@ def _batch_norm(training: bool, affine: bool = True):
         if not affine:
             return (lambda x: F.batch_norm(x, None, None, training=True)), (x,)
         w, b = leaf(rng.uniform(0.5, 2.0, 2)), leaf(rng.standard_normal(2))
-        return (lambda x, w, b: F.batch_norm(x, mean.copy(), var.copy(), w, b, training=training)), (x, w, b)
+        return ((lambda x, w, b: F.batch_norm(x, mean.copy(), var.copy(), w, b,
+                                              training=training)),
+                (x, w, b))
     return build
 
 
@@ -261,7 +263,8 @@ CASES: list[Case] = [
     Case("reshape", "(2,3,4) -> (6,-1)", _unary(lambda a: a.reshape(6, -1) * 2, (2, 3, 4))),
     Case("permute", "(2,3,4) -> (2,0,1)", _unary(lambda a: a.permute(2, 0, 1) * 2, (2, 3, 4))),
     Case("getitem", "a[1:, ::2]", _unary(lambda a: a[1:, ::2] * 2, (3, 5))),
-    Case("getitem", "a[[0,2,0]] repeated rows", _unary(lambda a: a[np.array([0, 2, 0])] * 2, (3, 4))),
+    Case("getitem", "a[[0,2,0]] repeated rows",
+         _unary(lambda a: a[np.array([0, 2, 0])] * 2, (3, 4))),
     Case("getitem", "a[long tensor], a[bool tensor]",
          _unary(lambda a: a[Tensor(np.array([2, 0, 2]))] * 2 + a[Tensor(_MASK)].sum(), (3, 4))),
     Case("add_", "out += b (3,4) += (4,)", _binary(_in_place(_iadd), (3, 4), (4,))),
@@ -292,7 +295,8 @@ CASES: list[Case] = [
     Case("max_pool2d", "k2 (2,3,4,6)", _pool(F.max_pool2d, (2, 3, 4, 6), kernel_size=2)),
     Case("max_pool2d", "k3 s2 pad 1 overlapping", _pool(F.max_pool2d, (1, 2, 5, 5), kernel_size=3,
                                                         stride=2, padding=1)),
-    Case("max_pool2d", "k2 dilation 2", _pool(F.max_pool2d, (1, 1, 5, 5), kernel_size=2, dilation=2)),
+    Case("max_pool2d", "k2 dilation 2",
+         _pool(F.max_pool2d, (1, 1, 5, 5), kernel_size=2, dilation=2)),
     Case("avg_pool2d", "k3 s2 pad 1", _pool(F.avg_pool2d, (1, 2, 5, 5), kernel_size=3, stride=2,
                                             padding=1)),
     Case("batch_norm", "training, affine", _batch_norm(True)),
@@ -300,17 +304,19 @@ CASES: list[Case] = [
     Case("batch_norm", "training, no affine", _batch_norm(True, affine=False)),
     Case("batch_norm_relu_max_pool2d", "training, k2 on (3,2,5,7)",
          _batch_norm_relu_max_pool(True, (3, 2, 5, 7), kernel_size=2)),
-    Case("batch_norm_relu_max_pool2d", "evaluation, k2", _batch_norm_relu_max_pool(False, (2, 2, 4, 4), kernel_size=2)),
+    Case("batch_norm_relu_max_pool2d", "evaluation, k2",
+         _batch_norm_relu_max_pool(False, (2, 2, 4, 4), kernel_size=2)),
     Case("batch_norm_relu_max_pool2d", "training, k3 s2 pad 1",
          _batch_norm_relu_max_pool(True, (2, 2, 5, 5), kernel_size=3, stride=2, padding=1)),
     Case("linear", "x(3,5) W(4,5) b(4)", lambda: (F.linear, (leaf(_rng().standard_normal((3, 5))),
                                                             leaf(_rng(1).standard_normal((4, 5))),
                                                             leaf(_rng(2).standard_normal(4))))),
     Case("cross_entropy", "mean", _cross_entropy()),
-    Case("cross_entropy", "sum, class weights", _cross_entropy(reduction="sum",
-                                                               weight=np.array([1.0, 2.0, 0.5, 1.5]))),
+    Case("cross_entropy", "sum, class weights",
+         _cross_entropy(reduction="sum", weight=np.array([1.0, 2.0, 0.5, 1.5]))),
     Case("cross_entropy", "none, label_smoothing 0.2, weights",
-         _cross_entropy(reduction="none", label_smoothing=0.2, weight=np.array([1.0, 2.0, 0.5, 1.5]))),
+         _cross_entropy(reduction="none", label_smoothing=0.2,
+                        weight=np.array([1.0, 2.0, 0.5, 1.5]))),
     Case("cross_entropy", "mean, ignore_index=2", _cross_entropy(ignore_index=2)),
     Case("sigmoid", "(3,4)", _unary(F.sigmoid, (3, 4))),
     Case("tanh", "(3,4)", _unary(F.tanh, (3, 4))),

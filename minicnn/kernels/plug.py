@@ -29,6 +29,7 @@ import types
 from .. import backend
 from .composed import compose_batchnorm_relu_maxpool, compose_conv2d
 from .contract import NAMES, positional_count
+
 _PAIRS = {("conv2d_forward", "conv2d_backward"): "conv",
           ("batchnorm_relu_maxpool_forward", "batchnorm_relu_maxpool_backward"): "fused"}
 
@@ -99,7 +100,7 @@ class use:  # noqa: N801 - a function to the user, a context manager too
             backend.force_kernels(self._previous)
             self._open = False
 
-    def __enter__(self) -> "use":
+    def __enter__(self) -> use:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -27,7 +27,7 @@ class Window(NamedTuple):
     dw: int = 1
 
     @classmethod
-    def of(cls, kernel_size, stride=1, padding=0, dilation=1) -> "Window":
+    def of(cls, kernel_size, stride=1, padding=0, dilation=1) -> Window:
         """Build from int-or-pair arguments, as the layers take them."""
         return cls(*pair(kernel_size, "kernel_size"), *pair(stride, "stride"),
                    *pair(padding, "padding"), *pair(dilation, "dilation"))

@@ -15,18 +15,23 @@ from ..backend import device_of, to_device
 from ..kernels import Window
 from ..kernels.window import pair
 from ..ops import activation as act
-from ..ops.arguments import array_of
 from ..ops import elementwise_loss as eloss
 from ..ops import loss as closs
+from ..ops.arguments import array_of
 from ..ops.conv import Conv2dFunction
 from ..ops.norm import BatchNormFunction
 from ..ops.padding import ConstantPad2dFunction
-from ..ops.pool import (AdaptiveAvgPool2dFunction, AdaptiveMaxPool2dFunction, AvgPool2dFunction,
-                        MaxPool2dFunction, adaptive_max, avg_divisor)
+from ..ops.pool import (
+    AdaptiveAvgPool2dFunction,
+    AdaptiveMaxPool2dFunction,
+    AvgPool2dFunction,
+    MaxPool2dFunction,
+    adaptive_max,
+    avg_divisor,
+)
 from ..random import generator
 from ..tensor import Tensor
-from .checks import (check_batch_norm, check_input, check_same_dtype, check_window_fits,
-                     pool_window)
+from .checks import check_batch_norm, check_input, check_same_dtype, check_window_fits, pool_window
 from .fusion import batch_norm_relu_max_pool2d  # noqa: F401 - the fused op, in nn.fusion
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")

@@ -13,12 +13,13 @@ returns a handle whose ``remove()`` unregisters the hook.
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
 from .. import autograd, backend
-from ..tensor import Tensor, device as Device
+from ..tensor import Tensor
+from ..tensor import device as Device
 from . import hooks
 from .parameter import Parameter
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ..backend import kernels_of, to_device, device_of, xp_of
+from ..backend import device_of, kernels_of, to_device, xp_of
 from ..kernels import Window
 
 

@@ -24,7 +24,7 @@ from ..autograd import Function
 from ..backend import xp_of
 from ..tensor import Tensor
 from .arguments import as_tensor, normalize_dim, normalize_dims, result_dtype, same_device
-from .math import unbroadcast, _shape
+from .math import _shape, unbroadcast
 
 
 # ---- cat, stack, split, chunk -------------------------------------------------------

@@ -140,7 +140,7 @@ class profile:  # noqa: N801 - named as torch.profiler.profile
         self._events: list[OpEvent] = []
         self._running = False
 
-    def __enter__(self) -> "profile":
+    def __enter__(self) -> profile:
         if self._running:
             raise RuntimeError("minicnn.profiler.profile: this profile is already running")
         self._running = True

@@ -147,5 +147,6 @@ def _wrap(value):
     """A tensor of ``value`` with its own dtype (a Python float list stays float64 here, since
     ``copy_`` casts it to the target's dtype anyway)."""
     import numpy as np
+
     from .core import Tensor
     return Tensor(value if hasattr(value, "shape") else np.asarray(value))

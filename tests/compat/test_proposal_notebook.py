@@ -83,7 +83,7 @@ def test_the_notebook_trains_an_epoch_as_torch():
     criterion.register_forward_pre_hook(lambda m, args: batches[-1].append(args[1].numpy()))
 
     model.train()
-    for epoch in range(num_epochs):
+    for _epoch in range(num_epochs):
         running_loss = 0
         running_corrects = 0
         for inputs, labels in train_dataloader:

@@ -7,13 +7,16 @@ from minicnn import nn
 
 
 @pytest.mark.parametrize("layer,bad_shape,expected", [
-    (nn.Conv2d(16, 32, 3), (8, 3, 128, 128), r"Conv2d\(16, 32, 3\): expected input \(N, 16, H, W\), "
-                                             r"got \(8, 3, 128, 128\)"),
-    (nn.Conv2d(1, 4, 3), (1, 8, 8), r"Conv2d\(1, 4, 3\): expected input \(N, 1, H, W\), got \(1, 8, 8\)"),
-    (nn.BatchNorm2d(16), (4, 8, 5, 5), r"BatchNorm2d\(16\): expected input \(N, 16, H, W\), "
-                                       r"got \(4, 8, 5, 5\)"),
-    (nn.BatchNorm2d(16), (4, 16), r"BatchNorm2d\(16\): expected input \(N, 16, H, W\), got \(4, 16\)"),
-    (nn.Linear(16384, 5), (2, 4096), r"Linear\(16384, 5\): expected input \(N, 16384\), got \(2, 4096\)"),
+    (nn.Conv2d(16, 32, 3), (8, 3, 128, 128),
+     r"Conv2d\(16, 32, 3\): expected input \(N, 16, H, W\), got \(8, 3, 128, 128\)"),
+    (nn.Conv2d(1, 4, 3), (1, 8, 8),
+     r"Conv2d\(1, 4, 3\): expected input \(N, 1, H, W\), got \(1, 8, 8\)"),
+    (nn.BatchNorm2d(16), (4, 8, 5, 5),
+     r"BatchNorm2d\(16\): expected input \(N, 16, H, W\), got \(4, 8, 5, 5\)"),
+    (nn.BatchNorm2d(16), (4, 16),
+     r"BatchNorm2d\(16\): expected input \(N, 16, H, W\), got \(4, 16\)"),
+    (nn.Linear(16384, 5), (2, 4096),
+     r"Linear\(16384, 5\): expected input \(N, 16384\), got \(2, 4096\)"),
     (nn.MaxPool2d(2), (4, 4), r"MaxPool2d\(2\): expected input \(N, C, H, W\), got \(4, 4\)"),
 ])
 def test_wrong_rank_or_channels_name_the_layer_and_both_shapes(layer, bad_shape, expected):

@@ -17,7 +17,8 @@ def train_steps(model, optimizer, batches):
     losses = []
     for x, y in batches:
         optimizer.zero_grad()
-        loss = nn.CrossEntropyLoss()(model(minicnn.tensor(x, dtype=minicnn.float32)), minicnn.tensor(y))
+        loss = nn.CrossEntropyLoss()(model(minicnn.tensor(x, dtype=minicnn.float32)),
+                                     minicnn.tensor(y))
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
@@ -37,7 +38,8 @@ def test_state_dict_round_trip_keeps_names_values_and_types(tmp_path):
     assert list(loaded) == list(model.state_dict())
     for key, value in model.state_dict().items():
         assert isinstance(loaded[key], minicnn.Tensor)
-        assert loaded[key].dtype == value.dtype and np.array_equal(loaded[key].numpy(), value.numpy())
+        assert loaded[key].dtype == value.dtype
+        assert np.array_equal(loaded[key].numpy(), value.numpy())
     with np.load(path, allow_pickle=False) as archive:  # readable without pickle
         assert "__minicnn__" in archive.files
 
@@ -57,7 +59,8 @@ def test_a_run_resumes_exactly_from_a_checkpoint(tmp_path, name, config):
     model = small_model()
     optimizer = getattr(optim, name)(model.parameters(), **config)
     first = train_steps(model, optimizer, data[:4])
-    minicnn.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()}, tmp_path / "run.npz")
+    minicnn.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()},
+                 tmp_path / "run.npz")
 
     minicnn.manual_seed(99)  # different initial weights: everything must come from the file
     resumed_model = small_model()
@@ -95,7 +98,8 @@ def test_an_npz_from_elsewhere_is_refused(tmp_path):
     with pytest.raises(ValueError, match="not a minicnn checkpoint"):
         minicnn.load(tmp_path / "other.npz")
     with zipfile.ZipFile(tmp_path / "pickled.npz", "w") as archive:
-        archive.writestr("__minicnn__.npy", b"\x93NUMPY\x01\x00v\x00{'descr': '|O', 'fortran_order': "
+        archive.writestr("__minicnn__.npy",
+                         b"\x93NUMPY\x01\x00v\x00{'descr': '|O', 'fortran_order': "
                          b"False, 'shape': (), }" + b" " * 60 + b"\n" + b"\x80\x04N.")
     with pytest.raises(ValueError, match="not a readable minicnn checkpoint"):
         minicnn.load(tmp_path / "pickled.npz")

@@ -13,8 +13,13 @@ from ..composed import compose_batchnorm_relu_maxpool
 from . import activation, norm, pool
 from .activation import relu_backward, relu_forward
 from .conv import conv2d_backward, conv2d_forward
-from .norm import (batchnorm_apply, batchnorm_backward, batchnorm_inv_std, batchnorm_stats,
-                   batchnorm_update_running)
+from .norm import (
+    batchnorm_apply,
+    batchnorm_backward,
+    batchnorm_inv_std,
+    batchnorm_stats,
+    batchnorm_update_running,
+)
 from .pool import maxpool2d_backward, maxpool2d_forward
 from .window import col2im, im2col
 

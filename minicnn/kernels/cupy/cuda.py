@@ -73,7 +73,7 @@ def elementwise_source(name: str, inputs: str, outputs: str, body: str) -> Eleme
     return _register(ElementwiseSource(name, inputs, outputs, body))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _compiled(source: RawSource, dtype: np.dtype):
     if dtype not in CTYPES:
         raise TypeError(f"minicnn cupy kernels: {source.name}: dtype {dtype} is not supported "
@@ -89,7 +89,7 @@ def launch(source: RawSource, dtype, count: int, *args) -> None:
     kernel((blocks,), (THREADS,), args)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def elementwise(source: ElementwiseSource):
     """The compiled ``cupy.ElementwiseKernel`` of ``source`` (called like a function)."""
     return cupy_module().ElementwiseKernel(source.inputs, source.outputs, source.body,

@@ -7,7 +7,6 @@ from numba import njit, prange
 from ..memory import POOL
 from ..window import Window
 
-
 TWO_BY_TWO = Window(2, 2, 2, 2)  # the pooling with fast paths
 
 

@@ -9,8 +9,15 @@ set's), and the fused batch norm -> ReLU -> max pooling is those composed.
 """
 from .. import formulas
 from ..composed import compose_batchnorm_relu_maxpool, compose_conv2d
-from ..formulas import (batchnorm_apply, batchnorm_backward, batchnorm_inv_std,
-                        batchnorm_stats, batchnorm_update_running, relu_backward, relu_forward)
+from ..formulas import (
+    batchnorm_apply,
+    batchnorm_backward,
+    batchnorm_inv_std,
+    batchnorm_stats,
+    batchnorm_update_running,
+    relu_backward,
+    relu_forward,
+)
 from . import pool
 from .pool import maxpool2d_backward, maxpool2d_forward
 from .window import col2im, im2col

@@ -9,8 +9,15 @@ is those composed. Use on small arrays only.
 """
 from .. import formulas
 from ..composed import compose_batchnorm_relu_maxpool, compose_conv2d
-from ..formulas import (batchnorm_apply, batchnorm_backward, batchnorm_inv_std,
-                        batchnorm_stats, batchnorm_update_running, relu_backward, relu_forward)
+from ..formulas import (
+    batchnorm_apply,
+    batchnorm_backward,
+    batchnorm_inv_std,
+    batchnorm_stats,
+    batchnorm_update_running,
+    relu_backward,
+    relu_forward,
+)
 from . import pool
 from .pool import maxpool2d_backward, maxpool2d_forward
 from .window import col2im, im2col

@@ -7,7 +7,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
 # ---- building bricks --------------------------------------------------------------------
 
 def conv(cin, cout, k, stride=1, groups=1, bias=False):

@@ -5,7 +5,8 @@ the formulas written out here. The CuPy set runs the same checks on a GPU (marke
 ``gpu``)."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from minicnn import backend
 from minicnn.gradcheck.cases import off_kinks

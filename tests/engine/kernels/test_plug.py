@@ -14,14 +14,19 @@ from minicnn.profiler import profile
 from tests.engine.simple_cnn import simple_cnn
 
 
+def _counting(fn, name, calls):
+    """``fn``, counting its calls in ``calls[name]``."""
+    def counted(*args, **kwargs):
+        calls[name] = calls.get(name, 0) + 1
+        return fn(*args, **kwargs)
+    return counted
+
+
 def _student_module(names, calls):
     """A module named ``student_kernels`` whose functions are the reference set's, counted."""
     module = types.ModuleType("student_kernels")
     for name in names:
-        def counted(*args, _fn=getattr(reference, name), _name=name, **kwargs):
-            calls[_name] = calls.get(_name, 0) + 1
-            return _fn(*args, **kwargs)
-        setattr(module, name, counted)
+        setattr(module, name, _counting(getattr(reference, name), name, calls))
     return module
 
 

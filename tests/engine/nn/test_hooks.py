@@ -77,7 +77,7 @@ def test_a_backward_hook_that_returns_grad_input_replaces_it():
     assert not np.allclose(x0.grad.numpy(), xs[0].grad.numpy())  # the hook changed something
 
 
-class Gate(object):
+class Gate:
     """``forward(a, b, scale) = a * b + a * scale``: two tensor inputs, one number."""
 
     @staticmethod

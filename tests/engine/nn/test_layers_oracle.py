@@ -7,8 +7,13 @@ import torch
 import minicnn
 from minicnn import nn
 from minicnn.gradcheck.cases import off_kinks
-from tests.engine.torch_oracle import (TORCH_DTYPE, assert_matches, copy_parameters,
-                                       pair_of_inputs, run_both)
+from tests.engine.torch_oracle import (
+    TORCH_DTYPE,
+    assert_matches,
+    copy_parameters,
+    pair_of_inputs,
+    run_both,
+)
 
 pytestmark = pytest.mark.oracle
 DTYPES = [np.float32, np.float64]

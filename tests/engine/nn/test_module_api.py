@@ -52,8 +52,8 @@ def test_apply_visits_children_before_parents_as_torch():
     orders = []
     for nn in (minicnn.nn, torch.nn):
         visited = []
-        zoo(nn).apply(lambda m: visited.append(type(m).__name__))
-        orders.append(visited)
+        zoo(nn).apply(visited.append)
+        orders.append([type(m).__name__ for m in visited])
     assert orders[0] == orders[1] and orders[0][-1] == "Sequential"
 
 

@@ -2,7 +2,8 @@
 padding and dilation (batch 1, odd sizes, stride larger than the kernel, kernel equal to
 the input), with pooling inputs kept off the kinks of max."""
 import numpy as np
-from hypothesis import assume, example, given, settings, strategies as st
+from hypothesis import assume, example, given, settings
+from hypothesis import strategies as st
 
 import minicnn
 from minicnn.gradcheck.cases import leaf, off_kinks

@@ -3,7 +3,8 @@ all, mm, bmm) against torch: values, dtypes and input gradients, float32 to rtol
 float64 to rtol 1e-10."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from minicnn.gradcheck.cases import off_kinks
 from tests.engine.function_oracle import DTYPES, compare

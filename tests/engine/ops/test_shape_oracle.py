@@ -3,7 +3,8 @@ masked_fill, where, gather, index_select) against torch: values, dtypes and inpu
 float32 to rtol 1e-4 and float64 to rtol 1e-10. Also split-then-cat gives the input back."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minicnn
 from tests.engine.function_oracle import DTYPES, compare

@@ -6,7 +6,6 @@ import torch
 
 import minicnn
 from minicnn import optim
-
 from tests.engine.torch_oracle import assert_matches
 
 pytestmark = pytest.mark.oracle

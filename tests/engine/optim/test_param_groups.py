@@ -98,8 +98,8 @@ def test_a_parameter_twice_in_one_group_warns_as_torch():
 
 
 def test_old_names_still_import():
+    import minicnn.optim.lr_scheduler
     from minicnn.optim import SGD, Adam, Optimizer  # noqa: F401
     from minicnn.optim.lr_scheduler import LRScheduler, StepLR  # noqa: F401
-    import minicnn.optim.lr_scheduler
     assert minicnn.optim.Adam is Adam and issubclass(StepLR, LRScheduler)
     assert issubclass(minicnn.optim.AdamW, minicnn.optim.Adam)

@@ -51,8 +51,7 @@ class _OnCuda:
 
 def _oracle_calls():
     pytest.importorskip("torch")
-    from tests.engine.ops import (test_elementwise_oracle, test_reductions_oracle,
-                                  test_shape_oracle)
+    from tests.engine.ops import test_elementwise_oracle, test_reductions_oracle, test_shape_oracle
     families = {"shape": test_shape_oracle, "elementwise": test_elementwise_oracle,
                 "reductions": test_reductions_oracle}
     return {f"{family}: {name}": call for family, module in families.items()

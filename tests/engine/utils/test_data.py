@@ -4,9 +4,16 @@ import pytest
 
 import minicnn
 import minicnn.utils.data
-from minicnn.utils.data import (BatchSampler, DataLoader, RandomSampler, SequentialSampler,
-                                SubsetRandomSampler, TensorDataset, WeightedRandomSampler,
-                                random_split)
+from minicnn.utils.data import (
+    BatchSampler,
+    DataLoader,
+    RandomSampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    TensorDataset,
+    WeightedRandomSampler,
+    random_split,
+)
 
 
 def batches(loader):
