@@ -16,6 +16,7 @@ import numpy as np
 from .. import functions as T
 from .. import nn
 from ..nn import functional as F
+from ..nn.fusion import batch_norm_relu_max_pool2d
 from ..random import manual_seed
 from ..tensor import Tensor
 
@@ -106,8 +107,8 @@ def _batch_norm_relu_max_pool(training: bool, shape, **pool):
         x = leaf(rng.standard_normal(shape))
         mean, var = rng.standard_normal(shape[1]), rng.uniform(0.5, 2.0, shape[1])
         w, b = leaf(rng.uniform(0.5, 2.0, shape[1])), leaf(rng.standard_normal(shape[1]))
-        return (lambda x, w, b: F.batch_norm_relu_max_pool2d(x, mean.copy(), var.copy(), w, b,
-                                                             training=training, **pool)), (x, w, b)
+        return (lambda x, w, b: batch_norm_relu_max_pool2d(x, mean.copy(), var.copy(), w, b,
+                                                           training=training, **pool)), (x, w, b)
     return build
 
 

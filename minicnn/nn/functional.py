@@ -32,7 +32,6 @@ from ..ops.pool import (
 from ..random import generator
 from ..tensor import Tensor
 from .checks import check_batch_norm, check_input, check_same_dtype, check_window_fits, pool_window
-from .fusion import batch_norm_relu_max_pool2d  # noqa: F401 - the fused op, in nn.fusion
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 

@@ -10,8 +10,7 @@ import torch
 
 import minicnn
 from minicnn import nn
-from minicnn.nn import functional as F
-from minicnn.nn.fusion import fusion_enabled, layer_by_layer
+from minicnn.nn.fusion import batch_norm_relu_max_pool2d, fusion_enabled, layer_by_layer
 from tests.engine.torch_oracle import assert_matches, copy_parameters, run_both
 
 FUSED, LAYERED = "BatchNormReLUMaxPoolFunction", "MaxPool2dFunction"
@@ -78,7 +77,7 @@ def test_fused_equals_torch(pool, training):
 @pytest.mark.oracle
 @pytest.mark.parametrize("training", [True, False])
 def test_the_functional_form_equals_torchs_three_functions(training):
-    """``F.batch_norm_relu_max_pool2d`` with a 3x3 window, stride 2 and padding 1 against
+    """``nn.fusion.batch_norm_relu_max_pool2d`` with a 3x3 window, stride 2 and padding 1 against
     torch's ``max_pool2d(relu(batch_norm(...)))``: output, gradients, running statistics."""
     rng = np.random.default_rng(3)
     x, w, b = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal(3), rng.standard_normal(3)
@@ -87,8 +86,8 @@ def test_the_functional_form_equals_torchs_three_functions(training):
     theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
     stats_ours = [minicnn.tensor(a.copy()) for a in (mean, var)]
     stats_theirs = [torch.tensor(a.copy()) for a in (mean, var)]
-    y = F.batch_norm_relu_max_pool2d(ours[0], *stats_ours, ours[1], ours[2], training, 0.1,
-                                     1e-5, kernel_size=3, stride=2, padding=1)
+    y = batch_norm_relu_max_pool2d(ours[0], *stats_ours, ours[1], ours[2], training, 0.1,
+                                   1e-5, kernel_size=3, stride=2, padding=1)
     expected = torch.nn.functional.max_pool2d(torch.relu(torch.nn.functional.batch_norm(
         theirs[0], *stats_theirs, theirs[1], theirs[2], training, 0.1, 1e-5)), 3, 2, 1)
     assert last_op(y) == FUSED
