@@ -65,8 +65,8 @@ def batch_norm_relu_max_pool2d(input: Tensor, running_mean, running_var, weight=
                                kernel_size=2, stride=None, padding=0, dilation=1,
                                where: str = "batch_norm_relu_max_pool2d") -> Tensor:
     """``max_pool2d(relu(batch_norm(input, ...)), kernel_size, ...)`` as one op that keeps
-    only the pooled output for backward; the same values and gradients. Public as
-    ``nn.functional.batch_norm_relu_max_pool2d``."""
+    only the pooled output for backward; the same values and gradients (a minicnn op: torch
+    has no such function)."""
     check_batch_norm(where, input, running_mean, weight, bias, training, (4,))
     win, _ = pool_window(where, input, kernel_size, stride, padding, dilation)
     return BatchNormReLUMaxPoolFunction.apply(
