@@ -23,8 +23,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 def main(argv=None) -> int:
     from experiments import dataset
     from experiments.cli import default_data
-    from experiments.dask_executor import run_study_dask
-    from experiments.study import load_study, run_study
+    from experiments.study.dask_executor import run_study_dask
+    from experiments.study.grid import load_study, run_study
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="experiments/configs/demo.toml")

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from experiments.bonescan import ScanError, read_scan
-from experiments.matfile import write_mat
-from experiments.pseudonyms import Pseudonyms
+from experiments.scans.bonescan import ScanError, read_scan
+from experiments.scans.matfile import write_mat
+from experiments.scans.pseudonyms import Pseudonyms
 from tests.experiments.scan_files import labels, phantom_variables, with_changes
 
 KEY = bytes(range(32))

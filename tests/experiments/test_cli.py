@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from experiments import cli
-from experiments.dataset import load_dataset
+from experiments.crops.archive import load_dataset
 
 
 def test_phantom_crops_preview(tmp_path, capsys):
@@ -67,8 +67,8 @@ def test_predict_grades_both_knees_and_reports_bad_files(trained, tmp_path, caps
 def test_grad_cam_points_at_the_evidence():
     """A model whose only evidence is a bright spot: the map is hottest there."""
     import minicnn
-    from experiments.models import ModelConfig, build_model
-    from experiments.predict import grad_cam
+    from experiments.training.models import ModelConfig, build_model
+    from experiments.inspection.predict import grad_cam
     minicnn.manual_seed(0)
     model = build_model(ModelConfig(blocks=1, channels=(1,), input_size=16))
     with minicnn.no_grad():

@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from experiments import cli, dataset
+from experiments import cli
+from experiments.crops import archive
 
 BASE_TRAIN = "[model]\nblocks = 3\nchannels = [16, 32, 64]\n[train]\nepochs = 2\n"
 
@@ -68,8 +69,8 @@ def no_scans(monkeypatch):
     """Any attempt to read scans fails the test: the error must come before."""
     def refuse(*args, **kwargs):
         raise AssertionError("a scan folder was read before the configuration was checked")
-    monkeypatch.setattr(dataset, "load_or_build", refuse)
-    monkeypatch.setattr(dataset, "scan_files", refuse)
+    monkeypatch.setattr(archive, "load_or_build", refuse)
+    monkeypatch.setattr(archive, "scan_files", refuse)
 
 
 def _exit_and_message(argv, capsys):

@@ -3,14 +3,14 @@ executor's records metric for metric, a killed worker, an interrupted client."""
 import json
 
 
-from experiments.dask_executor import run_study_dask
-from experiments.study import Factor, Study, run_study
+from experiments.study.dask_executor import run_study_dask
+from experiments.study.grid import Factor, Study, run_study
 from tests.experiments.test_study import BASE, toy_crops
 
 
 
 def records(out, study):
-    from experiments.study import collect
+    from experiments.study.grid import collect
     return {r.label: {s: (run["status"], run["history"], json.dumps(run.get("test"))) for s, run in r.runs.items()}
             for r in collect(study, str(out))}
 
@@ -71,8 +71,8 @@ def test_an_interrupted_client_resumes_without_redoing_runs(tmp_path):
     crops = toy_crops(tmp_path)
     out = tmp_path / "dask"
     script = (f"import sys; sys.path.insert(0, {str(tmp_path.parent)!r}); sys.path.insert(0, '.')\n"
-              "from experiments.dask_executor import run_study_dask\n"
-              "from experiments.study import Factor, Study\n"
+              "from experiments.study.dask_executor import run_study_dask\n"
+              "from experiments.study.grid import Factor, Study\n"
               "from tests.experiments.test_study import BASE\n"
               f"study = Study(base=BASE, factors=(Factor('lr', 'train.lr', (0.05, 0.02, 0.01)),), folds=3, "
               "seeds=(0,), proposal_split=False)\n"

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
-from experiments import dataset
-from experiments.dataset import BuildOptions, grouped_folds, load_or_build, proposal_holdout
-from experiments.matfile import write_mat
+from experiments.crops import archive
+from experiments.crops.archive import BuildOptions, grouped_folds, load_or_build, proposal_holdout
+from experiments.scans.matfile import write_mat
 from tests.experiments.scan_files import labels, phantom_variables, with_changes, write_good
-from experiments.pseudonyms import Pseudonyms
+from experiments.scans.pseudonyms import Pseudonyms
 from tests.experiments.test_bonescan import KEY, bad_variants, pseudonym
 
 
@@ -29,7 +29,7 @@ def mixed_folder(tmp_path):
 
 
 def test_good_files_give_crops_and_each_bad_file_one_reason(mixed_folder):
-    data = dataset.build_dataset(str(mixed_folder), BuildOptions(exclude=()), progress=False)
+    data = archive.build_dataset(str(mixed_folder), BuildOptions(exclude=()), progress=False)
     summary = data.summary
     assert summary.loaded == 4  # three good scans and the one with an unspecified knee
     assert len(data.labels) == 3 * 2 + 1 and data.images.shape == (7, 1, 128, 128)
@@ -50,7 +50,7 @@ def test_labels_patients_and_sides_line_up(tmp_path):
     folder.mkdir()
     write_good(folder, 0)
     codes = phantom_variables(0)["diaginfo"]["kneejointid"][0]
-    data = dataset.build_dataset(str(folder), BuildOptions(exclude=()), progress=False,
+    data = archive.build_dataset(str(folder), BuildOptions(exclude=()), progress=False,
                                  pseudonyms=Pseudonyms(KEY))
     expected = [int(c) - 2 for c in codes if c != -1]
     assert data.labels.tolist() == expected and set(data.patients) == {pseudonym("0000001")}
@@ -62,7 +62,7 @@ def test_the_exclusion_list_and_manual_rows_apply(tmp_path):
     write_good(folder, 0)
     write_good(folder, 1)
     options = BuildOptions(exclude=("0000001.mat",), overrides=(("0000002.mat", 300),))
-    data = dataset.build_dataset(str(folder), options, progress=False)
+    data = archive.build_dataset(str(folder), options, progress=False)
     assert data.summary.excluded == ["0000001.mat"] and data.summary.manual == ["0000002.mat"]
     assert set(data.rows) == {300 - 64}
 
@@ -93,16 +93,16 @@ def test_a_damaged_cache_is_rebuilt(tmp_path):
     out.write_bytes(b"garbage")
     data, cached = load_or_build(str(folder), str(out), BuildOptions(exclude=()), progress=False)
     assert not cached and len(data.labels) > 0
-    assert dataset.load_dataset(str(out)).cache_key == data.cache_key
+    assert archive.load_dataset(str(out)).cache_key == data.cache_key
 
 
 def test_override_table_parsing(tmp_path):
     table = tmp_path / "rows.csv"
     table.write_text("file,row\n# checked by hand\n0000007.mat, 512\n")
-    assert dataset.read_overrides(str(table)) == (("0000007.mat", 512),)
+    assert archive.read_overrides(str(table)) == (("0000007.mat", 512),)
     table.write_text("0000007.mat;512\n")
     with pytest.raises(ValueError, match="line 1"):
-        dataset.read_overrides(str(table))
+        archive.read_overrides(str(table))
 
 
 @st.composite

@@ -1,5 +1,5 @@
 """The demo: a small minicnn CNN on scikit-learn's digits reaches at least 97% test accuracy."""
-from experiments import digits
+from examples import digits
 
 
 def test_the_split_is_stratified_80_20():

@@ -4,8 +4,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from experiments.knee import cut_crops, locate_knees, proposal_window, scan_scale, window_at
-from experiments.phantom import draw_patient, patient_and_counts, render
+from experiments.crops.knee import cut_crops, locate_knees, proposal_window, scan_scale, window_at
+from experiments.scans.phantom import draw_patient, patient_and_counts, render
 
 
 def errors(count: int, seed: int = 11):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from experiments.mat5_structure import MatStructureError, check_v5_structure
+from experiments.scans.mat5_structure import MatStructureError, check_v5_structure
 
 
 def saved(compress: bool = False, **variables) -> bytes:

@@ -5,8 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minicnn
-from experiments.metrics import bootstrap_intervals, grade_metrics
-from experiments.models import ModelConfig, build_model, proposal_simple_cnn
+from experiments.training.metrics import bootstrap_intervals, grade_metrics
+from experiments.training.models import ModelConfig, build_model, proposal_simple_cnn
 
 
 def one_hot(grades):
@@ -99,7 +99,7 @@ def _sklearn_reference(labels, probabilities):
 
 def test_metrics_and_weighted_metrics_agree_with_sklearn():
     """A weighting counts a knee as often as its weight: the same as repeating it."""
-    from experiments.metrics import SCALARS, weighted_scalars
+    from experiments.training.metrics import SCALARS, weighted_scalars
     rng = np.random.default_rng(3)
     for trial in range(60):
         n = int(rng.integers(2, 30))
@@ -135,8 +135,8 @@ def predictions(draw):
 @given(predictions(), st.integers(0, 3))
 def test_no_interval_leaves_its_metrics_range(case, seeds):
     """Per run (bootstrap_intervals) and pooled over seeds (seed_mean_intervals)."""
-    from experiments.metrics import RANGES
-    from experiments.pooled import Pooled, seed_mean_intervals
+    from experiments.training.metrics import RANGES
+    from experiments.study.pooled import Pooled, seed_mean_intervals
     labels, probabilities, patients = case
     intervals = bootstrap_intervals(labels, probabilities, patients, rounds=50, seed=seeds)
     rng = np.random.default_rng(seeds)

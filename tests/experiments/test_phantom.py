@@ -1,8 +1,8 @@
 """The phantom: seeded, in the real layout, with a clinical grade mix and label noise."""
 import numpy as np
 
-from experiments.bonescan import read_scan
-from experiments.phantom import GRADE_MIX, draw_patient, patient_and_counts, write_phantom
+from experiments.scans.bonescan import read_scan
+from experiments.scans.phantom import GRADE_MIX, draw_patient, patient_and_counts, write_phantom
 
 
 def test_same_seed_same_scans_and_labels(tmp_path):

@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from experiments.fold_simulation import simulate_differences
-from experiments.stats import corrected_t_test, holm, minimum_detectable_difference
+from experiments.study.fold_simulation import simulate_differences
+from experiments.study.stats import corrected_t_test, holm, minimum_detectable_difference
 
 REALISTIC = dict(patients=205, folds=5, seeds=3, test_sd=0.05, train_sd=0.03, run_sd=0.05)
 

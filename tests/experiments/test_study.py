@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from experiments import cli
-from experiments.study import Factor, Study, collect, compare, load_study, run_study
+from experiments.study.grid import Factor, Study, collect, compare, load_study, run_study
 from tests.experiments.test_train import toy_data
 
 BASE = {"model": {"blocks": 2, "channels": [4, 8], "input_size": 16},
@@ -15,7 +15,7 @@ BASE = {"model": {"blocks": 2, "channels": [4, 8], "input_size": 16},
 
 def toy_crops(tmp_path):
     """A crops archive of the toy data, as the study reads it."""
-    from experiments.dataset import KneeDataset, Summary, save_dataset
+    from experiments.crops.archive import KneeDataset, Summary, save_dataset
     images, labels, ids, _, _ = toy_data(patients=30)
     path = str(tmp_path / "crops.npz")
     save_dataset(KneeDataset(images, labels, ids, ids, labels * 0, labels * 0, Summary()), path)
@@ -54,7 +54,7 @@ def test_a_study_runs_resumes_and_records_failures(tmp_path):
 
 
 def test_compare_runs_the_corrected_t_test_over_the_same_splits():
-    from experiments.study import ConditionResult
+    from experiments.study.grid import ConditionResult
     a, b = ConditionResult("base", "base"), ConditionResult("x", "x = 1")
     sides = {"train": ["p1", "p2", "p3"], "validation": ["p4"], "test": ["p5", "p6"]}  # 2 / 4
     pairs = [(0.5, 0.7), (0.4, 0.62), (0.6, 0.79), (0.55, 0.8), (0.45, 0.66), (0.5, 0.71),
@@ -129,8 +129,8 @@ def _fake_records(out, study, accuracy_of, rng):
     """Records of 5-fold x 3-seed runs on 60 patients (2 knees each) without training: each
     condition predicts a knee's grade right with probability ``accuracy_of[label]``."""
     from experiments.atomic import write_json
-    from experiments.metrics import grade_metrics
-    from experiments.study import slug
+    from experiments.training.metrics import grade_metrics
+    from experiments.study.grid import slug
     patients = np.repeat([f"p{i:02d}" for i in range(60)], 2)
     labels = rng.integers(0, 5, len(patients))
     for _, label, _ in study.conditions():
@@ -156,7 +156,7 @@ def _fake_records(out, study, accuracy_of, rng):
 
 
 def test_a_report_with_enough_runs_tests_with_holm_and_finds_a_large_difference(tmp_path):
-    from experiments.report import write_report
+    from experiments.study.report import write_report
     study = Study(base=BASE, factors=(Factor("lr", "train.lr", (0.05, 0.1, 0.2)),), folds=5,
                   seeds=(0, 1, 2), proposal_split=False, bootstrap_rounds=200)
     out = str(tmp_path)

@@ -13,7 +13,7 @@ import numpy as np
 
 import minicnn
 
-from .bonescan import read_scan
+from ..scans.bonescan import read_scan
 from .predict import conv_blocks, knee_crops, load_run, predict_record
 
 

@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config_checks import BadValue, boolean, integer, read_toml
-from .metrics import SCALARS
-from .models import ModelConfig
+from ..config_checks import BadValue, boolean, integer, read_toml
+from ..training.metrics import SCALARS
+from ..training.models import ModelConfig
 from .stats import corrected_t_test
-from .train import RunConfig, TrainConfig, config_from_dict
+from ..training.run import RunConfig, TrainConfig, config_from_dict
 
 METRICS = ("qwk",) + tuple(m for m in SCALARS if m != "qwk")  # the study's measure first
 
@@ -172,7 +172,7 @@ def load_study(path: str) -> Study:
 # ---- running ----------------------------------------------------------------------------
 
 def _split(name: str, labels, patients, folds: int):
-    from .dataset import grouped_folds, proposal_holdout
+    from ..crops.archive import grouped_folds, proposal_holdout
     if name == "proposal":
         return proposal_holdout(patients)
     fold, seed = (int(v) for v in re.match(r"fold(\d+)-seed(\d+)", name).groups())
@@ -181,7 +181,7 @@ def _split(name: str, labels, patients, folds: int):
 
 def train_job(job: dict, data, out: str) -> dict:
     """Train one job's run on ``data`` (a KneeDataset) into ``out``; returns the record."""
-    from .train import train_run
+    from ..training.run import train_run
     train, test = _split(job["split"], data.labels, data.patients, job["folds"])
     config = config_from_dict(job["config"])
     if job["split"] != "proposal":  # each seed of the study seeds the run too
@@ -206,7 +206,7 @@ def _run_one(job: dict) -> dict:
 
 
 def _run_here(job: dict) -> dict:
-    from .dataset import load_dataset
+    from ..crops.archive import load_dataset
     record = train_job(job, load_dataset(job["crops"]), job["out"])
     return {"out": job["out"], "status": record["status"], "message": record["message"]}
 

@@ -34,8 +34,8 @@ from scipy import ndimage
 import minicnn
 from minicnn import nn, optim
 
-from .atomic import write_json
-from .config_checks import BadValue, boolean, choice, integer, number, read_toml
+from ..atomic import write_json
+from ..config_checks import BadValue, boolean, choice, integer, number, read_toml
 from .metrics import bootstrap_intervals, grade_metrics
 from .models import ModelConfig, build_model
 

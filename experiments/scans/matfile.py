@@ -13,7 +13,7 @@ import time
 import numpy as np
 import scipy.io
 
-from .atomic import atomic_path
+from ..atomic import atomic_path
 
 MATLAB_CLASS = {np.dtype(t): t for t in ("double", "single", "uint8", "uint16", "uint32",
                                           "int8", "int16", "int32", "int64", "uint64")}

@@ -24,10 +24,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .atomic import atomic_path
-from .bonescan import UNSPECIFIED, ScanError, read_scan
+from ..atomic import atomic_path
+from ..scans.bonescan import UNSPECIFIED, ScanError, read_scan
 from .knee import VIEWS, crop_scales, cut_crops, locate_knees, window_at
-from .pseudonyms import Pseudonyms
+from ..scans.pseudonyms import Pseudonyms
 
 PROPOSAL_EXCLUDED = ("0000001.mat", "0000058.mat", "0000615.mat", "0000823.mat")
 CACHE_VERSION = 3

@@ -28,10 +28,10 @@ import os
 
 import numpy as np
 
-from .atomic import atomic_path, write_json
+from ..atomic import atomic_path, write_json
 from .pooled import paired_difference, pool_folds, seed_mean_intervals
 from .stats import HOLM_NAME, TEST_NAME, holm, minimum_detectable_difference
-from .study import METRICS, ConditionResult, Study, collect, compare, slug
+from .grid import METRICS, ConditionResult, Study, collect, compare, slug
 
 GRADES = ("normal", "minimal", "mild", "moderate", "severe")
 NAMES = {"qwk": "QWK", "accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy",
@@ -377,7 +377,7 @@ def _data_summary(out: str) -> list[str]:
     path = os.path.join(out, "crops.npz")
     if not os.path.exists(path):
         return ["(no crops archive found)"]
-    from .dataset import load_dataset
+    from ..crops.archive import load_dataset
     data = load_dataset(path)
     lines = [f"{len(set(data.patients.tolist()))} patients, {len(data.labels)} knee crops; "
              f"knees per grade (0..4): {np.bincount(data.labels, minlength=5).tolist()}",

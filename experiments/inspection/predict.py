@@ -17,10 +17,10 @@ from scipy import ndimage
 
 import minicnn
 
-from .bonescan import read_scan
-from .knee import cut_crops, locate_knees
-from .models import build_model
-from .train import config_from_dict
+from ..scans.bonescan import read_scan
+from ..crops.knee import cut_crops, locate_knees
+from ..training.models import build_model
+from ..training.run import config_from_dict
 
 GRADE_NAMES = ("normal", "minimal", "mild", "moderate", "severe")
 

@@ -91,7 +91,7 @@ def _dataset(payload: tuple[str, bytes]):
     if digest not in _LOADED:
         if hashlib.sha256(data).hexdigest() != digest:
             raise ValueError("the crops archive arrived damaged (SHA-256 mismatch)")
-        from .dataset import load_dataset
+        from ..crops.archive import load_dataset
         _LOADED.clear()
         _LOADED[digest] = load_dataset(io.BytesIO(data))
     return _LOADED[digest]
@@ -100,7 +100,7 @@ def _dataset(payload: tuple[str, bytes]):
 def dask_task(job: dict, payload: tuple[str, bytes]) -> dict:
     """Train one run on a worker; returns its record."""
     import minicnn
-    from .study import train_job
+    from .grid import train_job
     minicnn.backend.use_private_kernel_cache()  # a no-op after this worker's first task
     minicnn.backend.set_num_threads(job["threads"])
     if job["device"] == "auto":
@@ -117,8 +117,8 @@ def run_study_dask(study, crops: str, out: str, scheduler: str | None = None, wo
     from distributed import Client, LocalCluster, as_completed
     from tqdm import tqdm
 
-    from .atomic import write_json
-    from .study import pending_jobs, slug
+    from ..atomic import write_json
+    from .grid import pending_jobs, slug
 
     jobs = pending_jobs(study, crops, out, threads, device)
     cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,

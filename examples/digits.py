@@ -7,7 +7,7 @@ values 0..16. Split: stratified 80/20 with a fixed seed. Network::
               -> Conv2d(16,32,3,p=1) -> BatchNorm2d -> ReLU -> MaxPool2d(2)   -> (N,32,2,2)
               -> Flatten -> Linear(128, 10)                                   -> logits (N,10)
 
-Run: ``python -m experiments.digits [--epochs 15] [--seed 0]``.
+Run: ``python -m examples.digits [--epochs 15] [--seed 0]``.
 """
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .metrics import SCALARS, confusion_matrices, patient_bootstrap_weights, percentile_interval, \
+from ..training.metrics import SCALARS, confusion_matrices, patient_bootstrap_weights, percentile_interval, \
     weighted_scalars
 
 BOOTSTRAP_SEED = 0

@@ -6,8 +6,8 @@ import os
 
 import numpy as np
 
-from .bonescan import ScanError, read_scan
-from .dataset import scan_files
+from ..scans.bonescan import ScanError, read_scan
+from .archive import scan_files
 from .knee import WINDOW, cut_crops, locate_knees
 
 GRADE_NAMES = ("normal", "minimal", "mild", "moderate", "severe")
