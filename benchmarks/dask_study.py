@@ -24,7 +24,8 @@ def main(argv=None) -> int:
     from experiments import dataset
     from experiments.cli import default_data
     from experiments.study.dask_executor import run_study_dask
-    from experiments.study.grid import load_study, run_study
+    from experiments.study.grid import load_study
+    from experiments.study.local_executor import run_study
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="experiments/configs/demo.toml")

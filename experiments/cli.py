@@ -29,6 +29,7 @@ from .crops import archive
 from .crops.knee import VIEWS
 from .scans.phantom import write_phantom
 from .scans.pseudonyms import Pseudonyms, check_outside, check_records
+from .splits import split_option
 
 
 def _phantom(args) -> int:
@@ -83,27 +84,14 @@ def default_data(progress: bool) -> str:
     return folder
 
 
-def split_indices(spec: str, data, seed: int):
-    """'proposal' (the last 20 patients are the test set) or 'fold:K:N' (fold K of N
-    stratified patient-grouped folds, counted from 1)."""
-    if spec == "proposal":
-        return archive.proposal_holdout(data.patients)
-    parts = spec.split(":")
-    if len(parts) != 3 or parts[0] != "fold" or not all(p.isdigit() for p in parts[1:]):
-        raise ValueError(f"--split must be 'proposal' or 'fold:K:N', got {spec!r}")
-    k, n = int(parts[1]), int(parts[2])
-    if not 1 <= k <= n:
-        raise ValueError(f"--split fold:{k}:{n}: K must be between 1 and {n}")
-    return archive.grouped_folds(data.labels, data.patients, n, seed)[k - 1]
-
-
 def _train(args) -> int:
-    from .training.run import load_config, train_run
+    from .training.config import load_config
+    from .training.run import train_run
     config = load_config(args.config)
     device = resolve_device(args.device)
     os.makedirs(args.out, exist_ok=True)
     data = _crops_for(args, args.out)
-    train, test = split_indices(args.split, data, config.train.seed)
+    train, test = split_option(args.split, data.labels, data.patients, config.train.seed)
     record = train_run(config, data.images, data.labels, data.patients, train, test, args.out,
                        progress=not args.quiet, device=device, scales=data.scales,
                        key_fingerprint=data.key_fingerprint)
@@ -145,7 +133,8 @@ def _crops_for(args, out: str):
 
 def _study(args) -> int:
     from .study.report import write_report
-    from .study.grid import load_study, run_study
+    from .study.grid import load_study
+    from .study.local_executor import run_study
     study = load_study(args.config)
     security = None
     if args.executor == "dask":
@@ -194,7 +183,8 @@ def _scan_pseudonyms(args, folder: str | None, nested: bool):
 
 
 def _predict(args) -> int:
-    from .inspection.predict import GRADE_NAMES, predict_scan
+    from .grades import NAMES
+    from .inspection.predict import predict_scan
     folder = args.out and os.path.dirname(os.path.abspath(args.out))
     pseudonyms = _scan_pseudonyms(args, folder, False)
     result = predict_scan(args.checkpoint, args.scan, args.out, pseudonyms)
@@ -205,7 +195,7 @@ def _predict(args) -> int:
     for knee in result["knees"]:
         probabilities = ", ".join(f"KL{g} {p:.2f}" for g, p in enumerate(knee["probabilities"]))
         print(f"  knee {knee['side'] + 1} (columns {knee['columns']}): KL{knee['grade']} "
-              f"{GRADE_NAMES[knee['grade']]}  [{probabilities}]")
+              f"{NAMES[knee['grade']]}  [{probabilities}]")
     if args.out:
         print(f"Grad-CAM overlay: {args.out}")
     return 0

@@ -1,4 +1,4 @@
-"""A folder of scans -> one cached ``.npz`` of knee crops, labels and patients; patient-level splits.
+"""A folder of scans -> one cached ``.npz`` of knee crops, labels and patients.
 
 Every ``*.mat`` file in the folder is read (``bonescan.read_scan``), its knee window found
 (``knee.locate_knees``, unless the manual override table names the file) and its two
@@ -25,9 +25,10 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..atomic import atomic_path
-from ..scans.bonescan import UNSPECIFIED, ScanError, read_scan
-from .knee import VIEWS, crop_scales, cut_crops, locate_knees, window_at
+from ..grades import COUNT, UNSPECIFIED
+from ..scans.bonescan import ScanError, read_scan
 from ..scans.pseudonyms import Pseudonyms
+from .knee import VIEWS, crop_scales, cut_crops, locate_knees, window_at
 
 PROPOSAL_EXCLUDED = ("0000001.mat", "0000058.mat", "0000615.mat", "0000823.mat")
 CACHE_VERSION = 3
@@ -59,7 +60,7 @@ class Summary:
     unspecified_knees: int = 0
     low_confidence: list[tuple[str, float]] = field(default_factory=list)
     manual: list[str] = field(default_factory=list)
-    knees_per_grade: list[int] = field(default_factory=lambda: [0] * 5)
+    knees_per_grade: list[int] = field(default_factory=lambda: [0] * COUNT)
     dropped_info: dict[str, int] = field(default_factory=dict)  # info field name -> scans
 
     def skipped_by_kind(self) -> dict[str, int]:
@@ -268,28 +269,3 @@ def read_overrides(path: str) -> tuple[tuple[str, int], ...]:
             except ValueError:
                 raise ValueError(f"{path}, line {number}: expected 'file,row', got {line!r}") from None
     return tuple(table)
-
-
-# ---- patient-level splits --------------------------------------------------------------
-
-def proposal_holdout(patients: np.ndarray, test_patients: int = 20) -> tuple[np.ndarray, np.ndarray]:
-    """The proposal's split, made per patient: the last ``test_patients`` patients (in file
-    order) are the test set (20 patients = the proposal's 40 knee images)."""
-    order = list(dict.fromkeys(patients.tolist()))
-    if not 0 < test_patients < len(order):
-        raise ValueError(f"proposal_holdout: {test_patients} test patients out of {len(order)}")
-    test = np.isin(patients, order[-test_patients:])
-    return np.flatnonzero(~test), np.flatnonzero(test)
-
-
-def grouped_folds(labels: np.ndarray, patients: np.ndarray, folds: int = 5, seed: int = 0):
-    """Stratified K-fold with every patient's knees in one fold (scikit-learn's
-    ``StratifiedGroupKFold``, shuffled with ``seed``); a list of (train, test) index arrays."""
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    if len(set(patients.tolist())) < folds or np.bincount(labels).max(initial=0) < folds:
-        raise ValueError(f"grouped_folds: {folds} folds need at least {folds} patients and some "
-                         f"grade with {folds} knees; got {len(set(patients.tolist()))} patients, "
-                         f"knees per grade {np.bincount(labels, minlength=5).tolist()}")
-    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-    return [(train, test) for train, test in splitter.split(np.zeros(len(labels)), labels, patients)]

@@ -6,16 +6,10 @@ import os
 
 import numpy as np
 
+from ..grades import grade_text
 from ..scans.bonescan import ScanError, read_scan
 from .archive import scan_files
 from .knee import WINDOW, cut_crops, locate_knees
-
-GRADE_NAMES = ("normal", "minimal", "mild", "moderate", "severe")
-
-
-def _label(code: int) -> str:
-    return "unspecified" if code < 0 else f"KL{code} {GRADE_NAMES[code]}"
-
 
 def write_preview(folder: str, out: str, count: int = 8) -> list[str]:
     """Draw the first ``count`` readable scans of ``folder`` into the PNG ``out``; returns
@@ -48,7 +42,7 @@ def write_preview(folder: str, out: str, count: int = 8) -> list[str]:
         for side in range(2):
             ax = fig.add_subplot(grid[1, 2 * i + side])
             ax.imshow(crops[side, 0], cmap="gray_r", vmin=0, vmax=max(crops.max(), 1e-6))
-            ax.set_title(_label(record.labels[side]), fontsize=7)
+            ax.set_title(grade_text(record.labels[side]), fontsize=7)
             ax.axis("off")
     fig.suptitle("knee windows (red) and crops: columns 0-127 | 128-255, anterior view")
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)

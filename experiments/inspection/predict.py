@@ -17,12 +17,11 @@ from scipy import ndimage
 
 import minicnn
 
-from ..scans.bonescan import read_scan
 from ..crops.knee import cut_crops, locate_knees
+from ..grades import NAMES
+from ..scans.bonescan import read_scan
 from ..training.models import build_model
-from ..training.run import config_from_dict
-
-GRADE_NAMES = ("normal", "minimal", "mild", "moderate", "severe")
+from ..training.config import config_from_dict
 
 
 def load_run(checkpoint: str):
@@ -117,7 +116,7 @@ def _draw(record, window, crops, maps, knees, path: str) -> None:
                 ax.imshow(maps[side], cmap="jet", alpha=0.45, vmin=0, vmax=1)
             truth = "" if knee["label"] is None else f", labelled KL{knee['label']}"
             ax.set_title(f"knee {side + 1} ({knee['columns']}) {title}\npredicted KL{knee['grade']} "
-                         f"{GRADE_NAMES[knee['grade']]} ({max(knee['probabilities']):.0%}){truth}", fontsize=8)
+                         f"{NAMES[knee['grade']]} ({max(knee['probabilities']):.0%}){truth}", fontsize=8)
             ax.axis("off")
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

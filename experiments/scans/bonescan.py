@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..grades import CODES, UNSPECIFIED, grade_of_code
 from .mat5_structure import check_v5_structure
 
-ROWS, COLS = 1024, 256
-VALID_CODES = (2, 3, 4, 5, 6, -1)
-UNSPECIFIED = -1
+ROWS, COLS = 1024, 256  # the scan's rows (head to feet) and columns; the phantom's too
 MAX_TOTAL_COUNTS = 5e7  # per view; real whole-body views hold ~1-3 M counts
 MIN_TOTAL_COUNTS = 1e4
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -172,9 +171,9 @@ def _validate_codes(codes) -> tuple[int, int]:
     if codes.dtype.kind not in "iuf" or codes.size != 2:
         raise ScanError("bad labels", f"kneejointid must hold two numbers, got {codes.tolist()!r:.60}")
     values = codes.astype(np.float64)
-    if not all(v in VALID_CODES for v in values):
+    if not all(v in CODES for v in values):
         raise ScanError("bad labels", f"kneejointid {values.tolist()} outside {{2..6, -1}}")
-    return tuple(UNSPECIFIED if v == UNSPECIFIED else int(v) - 2 for v in values)
+    return tuple(grade_of_code(v) for v in values)
 
 
 def mat_version(path: str) -> str:

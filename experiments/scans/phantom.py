@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..grades import COUNT, UNSPECIFIED, code_of_grade
+from .bonescan import COLS, ROWS
 from .matfile import write_mat
 
-ROWS, COLS = 1024, 256
 PIXEL_MM = 2.3
 GRADE_MIX = np.array([0.35, 0.25, 0.20, 0.13, 0.07])  # KL 0..4, a clinical (not uniform) mix
 LABEL_NOISE = 0.12
@@ -75,14 +76,15 @@ def draw_patient(rng: np.random.Generator, patient_id: str) -> Patient:
     """Draw one patient's anatomy, grades and labels."""
     height = rng.uniform(150, 195) * 10 / PIXEL_MM
     top = rng.uniform(8, ROWS - height - 12)
-    latent = rng.choice(5, p=GRADE_MIX)
-    grades = tuple(int(np.clip(latent + rng.choice([-1, 0, 0, 0, 1]), 0, 4)) for _ in range(2))
+    latent = rng.choice(COUNT, p=GRADE_MIX)
+    grades = tuple(int(np.clip(latent + rng.choice([-1, 0, 0, 0, 1]), 0, COUNT - 1))
+                   for _ in range(2))
     codes = []
     for grade in grades:
         label = grade
         if rng.random() < LABEL_NOISE:
-            label = int(np.clip(grade + rng.choice([-1, 1]), 0, 4))
-        codes.append(-1 if rng.random() < UNSPECIFIED_RATE else label + 2)
+            label = int(np.clip(grade + rng.choice([-1, 1]), 0, COUNT - 1))
+        codes.append(UNSPECIFIED if rng.random() < UNSPECIFIED_RATE else code_of_grade(label))
     injection = None
     if rng.random() < INJECTION_RATE:
         along = rng.uniform(0.3, 1.0)  # from mid upper arm down to the hand
@@ -242,7 +244,7 @@ def mat_contents(p: Patient, counts: np.ndarray) -> dict:
     info = {"format": "MAT", "patientid": p.patient_id, "patientname": name, "birthdate": birth,
             "datasize": f"{ROWS}x{COLS}x2",
             "colortype": "grayscale", "radioisotope": ISOTOPE, "knee_row": float(p.knee_row),
-            "true_grades": np.array(p.true_grades, dtype=np.float64) + 2}
+            "true_grades": np.array([code_of_grade(g) for g in p.true_grades], dtype=np.float64)}
     return {"V": counts, "info": info,
             "diaginfo": {"kneejointid": np.array([p.label_codes], dtype=np.float64)}}
 

@@ -97,16 +97,16 @@ def _dataset(payload: tuple[str, bytes]):
     return _LOADED[digest]
 
 
-def dask_task(job: dict, payload: tuple[str, bytes]) -> dict:
-    """Train one run on a worker; returns its record."""
+def run_job_on_dask_worker(job: dict, payload: tuple[str, bytes]) -> dict:
+    """Run one job on a Dask worker, in a temporary folder; returns the run's record."""
     import minicnn
-    from .grid import train_job
+    from .jobs import run_job
     minicnn.backend.use_private_kernel_cache()  # a no-op after this worker's first task
     minicnn.backend.set_num_threads(job["threads"])
     if job["device"] == "auto":
         job = dict(job, device="cuda" if minicnn.cuda.is_available() else "cpu")
     with tempfile.TemporaryDirectory(prefix="minicnn-run-") as folder:
-        return train_job(job, _dataset(payload), folder)
+        return run_job(job, _dataset(payload), folder)
 
 
 def run_study_dask(study, crops: str, out: str, scheduler: str | None = None, workers: int = 2,
@@ -118,7 +118,8 @@ def run_study_dask(study, crops: str, out: str, scheduler: str | None = None, wo
     from tqdm import tqdm
 
     from ..atomic import write_json
-    from .grid import pending_jobs, slug
+    from .grid import slug
+    from .jobs import job_outcome, pending_jobs
 
     jobs = pending_jobs(study, crops, out, threads, device)
     cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
@@ -133,14 +134,14 @@ def run_study_dask(study, crops: str, out: str, scheduler: str | None = None, wo
         for job in jobs:
             resources = {"GPU": 1} if job["device"] == "cuda" else None
             key = f"minicnn-run-{slug(job['label'])}-{job['split']}-{os.urandom(4).hex()}"
-            futures[client.submit(dask_task, job, payload, retries=retries, key=key, pure=False,
+            futures[client.submit(run_job_on_dask_worker, job, payload, retries=retries, key=key, pure=False,
                                   resources=resources)] = job
         done = []
         bar = tqdm(total=len(jobs), desc="study (dask)", unit="run", disable=not progress)
         for future in as_completed(futures):
             job, record = futures[future], future.result()
             write_json(os.path.join(job["out"], "record.json"), record)
-            done.append({"out": job["out"], "status": record["status"], "message": record["message"]})
+            done.append(job_outcome(job, record))
             bar.update()
         bar.close()
         return done

@@ -1,4 +1,4 @@
-"""The proposal's comparisons as a grid of training runs, with honest uncertainty.
+"""A study: the proposal's comparisons as a grid of training runs.
 
 A study file (TOML) holds the base condition (``[base.model]``, ``[base.train]``), the
 study settings (``[study]``: ``folds``, ``seeds``, ``proposal_split``, ``workers``, ``name``
@@ -8,11 +8,9 @@ e.g. ``train.batch_size``, and its ``values``). Every condition runs on K
 stratified patient-grouped folds for every seed, plus, when asked, the proposal's own split
 (the last 20 patients) once.
 
-Runs execute in a local process pool; each writes ``OUT/runs/<condition>/<split>/record.json``
-atomically through ``train.train_run``, and a rerun of the study skips every run whose
-record exists (and resumes a killed run from its checkpoint). A run that diverges is recorded
-as such and the study goes on. ``compare`` sets each condition against the base with the
-corrected resampled t-test (``stats``) over the same (fold, seed) splits.
+Each (condition, split) is one job (:mod:`.jobs`), run by an executor (:mod:`.local_executor`
+or :mod:`.dask_executor`) into ``OUT/runs/<condition>/<split>/record.json``; :mod:`.results`
+collects the records and compares each condition with the base.
 
 Every value of a study file is checked by ``load_study`` (each condition is built, so its
 model and training values and the shapes its network allows are checked too) before any scan
@@ -22,22 +20,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import multiprocessing
-import os
 import re
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
-
-import numpy as np
+from dataclasses import dataclass
 
 from ..config_checks import BadValue, boolean, integer, read_toml
-from ..training.metrics import SCALARS
 from ..training.models import ModelConfig
-from .stats import corrected_t_test
-from ..training.run import RunConfig, TrainConfig, config_from_dict
-
-METRICS = ("qwk",) + tuple(m for m in SCALARS if m != "qwk")  # the study's measure first
-
+from ..splits import PROPOSAL, fold_name
+from ..training.config import RunConfig, TrainConfig, config_from_dict
 
 @dataclass(frozen=True)
 class Factor:
@@ -76,8 +65,8 @@ class Study:
 
     def splits(self) -> list[str]:
         """'fold<k>-seed<s>' for every fold and seed, then 'proposal' when asked."""
-        names = [f"fold{k}-seed{s}" for s in self.seeds for k in range(1, self.folds + 1)]
-        return names + (["proposal"] if self.proposal_split else [])
+        names = [fold_name(k, s) for s in self.seeds for k in range(1, self.folds + 1)]
+        return names + ([PROPOSAL] if self.proposal_split else [])
 
 
 def _same(a, b) -> bool:
@@ -167,132 +156,3 @@ def load_study(path: str) -> Study:
     except ValueError as err:
         raise ValueError(f"{path}: {err}") from None
     return study
-
-
-# ---- running ----------------------------------------------------------------------------
-
-def _split(name: str, labels, patients, folds: int):
-    from ..crops.archive import grouped_folds, proposal_holdout
-    if name == "proposal":
-        return proposal_holdout(patients)
-    fold, seed = (int(v) for v in re.match(r"fold(\d+)-seed(\d+)", name).groups())
-    return grouped_folds(labels, patients, folds, seed)[fold - 1]
-
-
-def train_job(job: dict, data, out: str) -> dict:
-    """Train one job's run on ``data`` (a KneeDataset) into ``out``; returns the record."""
-    from ..training.run import train_run
-    train, test = _split(job["split"], data.labels, data.patients, job["folds"])
-    config = config_from_dict(job["config"])
-    if job["split"] != "proposal":  # each seed of the study seeds the run too
-        seed = int(job["split"].rsplit("seed", 1)[1])
-        config = dataclasses.replace(config, train=dataclasses.replace(config.train, seed=seed))
-    return train_run(config, data.images, data.labels, data.patients, train, test, out,
-                     progress=False, device=job["device"], scales=data.scales,
-                     key_fingerprint=data.key_fingerprint)
-
-
-def _start_worker() -> None:
-    """Pool worker start-up: a private Numba cache (see backend.use_private_kernel_cache)."""
-    import minicnn
-    minicnn.backend.use_private_kernel_cache()
-
-
-def _run_one(job: dict) -> dict:
-    """One run in a pool worker (its own process): set its threads, load the crops, train."""
-    import minicnn
-    minicnn.backend.set_num_threads(job["threads"])
-    return _run_here(job)
-
-
-def _run_here(job: dict) -> dict:
-    from ..crops.archive import load_dataset
-    record = train_job(job, load_dataset(job["crops"]), job["out"])
-    return {"out": job["out"], "status": record["status"], "message": record["message"]}
-
-
-def pending_jobs(study: Study, crops: str, out: str, threads: int, device: str = "cpu") -> list[dict]:
-    """One job per (condition, split) without a record in ``OUT/runs``."""
-    jobs = []
-    for factor, label, config in study.conditions():
-        for split in study.splits():
-            run_dir = os.path.join(out, "runs", slug(label), split)
-            if os.path.exists(os.path.join(run_dir, "record.json")):
-                continue
-            jobs.append({"factor": factor, "label": label, "config": config.to_dict(), "split": split,
-                         "out": run_dir, "crops": os.path.abspath(crops), "folds": study.folds,
-                         "threads": threads, "device": device})
-    return jobs
-
-
-def run_study(study: Study, crops: str, out: str, workers: int | None = None, progress: bool = True,
-              device: str = "cpu") -> list:
-    """Run every (condition, split) that has no record yet; return the list of jobs run.
-    One worker runs in this process; more run in a pool of spawned processes, each with
-    ``cores // workers`` threads."""
-    from tqdm import tqdm
-
-    workers = workers or study.workers
-    jobs = pending_jobs(study, crops, out, max(1, (os.cpu_count() or 1) // workers), device)
-    done = []
-    bar = tqdm(total=len(jobs), desc="study", unit="run", disable=not progress)
-    if workers == 1:
-        for job in jobs:
-            done.append(_run_here(job))
-            bar.update()
-    else:
-        # spawn, not fork: OpenMP thread pools (Numba's) do not survive a fork
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_start_worker) as pool:
-            for future in as_completed([pool.submit(_run_one, job) for job in jobs]):
-                done.append(future.result())
-                bar.update()
-    bar.close()
-    return done
-
-
-# ---- collecting and comparing -----------------------------------------------------------
-
-@dataclass
-class ConditionResult:
-    factor: str
-    label: str
-    runs: dict = field(default_factory=dict)  # split -> record
-
-    def values(self, metric: str, splits=None) -> np.ndarray:
-        """The test metric of every finished fold run (not the proposal's split), by split."""
-        keys = [s for s in (splits or sorted(self.runs)) if s != "proposal"]
-        return np.array([self.runs[s]["test"][metric] if self.runs.get(s, {}).get("status") == "finished"
-                         else np.nan for s in keys])
-
-    def test_to_train(self) -> float:
-        """Mean over the fold runs of test patients / training patients (validation included:
-        the training side of the split): the ``n_test / n_train`` of the corrected t-test."""
-        sides = [r["patients"] for s, r in self.runs.items() if s != "proposal" and "patients" in r]
-        ratios = [len(p["test"]) / (len(p["train"]) + len(p["validation"])) for p in sides]
-        return float(np.mean(ratios)) if ratios else float("nan")
-
-
-def collect(study: Study, out: str) -> list[ConditionResult]:
-    results = []
-    for factor, label, _ in study.conditions():
-        result = ConditionResult(factor, label)
-        for split in study.splits():
-            path = os.path.join(out, "runs", slug(label), split, "record.json")
-            if os.path.exists(path):
-                with open(path) as f:
-                    result.runs[split] = json.load(f)
-        results.append(result)
-    return results
-
-
-def compare(base: ConditionResult, other: ConditionResult, metric: str = "qwk") -> dict:
-    """The corrected resampled t-test (``stats.corrected_t_test``) of the differences
-    (other - base) over the fold splits both finished: ``pairs``, ``mean_difference``,
-    ``sd``, ``df``, ``p_value`` and ``test_to_train``."""
-    splits = sorted(s for s in set(base.runs) & set(other.runs) if s != "proposal")
-    diff = other.values(metric, splits) - base.values(metric, splits)
-    ratio = base.test_to_train()
-    result = corrected_t_test(diff, ratio)
-    return {"pairs": result["runs"], "mean_difference": result["mean"], "sd": result["sd"],
-            "df": result["df"], "p_value": result["p"], "test_to_train": ratio}

@@ -17,23 +17,25 @@ written for a clinical reader.
 - The condition with the best pooled QWK: its confusion matrix as a table and a heatmap,
   per-grade recall with intervals. Then failed runs and the data summary.
 
-Figures are written atomically (a reader never sees half a PNG).
+The figures are drawn by :mod:`.figures`, the HTML page by :mod:`.html_page`.
 """
 from __future__ import annotations
 
-import base64
-import html
 import math
 import os
 
 import numpy as np
 
+from .. import grades
 from ..atomic import atomic_path, write_json
+from ..splits import PROPOSAL, fold_name
+from . import figures, html_page
+from .grid import Study, slug
+from .html_page import BESIDE
 from .pooled import paired_difference, pool_folds, seed_mean_intervals
+from .results import METRICS, ConditionResult, collect, compare
 from .stats import HOLM_NAME, TEST_NAME, holm, minimum_detectable_difference
-from .grid import METRICS, ConditionResult, Study, collect, compare, slug
 
-GRADES = ("normal", "minimal", "mild", "moderate", "severe")
 NAMES = {"qwk": "QWK", "accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy",
          "macro_f1": "Macro F1", "mae": "MAE (grades)", "auc_djd": "AUC DJD"}
 LEGEND = {"QWK": "quadratic-weighted kappa: agreement with the reference grade, 1 perfect, "
@@ -47,14 +49,13 @@ LEGEND = {"QWK": "quadratic-weighted kappa: agreement with the reference grade, 
                      "(0.5 chance, 1 perfect)"}
 DETECTABLE = 0.5  # a ΔQWK this large is e.g. moderate (0.4) against almost perfect (0.9) agreement
 ALPHA, POWER = 0.05, 0.8
-BESIDE = "<!-- the next figure goes beside the table above -->"  # read by _html, hidden in markdown
 
 
 def _pooled(study: Study, result: ConditionResult) -> dict:
     """seed -> the pooled out-of-fold predictions of the seeds whose every fold finished."""
     out = {}
     for seed in study.seeds:
-        pooled = pool_folds([result.runs.get(f"fold{k}-seed{seed}", {})
+        pooled = pool_folds([result.runs.get(fold_name(k, seed), {})
                              for k in range(1, study.folds + 1)])
         if pooled is not None:
             out[seed] = pooled
@@ -164,15 +165,15 @@ def write_report(study: Study, out: str) -> tuple[str, str]:
     base = results[0]
     analysis = _analyse(study, results)
     summaries, comparisons = analysis["summaries"], analysis["comparisons"]
-    figures = os.path.join(out, "figures")
-    os.makedirs(figures, exist_ok=True)
+    figure_dir = os.path.join(out, "figures")
+    os.makedirs(figure_dir, exist_ok=True)
     md = [f"# {study.name}: results", ""] + _methods(study, analysis)
     images = []
     if analysis["too_small"]:
         md += [_too_small_sentence(study, analysis), ""]
     if study.factors:
-        forest = os.path.join(figures, "forest.png")
-        _figure_forest(results, analysis, forest)
+        forest = os.path.join(figure_dir, "forest.png")
+        figures.forest_figure(results, analysis, forest)
         images.append(forest)
         md += ["## Difference in QWK from the base", "",
                "![ΔQWK vs base with 95% intervals](figures/forest.png)", ""]
@@ -189,7 +190,7 @@ def write_report(study: Study, out: str) -> tuple[str, str]:
             cells = [r.label, str(int(np.isfinite(r.values("qwk")).sum()))]
             cells += [_cell(summaries[r.label], r.values(m), m) for m in METRICS]
             cells += _comparison_cells(comparisons.get(r.label), testing)
-            cells.append(_proposal_cell(r.runs.get("proposal", {})))
+            cells.append(_proposal_cell(r.runs.get(PROPOSAL, {})))
             md.append("| " + " | ".join(cells) + " |")
         if factor in analysis["detectable"]:
             d = analysis["detectable"][factor]
@@ -197,22 +198,23 @@ def write_report(study: Study, out: str) -> tuple[str, str]:
                      f"{d['runs']} paired runs)." if np.isfinite(d["mdd"]) else
                      "not estimable (fewer than 2 paired runs or no spread).")
             md += ["", f"Smallest ΔQWK this design detects at 80% power (α {ALPHA}): {reach}"]
-        bars, curves = (os.path.join(figures, f"{slug(factor)}-{kind}.png")
+        bars, curves = (os.path.join(figure_dir, f"{slug(factor)}-{kind}.png")
                         for kind in ("bars", "curves"))
-        _figure_bars(rows, summaries, factor, bars)
-        _figure_curves(rows, factor, curves)
+        figures.bars_figure(rows, summaries, factor, bars)
+        figures.curves_figure(rows, factor, curves)
         images += [bars, curves]
         md += ["", f"![{factor}: test QWK](figures/{os.path.basename(bars)})",
                f"![{factor}: learning curves](figures/{os.path.basename(curves)})", ""]
 
-    md += _best_section(results, summaries, figures, images)
+    md += _best_section(results, summaries, figure_dir, images)
     failures = [(r.label, s, run["message"]) for r in results for s, run in r.runs.items()
                 if run.get("status") != "finished"]
     md += ["", "## Failed runs", ""]
     md += [f"- {label}, {split}: {msg}" for label, split, msg in failures] or ["none"]
     md += ["", "## Data", ""] + [f"- {line}" for line in _data_summary(out)]
     md_path, html_path = os.path.join(out, "report.md"), os.path.join(out, "report.html")
-    for path, text in ((md_path, "\n".join(md) + "\n"), (html_path, _html("\n".join(md), images))):
+    page = html_page.page("\n".join(md), images)
+    for path, text in ((md_path, "\n".join(md) + "\n"), (html_path, page)):
         with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
     write_json(os.path.join(out, "study.json"),
@@ -244,7 +246,7 @@ def _proposal_cell(proposal: dict) -> str:
     return _interval(proposal["test"]["qwk"], low, high)
 
 
-def _best_section(results, summaries, figures: str, images: list) -> list[str]:
+def _best_section(results, summaries, figure_dir: str, images: list) -> list[str]:
     scored = [r for r in results if summaries[r.label]]
     if not scored:
         return ["## Best condition", "",
@@ -253,122 +255,21 @@ def _best_section(results, summaries, figures: str, images: list) -> list[str]:
     s = summaries[best.label]
     confusion = np.array(s["confusion"])
     recall = s["recall_per_grade"]
-    heatmap = os.path.join(figures, "best-confusion.png")
-    _figure_confusion(confusion, best.label, heatmap)
+    heatmap = os.path.join(figure_dir, "best-confusion.png")
+    figures.confusion_figure(confusion, best.label, heatmap)
     images.append(heatmap)
     seeds = f"once per seed, {s['seeds']} seeds" if s["seeds"] > 1 else "once"
     lines = [f"## Best condition: {best.label}", "",
              f"Highest pooled QWK ({_interval(**s['qwk'])}). Confusion matrix of its pooled "
              f"out-of-fold predictions (rows: reference grade; each knee counted {seeds}); recall "
              f"per grade with its 95% patient-bootstrap interval.", "",
-             "| reference \\ predicted | " + " | ".join(GRADES) + " | recall [95% CI] |",
+             "| reference \\ predicted | " + " | ".join(grades.NAMES) + " | recall [95% CI] |",
              "|" + " --- |" * 7]
-    for g in range(5):
+    for g in range(grades.COUNT):
         cell = _interval(recall["estimate"][g], recall["low"][g], recall["high"][g])
-        lines.append(f"| {GRADES[g]} | " + " | ".join(map(str, confusion[g])) + f" | {cell} |")
+        lines.append(f"| {grades.NAMES[g]} | " + " | ".join(map(str, confusion[g])) + f" | {cell} |")
     return lines + ["", BESIDE,
                     f"![confusion matrix of {best.label}](figures/{os.path.basename(heatmap)})"]
-
-
-# ---- figures ----------------------------------------------------------------------------
-
-def _pyplot():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def _save(fig, path: str) -> None:
-    """The figure as a PNG at ``path``, atomically."""
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=90)
-    _pyplot().close(fig)
-
-
-def _figure_forest(results, analysis: dict, path: str) -> None:
-    plt = _pyplot()
-    rows = results[1:]
-    fig, ax = plt.subplots(figsize=(7.5, 1.0 + 0.34 * len(rows)))
-    for y, r in enumerate(rows):
-        c = analysis["comparisons"][r.label]
-        delta = c["delta"]
-        if not delta or not np.isfinite(delta["estimate"]):
-            ax.text(0, y, "n/a", va="center", ha="center", fontsize=8, color="grey")
-            continue
-        ax.errorbar(delta["estimate"], y, xerr=[[delta["estimate"] - delta["low"]],
-                                                [delta["high"] - delta["estimate"]]],
-                    fmt="o", color="#4c78a8", capsize=3)
-        if not analysis["too_small"] and np.isfinite(c["p_holm"]):
-            ax.annotate(f"Holm p {c['p_holm']:.3f}", (1.01, y), xycoords=("axes fraction", "data"),
-                        va="center", fontsize=7)
-    ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(range(len(rows)), [r.label for r in rows], fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel("ΔQWK vs base (pooled out-of-fold, 95% paired patient-bootstrap interval)")
-    ax.set_title("Difference in quadratic-weighted kappa from the base condition", fontsize=10)
-    fig.tight_layout()
-    _save(fig, path)
-
-
-def _figure_bars(rows, summaries, factor: str, path: str) -> None:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(rows), 3.2))
-    for x, r in enumerate(rows):
-        s = summaries[r.label]
-        if s and np.isfinite(s["qwk"]["estimate"]):
-            q = s["qwk"]
-            ax.bar(x, q["estimate"], color="#4c78a8")
-            ax.errorbar(x, q["estimate"], color="black", capsize=4,
-                        yerr=[[q["estimate"] - q["low"]], [q["high"] - q["estimate"]]])
-    ax.set_xticks(range(len(rows)), [r.label for r in rows], rotation=20, ha="right", fontsize=8)
-    lows = [summaries[r.label]["qwk"]["low"] for r in rows if summaries[r.label]]
-    ax.set_ylim(min([0.0] + [v for v in lows if np.isfinite(v)]), 1.0)
-    ax.set_ylabel("QWK (pooled, 95% CI)")
-    ax.set_title(factor)
-    fig.tight_layout()
-    _save(fig, path)
-
-
-def _figure_curves(rows, factor: str, path: str) -> None:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 3.2))
-    for r in rows:
-        curves = [[h["val_qwk"] for h in run["history"]]
-                  for s, run in r.runs.items() if s != "proposal"]
-        length = min(map(len, curves), default=0)
-        if length == 0:  # no run of this condition has finished an epoch yet
-            continue
-        ax.plot(range(1, length + 1), np.nanmean([c[:length] for c in curves], axis=0),
-                label=r.label)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("validation QWK (mean over runs)")
-    if ax.get_lines():
-        ax.legend(fontsize=7)
-    ax.set_title(f"{factor}: learning curves")
-    fig.tight_layout()
-    _save(fig, path)
-
-
-def _figure_confusion(confusion: np.ndarray, label: str, path: str) -> None:
-    """Rows coloured by the share of the reference grade's knees, annotated with counts."""
-    plt = _pyplot()
-    totals = confusion.sum(1, keepdims=True)
-    share = np.divide(confusion, totals, out=np.zeros(confusion.shape), where=totals > 0)
-    fig, ax = plt.subplots(figsize=(4.6, 3.9))
-    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
-    for i in range(5):
-        for j in range(5):
-            ax.text(j, i, str(confusion[i, j]), ha="center", va="center", fontsize=9,
-                    color="white" if share[i, j] > 0.6 else "black")
-    ax.set_xticks(range(5), GRADES, rotation=30, ha="right", fontsize=8)
-    ax.set_yticks(range(5), GRADES, fontsize=8)
-    ax.set_xlabel("predicted grade")
-    ax.set_ylabel("reference grade")
-    ax.set_title(f"{label}: confusion matrix", fontsize=9)
-    fig.colorbar(image, ax=ax, label="share of the reference grade's knees", shrink=0.8)
-    fig.tight_layout()
-    _save(fig, path)
 
 
 # ---- data and HTML ----------------------------------------------------------------------
@@ -380,7 +281,7 @@ def _data_summary(out: str) -> list[str]:
     from ..crops.archive import load_dataset
     data = load_dataset(path)
     lines = [f"{len(set(data.patients.tolist()))} patients, {len(data.labels)} knee crops; "
-             f"knees per grade (0..4): {np.bincount(data.labels, minlength=5).tolist()}",
+             f"knees per grade (0..4): {np.bincount(data.labels, minlength=grades.COUNT).tolist()}",
              f"unspecified knees left out: {data.summary.unspecified_knees}",
              f"patients are pseudonyms (docs/privacy.md); identifying info fields dropped at "
              f"reading: {sum(data.summary.dropped_info.values())}"]
@@ -388,54 +289,3 @@ def _data_summary(out: str) -> list[str]:
     return lines
 
 
-def _inline(text: str) -> str:
-    """Escaped text with ``**bold**`` spans."""
-    parts = html.escape(text).split("**")
-    return "".join(f"<b>{p}</b>" if k % 2 else p for k, p in enumerate(parts))
-
-
-def _html(markdown: str, images: list[str]) -> str:
-    """A plain self-contained HTML rendering: tables as tables, figures inlined as data URIs;
-    a figure after a ``BESIDE`` line is placed beside the table before it."""
-    inline = {os.path.basename(p): base64.b64encode(open(p, "rb").read()).decode() for p in images}
-    body, table, beside = [], [], False
-
-    def flush():
-        if table:
-            rows = [row for row in table if not set(row.replace("|", "").strip()) <= {"-", " "}]
-            cells = [[_inline(c.strip()) for c in row.strip("|").split("|")] for row in rows]
-            body.append("<table><tr>" + "".join(f"<th>{c}</th>" for c in cells[0]) + "</tr>"
-                        + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>"
-                                  for r in cells[1:])
-                        + "</table>")
-            table.clear()
-
-    for line in markdown.splitlines():
-        if line.startswith("|"):
-            table.append(line)
-            continue
-        flush()
-        if line == BESIDE:
-            beside = True
-        elif line.startswith("## "):
-            body.append(f"<h2>{html.escape(line[3:])}</h2>")
-        elif line.startswith("# "):
-            body.append(f"<h1>{html.escape(line[2:])}</h1>")
-        elif line.startswith("![") and "](figures/" in line:
-            name = line.split("](figures/")[1].rstrip(")")
-            alt = html.escape(line[2:line.index("]")])
-            image = f'<img alt="{alt}" src="data:image/png;base64,{inline[name]}">'
-            if beside:
-                image, beside = f'<div class="beside">{body.pop()}{image}</div>', False
-            body.append(image)
-        elif line.startswith("- "):
-            body.append(f"<li>{_inline(line[2:])}</li>")
-        elif line.strip():
-            body.append(f"<p>{_inline(line)}</p>")
-    flush()
-    style = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto}"
-             "table{border-collapse:collapse;font-size:13px}"
-             "td,th{border:1px solid #ccc;padding:3px 6px}img{max-width:100%}"
-             ".beside{display:flex;gap:2em;align-items:flex-start}.beside img{max-width:45%}")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><style>{style}</style></head>"
-            f"<body>{''.join(body)}</body></html>")

@@ -21,17 +21,17 @@ from __future__ import annotations
 
 import numpy as np
 
-GRADES = 5
-DJD_FROM = 2
+from ..grades import COUNT, DJD_FROM
+
 SCALARS = ("accuracy", "balanced_accuracy", "macro_f1", "qwk", "mae", "auc_djd")
 RANGES = {"accuracy": (0.0, 1.0), "balanced_accuracy": (0.0, 1.0), "macro_f1": (0.0, 1.0),
-          "qwk": (-1.0, 1.0), "mae": (0.0, GRADES - 1.0), "auc_djd": (0.0, 1.0)}
+          "qwk": (-1.0, 1.0), "mae": (0.0, COUNT - 1.0), "auc_djd": (0.0, 1.0)}
 
 
 def _check(labels, probabilities) -> tuple[np.ndarray, np.ndarray]:
     labels, probabilities = np.asarray(labels), np.asarray(probabilities, dtype=np.float64)
-    if probabilities.shape != (len(labels), GRADES):
-        raise ValueError(f"grade_metrics: probabilities of shape ({len(labels)}, {GRADES}) "
+    if probabilities.shape != (len(labels), COUNT):
+        raise ValueError(f"grade_metrics: probabilities of shape ({len(labels)}, {COUNT}) "
                          f"expected, got {probabilities.shape}")
     return labels.astype(np.int64), probabilities
 
@@ -39,9 +39,9 @@ def _check(labels, probabilities) -> tuple[np.ndarray, np.ndarray]:
 def confusion_matrices(labels, predicted, weights: np.ndarray) -> np.ndarray:
     """(B, 5, 5): ``C[b, i, j]`` = summed weight of the knees of true grade i predicted j,
     for ``weights`` (B, K)."""
-    cells = np.zeros((len(labels), GRADES * GRADES))
-    cells[np.arange(len(labels)), labels * GRADES + predicted] = 1.0
-    return (weights @ cells).reshape(-1, GRADES, GRADES)
+    cells = np.zeros((len(labels), COUNT * COUNT))
+    cells[np.arange(len(labels)), labels * COUNT + predicted] = 1.0
+    return (weights @ cells).reshape(-1, COUNT, COUNT)
 
 
 def _auc(labels, probabilities, weights: np.ndarray) -> np.ndarray:
@@ -64,7 +64,7 @@ def weighted_scalars(labels, probabilities, weights: np.ndarray) -> dict:
     labels, probabilities = _check(labels, probabilities)
     weights = np.atleast_2d(np.asarray(weights, dtype=np.float64))
     c = confusion_matrices(labels, probabilities.argmax(axis=1), weights)
-    grades = np.arange(GRADES)
+    grades = np.arange(COUNT)
     rows, cols, hits = c.sum(2), c.sum(1), np.diagonal(c, axis1=1, axis2=2)
     total = rows.sum(1)
     present = rows > 0

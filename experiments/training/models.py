@@ -21,6 +21,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from ..config_checks import BadValue, choice, integer
+from ..grades import COUNT
 
 
 def proposal_simple_cnn(nn, final_relu: bool = False):
@@ -39,7 +40,7 @@ def proposal_simple_cnn(nn, final_relu: bool = False):
                 nn.Conv2d(in_channels=32, out_channels=64, kernel_size=3, padding=1),
                 nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2))
             self.fc_layers = nn.Sequential(
-                nn.Linear(16 * 16 * 64, 5),
+                nn.Linear(16 * 16 * 64, COUNT),
                 *([nn.ReLU()] if final_relu else []))
 
         def forward(self, x):
@@ -67,7 +68,7 @@ class ModelConfig:
     pool_size: int = 2
     input_size: int = 128
     in_channels: int = 1
-    classes: int = 5
+    classes: int = COUNT
 
     def __post_init__(self):
         integer("blocks", self.blocks, 1, 10)

@@ -4,13 +4,14 @@ import json
 
 
 from experiments.study.dask_executor import run_study_dask
-from experiments.study.grid import Factor, Study, run_study
+from experiments.study.grid import Factor, Study
+from experiments.study.local_executor import run_study
 from tests.experiments.test_study import BASE, toy_crops
 
 
 
 def records(out, study):
-    from experiments.study.grid import collect
+    from experiments.study.results import collect
     return {r.label: {s: (run["status"], run["history"], json.dumps(run.get("test"))) for s, run in r.runs.items()}
             for r in collect(study, str(out))}
 

@@ -5,7 +5,8 @@ import pytest
 from hypothesis import assume, given, settings, strategies as st
 
 from experiments.crops import archive
-from experiments.crops.archive import BuildOptions, grouped_folds, load_or_build, proposal_holdout
+from experiments.crops.archive import BuildOptions, load_or_build
+from experiments.splits import grouped_folds, proposal_holdout
 from experiments.scans.matfile import write_mat
 from tests.experiments.scan_files import labels, phantom_variables, with_changes, write_good
 from experiments.scans.pseudonyms import Pseudonyms

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from experiments import cli
-from experiments.study.grid import Factor, Study, collect, compare, load_study, run_study
+from experiments.study.grid import Factor, Study, load_study
+from experiments.study.local_executor import run_study
+from experiments.study.results import collect, compare
 from tests.experiments.test_train import toy_data
 
 BASE = {"model": {"blocks": 2, "channels": [4, 8], "input_size": 16},
@@ -54,7 +56,7 @@ def test_a_study_runs_resumes_and_records_failures(tmp_path):
 
 
 def test_compare_runs_the_corrected_t_test_over_the_same_splits():
-    from experiments.study.grid import ConditionResult
+    from experiments.study.results import ConditionResult
     a, b = ConditionResult("base", "base"), ConditionResult("x", "x = 1")
     sides = {"train": ["p1", "p2", "p3"], "validation": ["p4"], "test": ["p5", "p6"]}  # 2 / 4
     pairs = [(0.5, 0.7), (0.4, 0.62), (0.6, 0.79), (0.55, 0.8), (0.45, 0.66), (0.5, 0.71),

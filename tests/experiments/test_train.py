@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from experiments.training.models import ModelConfig
-from experiments.training.run import RunConfig, TrainConfig, config_from_dict, load_config, train_run
+from experiments.training.config import RunConfig, TrainConfig, config_from_dict, load_config
+from experiments.training.run import train_run
 
 SMALL = ModelConfig(blocks=2, channels=(4, 8), input_size=16)
 
@@ -101,7 +102,7 @@ def test_a_run_on_the_gpu_matches_the_cpu(tmp_path):
 
 
 def test_augmentation_thins_counts_rotates_and_shifts():
-    from experiments.training.run import augment
+    from experiments.training.augment import augment
     rng = np.random.default_rng(0)
     counts = rng.poisson(40.0, size=(64, 1, 16, 16)).astype(np.float32)
     scales = np.full((64, 1), 50.0, np.float32)
