@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def main(argv=None) -> int:
-    from experiments import dataset
+    from experiments.crops import archive
     from experiments.cli import default_data
     from experiments.study.dask_executor import run_study_dask
     from experiments.study.grid import load_study
@@ -34,7 +34,8 @@ def main(argv=None) -> int:
     folder = tempfile.mkdtemp(prefix="minicnn-dask-bench-")
     try:
         crops = os.path.join(folder, "crops.npz")
-        dataset.load_or_build(default_data(False), crops, dataset.BuildOptions(exclude=()), progress=False)
+        archive.load_or_build(default_data(False), crops, archive.BuildOptions(exclude=()),
+                              progress=False)
         runs = len(study.conditions()) * len(study.splits())
         for workers in (1, 2):
             out = os.path.join(folder, f"out{workers}")

@@ -134,6 +134,7 @@ def _crops_of(path: str, options: BuildOptions, pseudonyms: Pseudonyms, summary:
     except ScanError as err:
         summary.skipped.append((shown, err.kind, err.reason))
         return
+    shown = record.file  # the name's pseudonym when the name is the patient ID
     for key in record.dropped:
         summary.dropped_info[key] = summary.dropped_info.get(key, 0) + 1
     overrides = dict(options.overrides)

@@ -31,6 +31,7 @@ MAX_TOTAL_COUNTS = 5e7  # per view; real whole-body views hold ~1-3 M counts
 MIN_TOTAL_COUNTS = 1e4
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 PATIENT_ID_FIELDS = ("patientid", "patid", "id")
+WITHHELD = "(file name withheld: it is the patient ID)"  # shown for such a file read keyless
 # info fields kept (names folded: lower case, no '_' or ' '); knee_row and true_grades are the
 # phantom's ground truth for measuring the locator
 KEPT_INFO = ("format", "datasize", "size", "colortype", "radioisotope", "radiopharmaceutical",
@@ -193,12 +194,12 @@ def _folded(key: str) -> str:
     return key.lower().replace("_", "").replace(" ", "")
 
 
-def _patient_id(info: dict, fallback: str) -> str:
-    """The info field whose name reads 'patient id' in any spelling, else ``fallback``."""
+def _patient_id(info: dict) -> str | None:
+    """The info field whose name reads 'patient id' in any spelling, else None."""
     for key, value in info.items():
         if _folded(key) in PATIENT_ID_FIELDS and str(value).strip():
             return str(value).strip()
-    return fallback
+    return None
 
 
 def _kept_info(info: dict) -> tuple[dict, tuple[str, ...]]:
@@ -214,7 +215,9 @@ def read_scan(path: str, pseudonyms=None, hide_file_name: bool = False) -> ScanR
 
     ``pseudonyms`` (a :class:`.pseudonyms.Pseudonyms`) turns the patient ID (the info field
     named like 'patient id', else the file's stem) into its pseudonym; without it the record
-    has no patient ID. ``hide_file_name`` gives the file name's pseudonym instead of the name."""
+    has no patient ID. ``hide_file_name`` gives the file name's pseudonym instead of the name.
+    When the ID is the file's stem the file name identifies the patient, so it never leaves
+    in clear: the record's ``file`` is the name's pseudonym (``WITHHELD`` without a key)."""
     name = os.path.basename(path)
     if hide_file_name and pseudonyms is None:
         raise ValueError("read_scan: hide_file_name needs pseudonyms (a key)")
@@ -224,7 +227,7 @@ def read_scan(path: str, pseudonyms=None, hide_file_name: bool = False) -> ScanR
         image, codes, info = (_read_v73 if version == "v7.3" else _read_v5)(path)
         counts = _validate_image(image)
         labels = _validate_codes(codes)
-        patient_id = _patient_id(info, os.path.splitext(name)[0])
+        patient_id = _patient_id(info)
     except ScanError:
         raise
     except (MemoryError, KeyboardInterrupt):
@@ -233,6 +236,9 @@ def read_scan(path: str, pseudonyms=None, hide_file_name: bool = False) -> ScanR
         detail = str(exc).replace(path, shown).replace(name, shown)  # h5py names the file
         raise ScanError("unreadable", f"unreadable (truncated or corrupt): "
                                       f"{type(exc).__name__}: {detail[:120]}") from exc
+    if patient_id is None:  # no ID field: the file's stem is the ID, so is the name
+        patient_id = os.path.splitext(name)[0]
+        shown = WITHHELD if pseudonyms is None else pseudonyms.file(name)
     kept, dropped = _kept_info(info)
     return ScanRecord(file=shown,
                       patient_id=None if pseudonyms is None else pseudonyms.patient(patient_id),

@@ -20,7 +20,9 @@ from experiments.crops import archive
 from experiments.scans import pseudonyms
 from experiments.study.dask_executor import UnencryptedNetworkWarning, cluster_security
 from experiments.scans.pseudonyms import Pseudonyms
+from experiments.scans.matfile import write_mat
 from tests.experiments.privacy_files import find_strings, hospital_identity, write_hospital_scans
+from tests.experiments.scan_files import phantom_variables
 
 STUDY = ("[study]\nfolds = 2\nseeds = [0]\nproposal_split = false\n"
          "[base.model]\nblocks = 2\nchannels = [4, 8]\n"
@@ -155,6 +157,24 @@ def test_hidden_file_names_are_pseudonyms_too(hospital, key_file, tmp_path):
     assert {table[f][1] for f in data.files} == shown
     assert table[data.summary.excluded[0]] == ("file", "scan_003.mat")
     assert find_strings(tmp_path / "out", ["scan_0"]) == []
+
+
+def test_a_file_name_that_is_the_patient_id_never_shows_in_clear(key_file, tmp_path, capsys):
+    """A scan whose info has no patient-ID field: its file's stem is the ID, so its name is
+    shown as its pseudonym even without --hide-file-names."""
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    variables = phantom_variables(0)
+    info = {k: v for k, v in variables["info"].items() if k != "patientid"}
+    write_mat(str(folder / "MRN7700123.mat"), {**variables, "info": info})
+    out = tmp_path / "out" / "crops.npz"
+    assert cli.main(["crops", str(folder), "--out", str(out), "--quiet"]) == 0
+    data = archive.load_dataset(str(out))
+    keyed = Pseudonyms.open()
+    assert set(data.files) == {keyed.file("MRN7700123.mat")}
+    assert set(data.patients) == {keyed.patient("MRN7700123")}
+    assert "MRN7700123" not in capsys.readouterr().out
+    assert find_strings(tmp_path / "out", ["MRN7700123"]) == []
 
 
 # ---- the whole pipeline: no identifier in any output ------------------------------------
