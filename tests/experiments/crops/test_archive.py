@@ -1,16 +1,14 @@
 """Folder -> crops: good files give crops, every bad file one reason, the cache is keyed by
-content, and splits never put one patient on both sides."""
+content."""
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings, strategies as st
 
 from experiments.crops import archive
 from experiments.crops.archive import BuildOptions, load_or_build
-from experiments.splits import grouped_folds, proposal_holdout
 from experiments.scans.matfile import write_mat
 from tests.experiments.scan_files import labels, phantom_variables, with_changes, write_good
 from experiments.scans.pseudonyms import Pseudonyms
-from tests.experiments.test_bonescan import KEY, bad_variants, pseudonym
+from tests.experiments.scans.test_bonescan import KEY, bad_variants, pseudonym
 
 
 @pytest.fixture
@@ -104,41 +102,3 @@ def test_override_table_parsing(tmp_path):
     table.write_text("0000007.mat;512\n")
     with pytest.raises(ValueError, match="line 1"):
         archive.read_overrides(str(table))
-
-
-@st.composite
-def knee_sets(draw):
-    patients = draw(st.integers(6, 40))
-    per_patient = draw(st.lists(st.integers(1, 2), min_size=patients, max_size=patients))
-    ids = np.repeat([f"p{i:03d}" for i in range(patients)], per_patient)
-    grades = np.array(draw(st.lists(st.integers(0, 4), min_size=len(ids), max_size=len(ids))))
-    return ids, grades
-
-
-@pytest.mark.filterwarnings("ignore:The least populated class:UserWarning")  # tiny random sets
-@settings(max_examples=60, deadline=None)
-@given(data=knee_sets(), folds=st.integers(2, 5), seed=st.integers(0, 1000), test_patients=st.integers(1, 5))
-def test_no_patient_is_on_both_sides_of_any_split(data, folds, seed, test_patients):
-    patients, grades = data
-    train, test = proposal_holdout(patients, test_patients)
-    assert not set(patients[train]) & set(patients[test])
-    assert len(set(patients[test])) == test_patients and len(train) + len(test) == len(patients)
-    assume(np.bincount(grades).max() >= folds)
-    for train, test in grouped_folds(grades, patients, folds, seed):
-        assert not set(patients[train]) & set(patients[test])
-        assert len(train) + len(test) == len(patients)
-
-
-def test_too_many_folds_is_a_clear_error():
-    with pytest.raises(ValueError, match="5 folds need at least 5 patients"):
-        grouped_folds(np.array([0, 1, 0, 1]), np.array(["a", "a", "b", "c"]), 5)
-
-
-def test_folds_cover_every_knee_once_and_are_seeded():
-    rng = np.random.default_rng(0)
-    patients = np.repeat(np.arange(50).astype(str), 2)
-    grades = rng.integers(0, 5, 100)
-    folds = grouped_folds(grades, patients, 5, seed=1)
-    assert sorted(np.concatenate([t for _, t in folds]).tolist()) == list(range(100))
-    again = grouped_folds(grades, patients, 5, seed=1)
-    assert all(np.array_equal(a[1], b[1]) for a, b in zip(folds, again))

@@ -6,7 +6,7 @@ import json
 from experiments.study.dask_executor import run_study_dask
 from experiments.study.grid import Factor, Study
 from experiments.study.local_executor import run_study
-from tests.experiments.test_study import BASE, toy_crops
+from tests.experiments.study.test_study import BASE, toy_crops
 
 
 
@@ -64,29 +64,46 @@ def test_a_killed_worker_costs_nothing_but_a_retry(tmp_path):
     assert all(job["status"] == "finished" for job in done)
 
 
-def test_an_interrupted_client_resumes_without_redoing_runs(tmp_path):
+def test_an_interrupted_client_stops_promptly_and_resumes_without_redoing_runs(tmp_path):
+    """Ctrl-C (SIGINT) on a client that runs its own LocalCluster: the client exits promptly
+    although a run is in progress, the records of the runs done before stay, and a new client
+    runs only the others. The worker holds every run after the first two until the test opens
+    a gate (a file) after the client has exited, so exactly two runs are done at the SIGINT."""
+    import os
     import signal
     import subprocess
     import sys
     import time
     crops = toy_crops(tmp_path)
     out = tmp_path / "dask"
+    gate = tmp_path / "gate"
     script = (f"import sys; sys.path.insert(0, {str(tmp_path.parent)!r}); sys.path.insert(0, '.')\n"
               "from experiments.study.dask_executor import run_study_dask\n"
               "from experiments.study.grid import Factor, Study\n"
-              "from tests.experiments.test_study import BASE\n"
-              f"study = Study(base=BASE, factors=(Factor('lr', 'train.lr', (0.05, 0.02, 0.01)),), folds=3, "
-              "seeds=(0,), proposal_split=False)\n"
+              "from tests.experiments.study.test_study import BASE\n"
+              "study = Study(base=BASE, factors=(Factor('lr', 'train.lr', (0.05, 0.02, 0.01)),), "
+              "folds=3, seeds=(0,), proposal_split=False)\n"
               f"run_study_dask(study, {crops!r}, {str(out)!r}, workers=1, progress=False)\n")
-    client = subprocess.Popen([sys.executable, "-c", script])
-    deadline = time.time() + 120
-    while len(count_records(out)) < 2 and time.time() < deadline:
-        time.sleep(0.05)
-    client.send_signal(signal.SIGINT)
-    client.wait(timeout=60)
-    finished = count_records(out)
-    assert 2 <= len(finished) < 9
-    study = Study(base=BASE, factors=(Factor("lr", "train.lr", (0.05, 0.02, 0.01)),), folds=3, seeds=(0,),
-                  proposal_split=False)
+    preload = os.path.join(os.path.dirname(__file__), "gated_worker.py")
+    env = dict(os.environ, DASK_DISTRIBUTED__WORKER__PRELOAD=repr([preload]),
+               GATE_FILE=str(gate), GATE_OPEN_RUNS="2")
+    client = subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 240
+        while len(count_records(out)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(count_records(out)) == 2, "the first two runs never finished"
+        interrupted = time.monotonic()
+        client.send_signal(signal.SIGINT)
+        _, stderr = client.communicate(timeout=60)
+        stopped = time.monotonic() - interrupted
+    finally:
+        gate.touch()
+        client.kill()
+    assert client.returncode != 0 and b"KeyboardInterrupt" in stderr
+    assert stopped < 15, f"the client took {stopped:.1f} s to stop after SIGINT"
+    assert len(count_records(out)) == 2
+    study = Study(base=BASE, factors=(Factor("lr", "train.lr", (0.05, 0.02, 0.01)),), folds=3,
+                  seeds=(0,), proposal_split=False)
     again = run_study_dask(study, crops, str(out), workers=2, progress=False)
-    assert len(again) == 9 - len(finished) and len(count_records(out)) == 9
+    assert len(again) == 7 and len(count_records(out)) == 9

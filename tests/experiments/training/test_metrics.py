@@ -23,11 +23,12 @@ def test_metrics_on_a_small_hand_computed_case():
     assert result["mae"] == pytest.approx(2 / 6)
     assert result["balanced_accuracy"] == pytest.approx((0.5 + 1 + 1 + 0 + 1) / 5)
     assert result["confusion"][0] == [1, 1, 0, 0, 0] and result["confusion"][3] == [0, 0, 0, 0, 1]
-    # quadratic kappa by its definition: 1 - sum(w*O) / sum(w*E), w_ij = (i-j)^2/16
-    observed = np.array(result["confusion"], float)
-    expected = np.outer(observed.sum(1), observed.sum(0)) / observed.sum()
-    w = (np.subtract.outer(np.arange(5), np.arange(5)) ** 2) / 16
-    assert result["qwk"] == pytest.approx(1 - (w * observed).sum() / (w * expected).sum())
+    # quadratic kappa 1 - sum w O / sum w E, w_ij = (i - j)^2, by hand: the two misses (0->1,
+    # 3->4) give sum w O = 2; rows (2, 1, 1, 1, 1) and columns (1, 2, 1, 0, 2) of the 6 knees
+    # give sum w E = (2*38 + 20 + 14 + 20 + 38) / 6 = 28, so QWK = 1 - 2/28 = 13/14
+    assert result["qwk"] == pytest.approx(13 / 14)
+    from sklearn.metrics import cohen_kappa_score
+    assert result["qwk"] == pytest.approx(cohen_kappa_score(labels, predicted, weights="quadratic"))
     assert result["auc_djd"] == pytest.approx(1.0)  # P(grade >= 2) ranks every DJD knee first
 
 
