@@ -34,7 +34,8 @@ from .splits import split_option
 
 def _phantom(args) -> int:
     start = time.perf_counter()
-    paths = write_phantom(args.out, args.patients, args.seed, progress=not args.quiet, version=args.format)
+    paths = write_phantom(args.out, args.patients, args.seed, progress=not args.quiet,
+                          version=args.format)
     print(f"wrote {len(paths)} phantom scans to {args.out} in {time.perf_counter() - start:.1f} s")
     return 0
 
@@ -59,7 +60,8 @@ def _crops(args) -> int:
     skipped_path = os.path.splitext(args.out)[0] + ".skipped.tsv"
     archive.write_skipped(data.summary, skipped_path)
     print(data.summary.text())
-    print(f"{'read from the cache' if cached else 'built'} {args.out} in {time.perf_counter() - start:.1f} s; "
+    print(f"{'read from the cache' if cached else 'built'} {args.out} in "
+          f"{time.perf_counter() - start:.1f} s; "
           f"skipped files with reasons: {skipped_path}")
     return 0
 
@@ -72,7 +74,8 @@ def _preview(args) -> int:
 
 
 def cache_folder() -> str:
-    return os.environ.get("MINICNN_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "minicnn"))
+    default = os.path.join(os.path.expanduser("~"), ".cache", "minicnn")
+    return os.environ.get("MINICNN_CACHE", default)
 
 
 def default_data(progress: bool) -> str:
@@ -99,7 +102,8 @@ def _train(args) -> int:
         print(f"run {record['status']}: {record['message']}")
         return 1
     test_metrics, intervals = record["test"], record["test_intervals"]
-    print(f"finished {record['epochs_done']} epochs; best epoch by validation QWK: {record['best_epoch']}")
+    print(f"finished {record['epochs_done']} epochs; best epoch by validation QWK: "
+          f"{record['best_epoch']}")
     from .training.metrics import SCALARS
     for name in SCALARS:
         low, high = intervals[name]
@@ -151,15 +155,18 @@ def _study(args) -> int:
     crops = os.path.join(args.out, "crops.npz")
     if args.executor == "dask":
         from .study.dask_executor import run_study_dask
-        done = run_study_dask(study, crops, args.out, args.scheduler, args.workers or study.workers or 2,
+        done = run_study_dask(study, crops, args.out, args.scheduler,
+                              args.workers or study.workers or 2,
                               device=device, progress=not args.quiet, security=security)
     else:
-        done = run_study(study, crops, args.out, args.workers, progress=not args.quiet, device=device)
+        done = run_study(study, crops, args.out, args.workers, progress=not args.quiet,
+                         device=device)
     for job in done:
         if job["status"] != "finished":
             print(f"run {job['out']} {job['status']}: {job['message']}")
     markdown, page = write_report(study, args.out)
-    print(f"{len(done)} runs done now ({len(study.conditions()) * len(study.splits())} in the study); "
+    print(f"{len(done)} runs done now ({len(study.conditions()) * len(study.splits())} in the "
+          f"study); "
           f"report: {markdown} and {page}")
     return 0
 
@@ -190,7 +197,8 @@ def _predict(args) -> int:
     result = predict_scan(args.checkpoint, args.scan, args.out, pseudonyms)
     if pseudonyms is not None:
         pseudonyms.save_lookup()
-    print(f"{result['file']}: knee window rows {result['window_start']}-{result['window_start'] + 127} "
+    last_row = result["window_start"] + 127
+    print(f"{result['file']}: knee window rows {result['window_start']}-{last_row} "
           f"(confidence {result['confidence']:.2f})")
     for knee in result["knees"]:
         probabilities = ", ".join(f"KL{g} {p:.2f}" for g, p in enumerate(knee["probabilities"]))
@@ -237,7 +245,8 @@ def _privacy_options(p, hide: bool = True) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="minicnn-knee", description="The knee bone-scan study on minicnn.")
+    top = argparse.ArgumentParser(prog="minicnn-knee",
+                                  description="The knee bone-scan study on minicnn.")
     commands = top.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser("phantom", help="write a synthetic data set of .mat scans")
@@ -255,7 +264,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-mirror", action="store_true", help="do not mirror the second knee")
     p.add_argument("--exclude", nargs="*", default=None,
                    help="file names to leave out (default: the proposal's four)")
-    p.add_argument("--overrides", help="CSV of file,row: manual knee rows that win over the locator")
+    p.add_argument("--overrides",
+                   help="CSV of file,row: manual knee rows that win over the locator")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _privacy_options(p)
     p.set_defaults(run=_crops)
@@ -327,7 +337,8 @@ def main(argv=None) -> int:
     try:
         return args.run(args)
     except ScanError as err:
-        print(f"minicnn-knee {args.command}: {getattr(args, 'scan', '')}: {err.reason}", file=sys.stderr)
+        print(f"minicnn-knee {args.command}: {getattr(args, 'scan', '')}: {err.reason}",
+              file=sys.stderr)
         return 1
     except (FileNotFoundError, ValueError) as err:
         print(f"minicnn-knee {args.command}: {err}", file=sys.stderr)

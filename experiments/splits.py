@@ -46,7 +46,8 @@ def grouped_folds(labels: np.ndarray, patients: np.ndarray, folds: int = 5, seed
                          f"grade with {folds} knees; got {len(set(patients.tolist()))} patients, "
                          f"knees per grade {np.bincount(labels, minlength=COUNT).tolist()}")
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-    return [(train, test) for train, test in splitter.split(np.zeros(len(labels)), labels, patients)]
+    return [(train, test)
+            for train, test in splitter.split(np.zeros(len(labels)), labels, patients)]
 
 
 def validation_split(patients: np.ndarray, train: np.ndarray, fraction: float, seed: int):

@@ -72,10 +72,12 @@ class Summary:
     def text(self) -> str:
         lines = [f"loaded {self.loaded} scans, {sum(self.knees_per_grade)} knee crops "
                  f"(per grade 0..4: {self.knees_per_grade})",
-                 f"skipped {len(self.skipped)} files" + (f": {self.skipped_by_kind()}" if self.skipped else ""),
+                 f"skipped {len(self.skipped)} files"
+                 + (f": {self.skipped_by_kind()}" if self.skipped else ""),
                  f"unspecified knees (code -1, no crop): {self.unspecified_knees}"]
         if self.excluded:
-            lines.append(f"excluded by the configured list: {len(self.excluded)} ({', '.join(self.excluded)})")
+            lines.append(f"excluded by the configured list: {len(self.excluded)} "
+                         f"({', '.join(self.excluded)})")
         if self.manual:
             lines.append(f"knee rows from the manual table: {len(self.manual)}")
         dropped = sum(self.dropped_info.values())
@@ -158,7 +160,8 @@ def _crops_of(path: str, options: BuildOptions, pseudonyms: Pseudonyms, summary:
             summary.unspecified_knees += 1
             continue
         summary.knees_per_grade[label] += 1
-        for key, value in (("images", crops[side]), ("labels", label), ("patients", record.patient_id),
+        for key, value in (("images", crops[side]), ("labels", label),
+                           ("patients", record.patient_id),
                            ("files", shown), ("sides", side), ("rows", start), ("scales", scales)):
             out[key].append(value)
 
@@ -173,7 +176,8 @@ def build_dataset(folder: str, options: BuildOptions = BuildOptions(), progress:
     pseudonyms = pseudonyms or Pseudonyms.open()
     paths = scan_files(folder)
     summary = Summary()
-    out: dict[str, list] = {k: [] for k in ("images", "labels", "patients", "files", "sides", "rows", "scales")}
+    out: dict[str, list] = {k: [] for k in ("images", "labels", "patients", "files", "sides",
+                                            "rows", "scales")}
     for path in tqdm(paths, desc="crops", unit="scan", disable=not progress):
         _crops_of(path, options, pseudonyms, summary, out)
     pseudonyms.save_lookup()
@@ -181,8 +185,10 @@ def build_dataset(folder: str, options: BuildOptions = BuildOptions(), progress:
     images = (np.stack(out["images"]).astype(np.float32) if out["images"]
               else np.zeros((0, channels, 128, 128), np.float32))
     return KneeDataset(images=images, labels=np.array(out["labels"], dtype=np.int64),
-                       patients=np.array(out["patients"], dtype=str), files=np.array(out["files"], dtype=str),
-                       sides=np.array(out["sides"], dtype=np.int64), rows=np.array(out["rows"], dtype=np.int64),
+                       patients=np.array(out["patients"], dtype=str),
+                       files=np.array(out["files"], dtype=str),
+                       sides=np.array(out["sides"], dtype=np.int64),
+                       rows=np.array(out["rows"], dtype=np.int64),
                        summary=summary, cache_key=key or cache_key(paths, options),
                        scales=np.array(out["scales"], dtype=np.float32).reshape(len(images),
                                                                                  channels),
@@ -195,7 +201,8 @@ def save_dataset(data: KneeDataset, path: str) -> None:
     if data.key_fingerprint is not None:
         optional["pseudonym_key"] = np.array(data.key_fingerprint)
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, images=data.images, labels=data.labels, patients=data.patients, files=data.files,
+        np.savez(f, images=data.images, labels=data.labels, patients=data.patients,
+                 files=data.files,
                  sides=data.sides, rows=data.rows, cache_key=np.array(data.cache_key),
                  summary=np.array(json.dumps(asdict(data.summary))), **optional)
 
@@ -268,5 +275,6 @@ def read_overrides(path: str) -> tuple[tuple[str, int], ...]:
                 name, row = (part.strip() for part in line.split(","))
                 table.append((name, int(row)))
             except ValueError:
-                raise ValueError(f"{path}, line {number}: expected 'file,row', got {line!r}") from None
+                raise ValueError(f"{path}, line {number}: expected 'file,row', "
+                                 f"got {line!r}") from None
     return tuple(table)

@@ -78,7 +78,8 @@ def locate_knees(view: np.ndarray) -> KneeWindow:
     smooth = ndimage.gaussian_filter(view.astype(np.float32), 2.0)
     top, bottom = _body_extent(smooth.sum(axis=1))
     column_mass = smooth[top:bottom + 1].sum(axis=0)
-    midline = int(round(np.sum(np.arange(view.shape[1]) * column_mass) / max(column_mass.sum(), 1e-9)))
+    midline = int(round(np.sum(np.arange(view.shape[1]) * column_mass)
+                        / max(column_mass.sum(), 1e-9)))
     crotch = _crotch(smooth, midline, top, bottom)
     method = "locator"
     if crotch is None:  # no gap between the legs: fall back on body proportions
@@ -90,11 +91,13 @@ def locate_knees(view: np.ndarray) -> KneeWindow:
     bumps = [ndimage.gaussian_filter1d(b, 8) - ndimage.gaussian_filter1d(b, 25) for b in bands]
     total = (bumps[0] + bumps[1])[lo:hi]
     if total.size == 0:
-        return KneeWindow(window_at((top + bottom) / 2, view.shape[0]), (top + bottom) // 2, 0.0, method)
+        return KneeWindow(window_at((top + bottom) / 2, view.shape[0]), (top + bottom) // 2,
+                          0.0, method)
     peak = int(np.argmax(total))
     elsewhere = np.abs(np.arange(total.size) - peak) > 30
     rival = total[elsewhere].max() if elsewhere.any() else 0.0
-    distinct = float(np.clip(1.0 - max(rival, 0.0) / total[peak], 0.0, 1.0)) if total[peak] > 0 else 0.0
+    distinct = (float(np.clip(1.0 - max(rival, 0.0) / total[peak], 0.0, 1.0))
+                if total[peak] > 0 else 0.0)
     legs_agree = abs(int(np.argmax(bumps[0][lo:hi])) - int(np.argmax(bumps[1][lo:hi]))) <= 12
     confidence = distinct * (1.0 if legs_agree else 0.4) * (1.0 if method == "locator" else 0.3)
     centre = lo + peak
@@ -141,7 +144,8 @@ def crop_scales(counts: np.ndarray, view: str = "anterior") -> np.ndarray:
     return np.array([scan_scale(image) for image in _views(counts, view)], dtype=np.float32)
 
 
-def cut_crops(counts: np.ndarray, start: int, view: str = "anterior", mirror: bool = True) -> np.ndarray:
+def cut_crops(counts: np.ndarray, start: int, view: str = "anterior",
+              mirror: bool = True) -> np.ndarray:
     """The two knee crops, float32 ``(2, channels, 128, 128)``.
 
     ``counts`` is ``(views, 1024, 256)``. Crop 0 is columns 0-127 (labelled by

@@ -35,7 +35,8 @@ def write_preview(folder: str, out: str, count: int = 8) -> list[str]:
         window = locate_knees(record.counts[0])
         scan = fig.add_subplot(grid[0, 2 * i:2 * i + 2])
         scan.imshow(np.sqrt(record.counts[0]), cmap="gray_r", aspect="auto")
-        scan.add_patch(Rectangle((-0.5, window.start - 0.5), 256, WINDOW, fill=False, color="red", lw=1.2))
+        scan.add_patch(Rectangle((-0.5, window.start - 0.5), 256, WINDOW, fill=False,
+                                 color="red", lw=1.2))
         scan.set_title(f"{record.file}\nconfidence {window.confidence:.2f}", fontsize=8)
         scan.axis("off")
         crops = cut_crops(record.counts, window.start, "anterior", mirror=False)

@@ -23,7 +23,8 @@ def _grid(images: np.ndarray, titles: list[str], path: str, suptitle: str, cmap:
     import matplotlib.pyplot as plt
     columns = min(8, len(images))
     rows = -(-len(images) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.7 * rows + 0.4), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.7 * rows + 0.4),
+                             squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, image, title in zip(axes.ravel(), images, titles):
@@ -47,8 +48,9 @@ def explain(checkpoint: str, scan: str, out: str, pseudonyms=None) -> list[str]:
     blocks = conv_blocks(model)
     weights = blocks[0][0].weight.detach().numpy()  # (F, C, kh, kw)
     path = os.path.join(out, "filters-block1.png")
-    _grid(weights.reshape(-1, *weights.shape[2:]), [f"filter {f} ch {c}" for f in range(weights.shape[0])
-                                                   for c in range(weights.shape[1])],
+    titles = [f"filter {f} ch {c}" for f in range(weights.shape[0])
+              for c in range(weights.shape[1])]
+    _grid(weights.reshape(-1, *weights.shape[2:]), titles,
           path, "first conv layer's filters (red +, blue -)", "RdBu_r")
     written.append(path)
     x = minicnn.from_numpy(np.ascontiguousarray(knee_crops(record, config.model.input_size)[1][:1]))
@@ -58,6 +60,7 @@ def explain(checkpoint: str, scan: str, out: str, pseudonyms=None) -> list[str]:
             maps = x.numpy()[0][:16]
             path = os.path.join(out, f"features-block{k}.png")
             _grid(maps, [f"channel {c}" for c in range(len(maps))], path,
-                  f"{record.file}, knee 1: feature maps after block {k} {tuple(x.shape[1:])}", "magma")
+                  f"{record.file}, knee 1: feature maps after block {k} {tuple(x.shape[1:])}",
+                  "magma")
             written.append(path)
     return written

@@ -46,7 +46,8 @@ def knee_crops(record, input_size: int):
     window = locate_knees(record.counts[0])
     crops = cut_crops(record.counts, window.start)
     if crops.shape[-1] != input_size:
-        crops = ndimage.zoom(crops, (1, 1, input_size / crops.shape[-2], input_size / crops.shape[-1]), order=1)
+        zoom = (1, 1, input_size / crops.shape[-2], input_size / crops.shape[-1])
+        crops = ndimage.zoom(crops, zoom, order=1)
     return window, crops
 
 
@@ -69,7 +70,8 @@ def grad_cam(model, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     maps = np.maximum((weights * activations.array).sum(axis=1), 0)
     maps /= np.maximum(maps.max(axis=(1, 2), keepdims=True), 1e-12)
     size = crops.shape[-2:]
-    resized = np.stack([ndimage.zoom(m, (size[0] / m.shape[0], size[1] / m.shape[1]), order=1) for m in maps])
+    resized = np.stack([ndimage.zoom(m, (size[0] / m.shape[0], size[1] / m.shape[1]), order=1)
+                        for m in maps])
     return probabilities, np.clip(resized, 0, 1)
 
 
@@ -92,7 +94,8 @@ def predict_record(model, config, record, out_png: str | None = None) -> dict:
              for side, p in enumerate(probabilities)]
     if out_png:
         _draw(record, window, crops, maps, knees, out_png)
-    return {"file": record.file, "window_start": window.start, "confidence": window.confidence, "knees": knees}
+    return {"file": record.file, "window_start": window.start, "confidence": window.confidence,
+            "knees": knees}
 
 
 def _draw(record, window, crops, maps, knees, path: str) -> None:
@@ -115,8 +118,9 @@ def _draw(record, window, crops, maps, knees, path: str) -> None:
             if overlay:
                 ax.imshow(maps[side], cmap="jet", alpha=0.45, vmin=0, vmax=1)
             truth = "" if knee["label"] is None else f", labelled KL{knee['label']}"
-            ax.set_title(f"knee {side + 1} ({knee['columns']}) {title}\npredicted KL{knee['grade']} "
-                         f"{NAMES[knee['grade']]} ({max(knee['probabilities']):.0%}){truth}", fontsize=8)
+            ax.set_title(f"knee {side + 1} ({knee['columns']}) {title}\n"
+                         f"predicted KL{knee['grade']} {NAMES[knee['grade']]} "
+                         f"({max(knee['probabilities']):.0%}){truth}", fontsize=8)
             ax.axis("off")
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

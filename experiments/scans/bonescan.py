@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..grades import CODES, UNSPECIFIED, grade_of_code
+from ..grades import CODES, grade_of_code
 from .mat5_structure import check_v5_structure
 
 ROWS, COLS = 1024, 256  # the scan's rows (head to feet) and columns; the phantom's too
@@ -84,7 +84,8 @@ def _read_v5(path: str):
         codes = _numbers(diag["kneejointid"])
     info = {}
     raw_info = mat.get("info")
-    if raw_info is not None and getattr(raw_info, "dtype", None) is not None and raw_info.dtype.names:
+    if (raw_info is not None and getattr(raw_info, "dtype", None) is not None
+            and raw_info.dtype.names):
         info = {name: _plain(raw_info[name]) for name in raw_info.dtype.names}
     return image, codes, info
 
@@ -108,7 +109,8 @@ def _read_v73(path: str):
                     key = key.decode("latin-1")
                 value = np.asarray(dataset)
                 is_char = dataset.attrs.get("MATLAB_class", b"") in (b"char", "char")
-                info[key] = "".join(map(chr, value.ravel())) if is_char else _plain(value.transpose())
+                info[key] = ("".join(map(chr, value.ravel())) if is_char
+                             else _plain(value.transpose()))
         return image, codes, info
 
 
@@ -170,7 +172,8 @@ def _validate_codes(codes) -> tuple[int, int]:
         raise ScanError("no labels", "no 'diaginfo' struct with 'kneejointid'")
     codes = np.asarray(codes)
     if codes.dtype.kind not in "iuf" or codes.size != 2:
-        raise ScanError("bad labels", f"kneejointid must hold two numbers, got {codes.tolist()!r:.60}")
+        raise ScanError("bad labels",
+                        f"kneejointid must hold two numbers, got {codes.tolist()!r:.60}")
     values = codes.astype(np.float64)
     if not all(v in CODES for v in values):
         raise ScanError("bad labels", f"kneejointid {values.tolist()} outside {{2..6, -1}}")

@@ -65,13 +65,15 @@ class _Walker:
         if first >> 16:  # small data element: bytes in the upper half, data in the second word
             kind, nbytes = first & 0xFFFF, first >> 16
             if nbytes > 4:
-                raise MatStructureError(f"{where}: small element at offset {at} claims {nbytes} bytes")
+                raise MatStructureError(f"{where}: small element at offset {at} claims "
+                                        f"{nbytes} bytes")
             return kind, at + 4, nbytes, at + 8
         stop = at + 8 + second
         if stop > end:
             raise MatStructureError(f"{where}: element at offset {at} claims {second} bytes, "
                                     f"only {end - at - 8} remain (truncated?)")
-        padded = stop if first == MI_COMPRESSED else at + 8 + (second + 7) // 8 * 8  # zlib: unpadded
+        # a compressed element is not padded to a multiple of 8 bytes
+        padded = stop if first == MI_COMPRESSED else at + 8 + (second + 7) // 8 * 8
         return first, at + 8, second, min(padded, end)
 
     def numbers(self, buf, at: int, end: int, where: str, allowed=NUMBER_SIZES, count=None):
@@ -99,7 +101,8 @@ class _Walker:
         if array_class in UNREAD_CLASSES:
             raise MatStructureError(f"{where}: a MATLAB {UNREAD_CLASSES[array_class]}, which this "
                                     f"reader does not read")
-        at, n_dims, kind, pos = self.numbers(buf, pos, end, f"{where} dims", {MI_INT32: 4, MI_UINT32: 4})
+        at, n_dims, kind, pos = self.numbers(buf, pos, end, f"{where} dims",
+                                             {MI_INT32: 4, MI_UINT32: 4})
         dims = self.words(buf, at, n_dims, "i" if kind == MI_INT32 else "I")
         if n_dims < 2 or min(dims) < 0:
             raise MatStructureError(f"{where}: dimensions {list(dims)} are not >= 2 sizes >= 0")
@@ -113,7 +116,8 @@ class _Walker:
             for part in ("real", "imaginary")[:1 + is_complex]:
                 _, _, _, pos = self.numbers(buf, pos, end, f"{where} {part} part", count=count)
         elif array_class == CHAR:
-            _, chars, kind, _ = self.numbers(buf, pos, end, f"{where} characters", {**NUMBER_SIZES, **TEXT_SIZES})
+            _, chars, kind, _ = self.numbers(buf, pos, end, f"{where} characters",
+                                             {**NUMBER_SIZES, **TEXT_SIZES})
             if kind != MI_UTF8 and chars not in (0, count):  # UTF-8 alone has a variable width
                 raise MatStructureError(f"{where}: {chars} characters for dimensions {list(dims)}")
         elif array_class == CELL:
@@ -121,15 +125,19 @@ class _Walker:
         elif array_class in (STRUCT, OBJECT):
             if array_class == OBJECT:
                 _, _, _, pos = self.numbers(buf, pos, end, f"{where} class name", NAME_TYPES)
-            at, _, _, pos = self.numbers(buf, pos, end, f"{where} field-name length", {MI_INT32: 4}, 1)
+            at, _, _, pos = self.numbers(buf, pos, end, f"{where} field-name length",
+                                         {MI_INT32: 4}, 1)
             name_length = self.words(buf, at, 1, "i")[0]
-            at, names_bytes, _, pos = self.numbers(buf, pos, end, f"{where} field names", NAME_TYPES)
+            at, names_bytes, _, pos = self.numbers(buf, pos, end, f"{where} field names",
+                                                   NAME_TYPES)
             if name_length <= 0 or names_bytes % name_length:
                 raise MatStructureError(f"{where}: {names_bytes} bytes of field names in slots of "
                                         f"{name_length}")
-            fields = [_text(buf[slot:slot + name_length]) for slot in range(at, at + names_bytes, name_length)]
+            fields = [_text(buf[slot:slot + name_length])
+                      for slot in range(at, at + names_bytes, name_length)]
             self.children(buf, pos, end, count * len(fields), depth, lambda i: (
-                f"{where}[{i // len(fields)}]" if count > 1 else where) + f".{fields[i % len(fields)]}")
+                f"{where}[{i // len(fields)}]" if count > 1 else where
+            ) + f".{fields[i % len(fields)]}")
         elif array_class == SPARSE:
             self.sparse(buf, pos, end, dims, is_complex, bool(flags & LOGICAL_FLAG), where)
         else:
@@ -147,16 +155,19 @@ class _Walker:
                 raise MatStructureError(f"{label_i}: data type {kind}, not an array")
             self.matrix(buf, start, start + nbytes, label_i, depth + 1)
 
-    def sparse(self, buf, pos: int, end: int, dims, is_complex: bool, is_logical: bool, where: str) -> None:
+    def sparse(self, buf, pos: int, end: int, dims, is_complex: bool, is_logical: bool,
+               where: str) -> None:
         """Row indices in ``[0, rows)``, ``cols + 1`` non-decreasing column starts from 0,
         and at least as many values as the last column start (MATLAB stores a logical sparse
         array's values as bytes under a double's type code)."""
         if len(dims) != 2:
             raise MatStructureError(f"{where}: a sparse array with dimensions {list(dims)}")
         rows, cols = dims
-        at, n_rows, _, pos = self.numbers(buf, pos, end, f"{where} row indices", {MI_INT32: 4, MI_UINT32: 4})
+        at, n_rows, _, pos = self.numbers(buf, pos, end, f"{where} row indices",
+                                          {MI_INT32: 4, MI_UINT32: 4})
         row_index = self.words(buf, at, n_rows, "i")
-        at, _, _, pos = self.numbers(buf, pos, end, f"{where} column starts", {MI_INT32: 4, MI_UINT32: 4}, cols + 1)
+        at, _, _, pos = self.numbers(buf, pos, end, f"{where} column starts",
+                                     {MI_INT32: 4, MI_UINT32: 4}, cols + 1)
         starts = self.words(buf, at, cols + 1, "i")
         if starts[0] != 0 or any(b < a for a, b in zip(starts, starts[1:])) or starts[-1] > n_rows \
                 or any(not 0 <= r < rows for r in row_index[:starts[-1]]):
@@ -176,7 +187,8 @@ def check_v5_structure(data: bytes) -> None:
         raise MatStructureError(f"{len(data)} bytes: shorter than the 128-byte header")
     order = {b"IM": "<", b"MI": ">"}.get(bytes(data[126:128]))
     if order is None:
-        raise MatStructureError(f"byte-order mark {bytes(data[126:128])!r} is neither 'IM' nor 'MI'")
+        raise MatStructureError(f"byte-order mark {bytes(data[126:128])!r} is neither 'IM' "
+                                f"nor 'MI'")
     walker, pos = _Walker(order), 128
     while pos < len(data):
         kind, start, nbytes, after = walker.element(data, pos, len(data), "file")
@@ -187,11 +199,14 @@ def check_v5_structure(data: bytes) -> None:
             except zlib.error as exc:
                 raise MatStructureError(f"compressed element at offset {pos}: {exc}") from None
             if not inflater.eof or inflater.unconsumed_tail:
-                raise MatStructureError(f"compressed element at offset {pos} is truncated or expands "
+                raise MatStructureError(f"compressed element at offset {pos} is truncated or "
+                                        f"expands "
                                         f"beyond {MAX_EXPANDED_BYTES >> 20} MiB")
-            inner_kind, inner_start, inner_bytes, _ = walker.element(body, 0, len(body), "compressed")
+            inner_kind, inner_start, inner_bytes, _ = walker.element(body, 0, len(body),
+                                                                     "compressed")
             if inner_kind != MI_MATRIX:
-                raise MatStructureError(f"compressed element at offset {pos} holds type {inner_kind}")
+                raise MatStructureError(f"compressed element at offset {pos} holds type "
+                                        f"{inner_kind}")
             walker.matrix(body, inner_start, inner_start + inner_bytes, "variable", 0)
         elif kind == MI_MATRIX:
             walker.matrix(data, start, start + nbytes, "variable", 0)

@@ -121,7 +121,8 @@ class Canvas:
         length2 = dr * dr + dc * dc
         t = np.clip(((r - p0[0]) * dr + (c - p0[1]) * dc) / length2, 0, 1) if length2 else 0.0
         d = np.hypot(r - (p0[0] + t * dr), c - (p0[1] + t * dc))
-        self.image[rows, cols] += amplitude * np.exp(-np.maximum(d - flat_radius, 0) ** 2 / (2 * sigma ** 2))
+        falloff = np.maximum(d - flat_radius, 0) ** 2 / (2 * sigma ** 2)
+        self.image[rows, cols] += amplitude * np.exp(-falloff)
 
     def blob(self, centre, sigma_r: float, sigma_c: float, amplitude: float) -> None:
         """An elliptical Gaussian: ``amplitude * exp(-(dr/sr)^2/2 - (dc/sc)^2/2)``."""
@@ -144,7 +145,8 @@ def _soft_tissue(canvas: Canvas, p: Patient, h: float) -> None:
                             (p.row(0.96), p.col(side * 0.045)))
         canvas.capsule(hip, knee, edge, level, flat_radius=0.034 * h * p.width)
         canvas.capsule(knee, ankle, edge, level, flat_radius=0.024 * h * p.width)
-        shoulder, hand = (p.row(0.19), p.col(side * 0.125)), (p.row(0.55), p.col(side * (0.14 + p.arm_spread)))
+        shoulder = (p.row(0.19), p.col(side * 0.125))
+        hand = (p.row(0.55), p.col(side * (0.14 + p.arm_spread)))
         canvas.capsule(shoulder, hand, edge, level, flat_radius=0.02 * h * p.width)
 
 
@@ -160,13 +162,16 @@ def _skeleton(canvas: Canvas, p: Patient, view: str) -> None:
     for k in range(10):
         r = p.row(0.21 + 0.017 * k)
         for side in (-1, 1):
-            canvas.capsule((r, p.col(side * 0.012)), (r + 0.025 * h, p.col(side * 0.09)), 0.005 * h, 0.45)
+            canvas.capsule((r, p.col(side * 0.012)), (r + 0.025 * h, p.col(side * 0.09)),
+                           0.005 * h, 0.45)
     for side in (-1, 1):
         arm = side * p.arm_spread
         shoulder = (p.row(0.19), p.col(side * 0.12))
-        elbow, wrist = (p.row(0.37), p.col(side * 0.135 + arm)), (p.row(0.48), p.col(side * 0.13 + arm * 2))
+        elbow = (p.row(0.37), p.col(side * 0.135 + arm))
+        wrist = (p.row(0.48), p.col(side * 0.13 + arm * 2))
         canvas.blob(shoulder, 0.018 * h, 0.018 * h, 1.5)
-        canvas.capsule((p.row(0.185), p.col(side * 0.02)), (p.row(0.18), p.col(side * 0.11)), 0.007 * h, 0.8)
+        canvas.capsule((p.row(0.185), p.col(side * 0.02)), (p.row(0.18), p.col(side * 0.11)),
+                       0.007 * h, 0.8)
         canvas.capsule(shoulder, elbow, 0.008 * h, 0.7)
         canvas.capsule(elbow, wrist, 0.007 * h, 0.6)
         canvas.blob(elbow, 0.01 * h, 0.01 * h, 0.6)
@@ -178,7 +183,8 @@ def _skeleton(canvas: Canvas, p: Patient, view: str) -> None:
         canvas.capsule(hip, (p.row(0.70), knee_col), 0.009 * h, 0.8)  # femur
         canvas.capsule((p.row(0.73), knee_col), (p.row(0.955), ankle_col), 0.008 * h, 0.8)  # tibia
         canvas.blob((p.row(0.96), ankle_col), 0.01 * h, 0.012 * h, 1.2)
-        canvas.capsule((p.row(0.965), ankle_col), (p.row(0.995), ankle_col + side * 4), 0.01 * h, 0.9)
+        canvas.capsule((p.row(0.965), ankle_col), (p.row(0.995), ankle_col + side * 4),
+                       0.01 * h, 0.9)
 
 
 def _knees(canvas: Canvas, p: Patient, rng: np.random.Generator, view: str) -> None:
@@ -244,7 +250,8 @@ def mat_contents(p: Patient, counts: np.ndarray) -> dict:
     info = {"format": "MAT", "patientid": p.patient_id, "patientname": name, "birthdate": birth,
             "datasize": f"{ROWS}x{COLS}x2",
             "colortype": "grayscale", "radioisotope": ISOTOPE, "knee_row": float(p.knee_row),
-            "true_grades": np.array([code_of_grade(g) for g in p.true_grades], dtype=np.float64)}
+            "true_grades": np.array([code_of_grade(g) for g in p.true_grades],
+                                    dtype=np.float64)}
     return {"V": counts, "info": info,
             "diaginfo": {"kneejointid": np.array([p.label_codes], dtype=np.float64)}}
 

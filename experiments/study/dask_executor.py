@@ -122,8 +122,8 @@ def run_study_dask(study, crops: str, out: str, scheduler: str | None = None, wo
     from .jobs import job_outcome, pending_jobs
 
     jobs = pending_jobs(study, crops, out, threads, device)
-    cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                  dashboard_address=":0")
+    cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1,
+                                                  processes=True, dashboard_address=":0")
     client = Client(scheduler or cluster, security=security)
     try:
         print(f"Dask dashboard: {client.dashboard_link}")
@@ -134,8 +134,9 @@ def run_study_dask(study, crops: str, out: str, scheduler: str | None = None, wo
         for job in jobs:
             resources = {"GPU": 1} if job["device"] == "cuda" else None
             key = f"minicnn-run-{slug(job['label'])}-{job['split']}-{os.urandom(4).hex()}"
-            futures[client.submit(run_job_on_dask_worker, job, payload, retries=retries, key=key, pure=False,
-                                  resources=resources)] = job
+            future = client.submit(run_job_on_dask_worker, job, payload, retries=retries,
+                                   key=key, pure=False, resources=resources)
+            futures[future] = job
         done = []
         bar = tqdm(total=len(jobs), desc="study (dask)", unit="run", disable=not progress)
         for future in as_completed(futures):

@@ -267,7 +267,8 @@ def _best_section(results, summaries, figure_dir: str, images: list) -> list[str
              "|" + " --- |" * 7]
     for g in range(grades.COUNT):
         cell = _interval(recall["estimate"][g], recall["low"][g], recall["high"][g])
-        lines.append(f"| {grades.NAMES[g]} | " + " | ".join(map(str, confusion[g])) + f" | {cell} |")
+        counts = " | ".join(map(str, confusion[g]))
+        lines.append(f"| {grades.NAMES[g]} | {counts} | {cell} |")
     return lines + ["", BESIDE,
                     f"![confusion matrix of {best.label}](figures/{os.path.basename(heatmap)})"]
 

@@ -14,7 +14,8 @@ from .optimizers import OPTIMIZERS
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Training settings; the defaults are the proposal's base (batch 32, 100 epochs, SGD, lr 1e-3)."""
+    """Training settings (the ``[train]`` table); the defaults are the proposal's base (batch
+    32, 100 epochs, SGD, lr 1e-3)."""
 
     epochs: int = 100
     batch_size: int = 32

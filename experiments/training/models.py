@@ -115,7 +115,8 @@ def build_model(config: ModelConfig = ModelConfig(), nn=None):
     for block in range(config.blocks):
         out = config.channels[block]
         layers[f"block{block + 1}"] = nn.Sequential(
-            nn.Conv2d(channels, out, kernel_size=config.kernel, stride=config.stride, padding=config.padding),
+            nn.Conv2d(channels, out, kernel_size=config.kernel, stride=config.stride,
+                      padding=config.padding),
             nn.BatchNorm2d(out), nn.ReLU(), pool(config.pool_size))
         channels = out
     layers["flatten"] = nn.Flatten()

@@ -19,7 +19,8 @@ def knee_sets(draw):
 
 @pytest.mark.filterwarnings("ignore:The least populated class:UserWarning")  # tiny random sets
 @settings(max_examples=60, deadline=None)
-@given(data=knee_sets(), folds=st.integers(2, 5), seed=st.integers(0, 1000), test_patients=st.integers(1, 5))
+@given(data=knee_sets(), folds=st.integers(2, 5), seed=st.integers(0, 1000),
+       test_patients=st.integers(1, 5))
 def test_no_patient_is_on_both_sides_of_any_split(data, folds, seed, test_patients):
     patients, grades = data
     train, test = proposal_holdout(patients, test_patients)

@@ -22,7 +22,8 @@ def mixed_folder(tmp_path):
     (folder / "bad_text.mat").write_text("not a mat file" * 50)
     good = (folder / "0000001.mat").read_bytes()
     (folder / "bad_truncated.mat").write_bytes(good[:200_000])
-    write_mat(str(folder / "unspecified.mat"), with_changes(phantom_variables(5), diaginfo=labels(-1, 3)))
+    write_mat(str(folder / "unspecified.mat"),
+              with_changes(phantom_variables(5), diaginfo=labels(-1, 3)))
     (folder / "readme.txt").write_text("not a scan, not a .mat: ignored")
     return folder
 
@@ -77,7 +78,8 @@ def test_the_cache_serves_the_second_build_and_notices_a_change(tmp_path):
     second, cached = load_or_build(str(folder), out, progress=False)
     assert cached and np.array_equal(first.images, second.images)
     assert second.summary.loaded == first.summary.loaded
-    write_mat(str(folder / "0000002.mat"), with_changes(phantom_variables(1), diaginfo=labels(6, 6)))
+    write_mat(str(folder / "0000002.mat"),
+              with_changes(phantom_variables(1), diaginfo=labels(6, 6)))
     third, cached = load_or_build(str(folder), out, progress=False)
     assert not cached and third.labels[-2:].tolist() == [4, 4]
     _, cached = load_or_build(str(folder), out, BuildOptions(view="both"), progress=False)

@@ -30,7 +30,8 @@ def test_v73_and_v5_files_with_the_same_arrays_give_the_same_record(tmp_path):
     assert v5.counts.shape == (2, 1024, 256) and v5.counts.dtype == np.uint16
     assert np.array_equal(v5.counts, v73.counts)
     assert np.array_equal(v5.counts[0], variables["V"][:, :, 0])
-    assert v5.labels == v73.labels == tuple(int(c) - 2 for c in variables["diaginfo"]["kneejointid"][0])
+    codes = variables["diaginfo"]["kneejointid"][0]
+    assert v5.labels == v73.labels == tuple(int(c) - 2 for c in codes)
     assert v5.patient_id == v73.patient_id == pseudonym("0000004")
     assert v5.dropped == v73.dropped == ("birthdate", "patientname")
     assert v5.info == v73.info and v5.info["radioisotope"] == "Tc-99m MDP"
@@ -107,13 +108,16 @@ def good_bytes(version: str) -> bytes:
 
 
 # positions in the headers and metadata (first and last few kB) and anywhere in the pixels
-POSITIONS = st.one_of(st.integers(0, 4096), st.integers(0, 1_060_000), st.integers(1_046_000, 1_060_000))
+POSITIONS = st.one_of(st.integers(0, 4096), st.integers(0, 1_060_000),
+                      st.integers(1_046_000, 1_060_000))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(version=st.sampled_from(["v5", "v7.3"]), cut=st.one_of(st.just(10**7), POSITIONS),
        flips=st.lists(st.tuples(POSITIONS, st.integers(1, 255)), max_size=8))
-def test_corrupted_bytes_end_in_a_record_or_a_reason_never_another_exception(tmp_path, version, cut, flips):
+def test_corrupted_bytes_end_in_a_record_or_a_reason_never_another_exception(tmp_path, version,
+                                                                             cut, flips):
     data = bytearray(good_bytes(version))
     for position, xor in flips:
         if position < len(data):
@@ -152,7 +156,8 @@ def test_a_compressed_v5_file_reads_like_an_uncompressed_one(tmp_path):
 
 
 def test_a_v73_field_name_that_is_not_utf8_is_read_as_latin1(tmp_path):
-    """h5py returns such a name as bytes (found by the fuzz test: it crashed the patient-id lookup)."""
+    """h5py returns such a name as bytes (found by the fuzz test: it crashed the patient-id
+    lookup)."""
     import h5py
     path = str(tmp_path / "odd.mat")
     write_mat(path, phantom_variables(0), "v7.3")

@@ -32,7 +32,8 @@ def test_dimensions_that_do_not_match_the_data_are_named():
     dims_at = 128 + 8 + 16 + 8  # variable tag, flags element, dims tag
     assert np.frombuffer(bytes(data[dims_at:dims_at + 8]), "<i4").tolist() == [4, 5]
     data[dims_at:dims_at + 4] = np.int32(6).tobytes()
-    with pytest.raises(MatStructureError, match=r"variable 'V' real part: 160 bytes of type 9 .* 30 values"):
+    with pytest.raises(MatStructureError,
+                       match=r"variable 'V' real part: 160 bytes of type 9 .* 30 values"):
         check_v5_structure(bytes(data))
 
 

@@ -6,13 +6,14 @@ import json
 from experiments.study.dask_executor import run_study_dask
 from experiments.study.grid import Factor, Study
 from experiments.study.local_executor import run_study
-from tests.experiments.study.test_study import BASE, toy_crops
+from tests.experiments.study.toy_study import BASE, toy_crops
 
 
 
 def records(out, study):
     from experiments.study.results import collect
-    return {r.label: {s: (run["status"], run["history"], json.dumps(run.get("test"))) for s, run in r.runs.items()}
+    return {r.label: {s: (run["status"], run["history"], json.dumps(run.get("test")))
+                      for s, run in r.runs.items()}
             for r in collect(study, str(out))}
 
 
@@ -23,13 +24,14 @@ def test_a_dask_study_equals_the_local_one_and_resumes(tmp_path):
                   proposal_split=False)
     from distributed import LocalCluster
     local = run_study(study, crops, str(tmp_path / "local"), workers=2, progress=False)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
-        remote = run_study_dask(study, crops, str(tmp_path / "dask"), scheduler=cluster.scheduler_address,
-                                threads=1, progress=False)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as cluster:
+        remote = run_study_dask(study, crops, str(tmp_path / "dask"),
+                                scheduler=cluster.scheduler_address, threads=1, progress=False)
         assert len(local) == len(remote) == 4
         assert records(tmp_path / "local", study) == records(tmp_path / "dask", study)
-        assert run_study_dask(study, crops, str(tmp_path / "dask"), scheduler=cluster.scheduler_address,
-                              progress=False) == []
+        assert run_study_dask(study, crops, str(tmp_path / "dask"),
+                              scheduler=cluster.scheduler_address, progress=False) == []
 
 
 def count_records(out):
@@ -44,10 +46,11 @@ def test_a_killed_worker_costs_nothing_but_a_retry(tmp_path):
 
     from distributed import Client, LocalCluster
     crops = toy_crops(tmp_path)
-    study = Study(base=BASE, factors=(Factor("lr", "train.lr", (0.05, 0.02, 0.01)),), folds=2, seeds=(0,),
-                  proposal_split=False)
+    study = Study(base=BASE, factors=(Factor("lr", "train.lr", (0.05, 0.02, 0.01)),), folds=2,
+                  seeds=(0,), proposal_split=False)
     out = tmp_path / "dask"
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as cluster, \
             Client(cluster) as client:
         victim = sorted(client.run(os.getpid).values())[0]
 
@@ -58,7 +61,8 @@ def test_a_killed_worker_costs_nothing_but_a_retry(tmp_path):
             os.kill(victim, signal.SIGKILL)
         killer = threading.Thread(target=kill_when_started)
         killer.start()
-        done = run_study_dask(study, crops, str(out), scheduler=cluster.scheduler_address, progress=False)
+        done = run_study_dask(study, crops, str(out), scheduler=cluster.scheduler_address,
+                              progress=False)
         killer.join()
     assert len(done) == 6 and len(count_records(out)) == 6
     assert all(job["status"] == "finished" for job in done)
@@ -80,7 +84,7 @@ def test_an_interrupted_client_stops_promptly_and_resumes_without_redoing_runs(t
     script = (f"import sys; sys.path.insert(0, {str(tmp_path.parent)!r}); sys.path.insert(0, '.')\n"
               "from experiments.study.dask_executor import run_study_dask\n"
               "from experiments.study.grid import Factor, Study\n"
-              "from tests.experiments.study.test_study import BASE\n"
+              "from tests.experiments.study.toy_study import BASE\n"
               "study = Study(base=BASE, factors=(Factor('lr', 'train.lr', (0.05, 0.02, 0.01)),), "
               "folds=3, seeds=(0,), proposal_split=False)\n"
               f"run_study_dask(study, {crops!r}, {str(out)!r}, workers=1, progress=False)\n")

@@ -1,12 +1,10 @@
-"""Grading metrics against hand-computed values, bootstrap intervals, and the model family."""
+"""Grading metrics against hand-computed values and scikit-learn, bootstrap intervals."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import minicnn
 from experiments.training.metrics import bootstrap_intervals, grade_metrics
-from experiments.training.models import ModelConfig, build_model, proposal_simple_cnn
 
 
 def one_hot(grades):
@@ -49,33 +47,6 @@ def test_bootstrap_intervals_resample_patients_and_contain_the_estimate():
     for name in ("accuracy", "qwk", "mae"):
         low, high = intervals[name]
         assert low < estimate[name] < high and high - low < 0.3
-
-
-def test_the_default_family_member_is_simplecnn():
-    ours = build_model()
-    assert sum(p.numel() for p in ours.parameters()) == 105_445
-    assert sum(p.numel() for p in proposal_simple_cnn(minicnn.nn).parameters()) == 105_445
-    assert ours(minicnn.zeros(2, 1, 128, 128)).shape == (2, 5)
-
-
-@pytest.mark.parametrize("config,features", [
-    (ModelConfig(blocks=1), 16 * 64 * 64),
-    (ModelConfig(blocks=2, kernel=5, padding=2, pooling="avg"), 32 * 32 * 32),
-    (ModelConfig(blocks=3, stride=2, padding=1), 64 * 2 * 2),
-])
-def test_family_members_have_the_right_linear_size(config, features):
-    model = build_model(config)
-    assert model.fc.in_features == features
-    assert model(minicnn.zeros(1, 1, 128, 128)).shape == (1, 5)
-
-
-def test_impossible_configurations_are_refused():
-    with pytest.raises(ValueError, match="kernel = 7: must be at most 4 in block 2"):
-        build_model(ModelConfig(blocks=3, kernel=7, stride=3, padding=0, input_size=32))
-    with pytest.raises(ValueError, match="block 3 leaves no pixels"):
-        build_model(ModelConfig(blocks=3, kernel=3, stride=2, padding=1, input_size=32))
-    with pytest.raises(ValueError, match="pooling"):
-        build_model(ModelConfig(pooling="median"))
 
 
 def _sklearn_reference(labels, probabilities):
