@@ -53,8 +53,8 @@ def test_knee_uptake_grows_with_grade():
         row, view = patient.knee_row, counts[..., 0].astype(float)
         for side, grade in enumerate(patient.true_grades):
             col = int(round(patient.col((-1, 1)[side] * 0.05)))
-            row = int(patient.row(0.83))
-            shaft = view[row - 5:row + 5, col - 5:col + 5].mean()
+            shaft_row = int(patient.row(0.83))
+            shaft = view[shaft_row - 5:shaft_row + 5, col - 5:col + 5].mean()
             uptake[grade].append(view[row - 5:row + 5, col - 8:col + 8].mean() / shaft)
     means = [np.mean(uptake[g]) for g in range(5) if uptake[g]]
     assert means == sorted(means) and means[-1] > 1.7 * means[0]
