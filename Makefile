@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(VENV)/bin/minicnn-knee study --config experiments/configs/demo.toml --out runs/demo
 
 digits: $(STAMP)
-	$(PY) -m experiments.digits
+	$(PY) -m examples.digits
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -21,10 +21,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def main(argv=None) -> int:
-    from experiments import dataset
+    from experiments.crops import archive
     from experiments.cli import default_data
-    from experiments.dask_executor import run_study_dask
-    from experiments.study import load_study, run_study
+    from experiments.study.dask_executor import run_study_dask
+    from experiments.study.grid import load_study
+    from experiments.study.local_executor import run_study
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="experiments/configs/demo.toml")
@@ -33,7 +34,7 @@ def main(argv=None) -> int:
     folder = tempfile.mkdtemp(prefix="minicnn-dask-bench-")
     try:
         crops = os.path.join(folder, "crops.npz")
-        dataset.load_or_build(default_data(False), crops, dataset.BuildOptions(exclude=()),
+        archive.load_or_build(default_data(False), crops, archive.BuildOptions(exclude=()),
                               progress=False)
         runs = len(study.conditions()) * len(study.splits())
         for workers in (1, 2):

@@ -15,8 +15,8 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from experiments.knee import locate_knees, proposal_window
-from experiments.phantom import patient_and_counts
+from experiments.crops.knee import locate_knees, proposal_window
+from experiments.scans.phantom import patient_and_counts
 
 
 def main(argv=None) -> int:

@@ -43,7 +43,7 @@ class Engine:
     """One engine's model, data and step functions, behind the same small interface."""
 
     def __init__(self, name: str, batch: int, device: str):
-        from experiments.models import proposal_simple_cnn
+        from experiments.training.models import proposal_simple_cnn
         rng = np.random.default_rng(0)
         images = rng.standard_normal((batch, 1, 128, 128)).astype(np.float32)
         labels = rng.integers(0, 5, size=batch)

@@ -1,8 +1,8 @@
 """Calibration and power of the study's comparison test on simulated fold results.
 
 Simulates ``--studies`` studies of ``--folds`` x ``--seeds`` cross-validation on
-``--patients`` patients with the generative model of ``experiments.fold_simulation`` (no
-network is trained), runs the corrected resampled t-test (``experiments.stats``) on each,
+``--patients`` patients with the generative model of ``experiments.study.fold_simulation`` (no
+network is trained), runs the corrected resampled t-test (``experiments.study.stats``) on each,
 and prints the rejection rate at ``--alpha`` when the conditions do not differ, the power
 when they differ by ``--delta`` QWK, the same two rates for a plain paired t-test on the
 same differences, and the minimum detectable difference the report would print for the
@@ -21,8 +21,8 @@ import numpy as np
 
 
 def main(argv=None) -> int:
-    from experiments.fold_simulation import simulate_differences
-    from experiments.stats import corrected_t_test, minimum_detectable_difference
+    from experiments.study.fold_simulation import simulate_differences
+    from experiments.study.stats import corrected_t_test, minimum_detectable_difference
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--studies", type=int, default=4000)

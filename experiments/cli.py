@@ -14,7 +14,7 @@
 
 Without ``--data`` the commands that train use the phantom data set, generated once into
 the cache folder (``MINICNN_CACHE``, default ``~/.cache/minicnn``). The commands that read
-scans take ``--key-file`` (the pseudonym key, see ``experiments/pseudonyms.py`` and
+scans take ``--key-file`` (the pseudonym key, see ``experiments/scans/pseudonyms.py`` and
 ``docs/privacy.md``) and ``--hide-file-names``.
 """
 from __future__ import annotations
@@ -25,15 +25,17 @@ import sys
 import time
 from pathlib import Path
 
-from . import dataset
-from .knee import VIEWS
-from .phantom import write_phantom
-from .pseudonyms import Pseudonyms, check_outside, check_records
+from .crops import archive
+from .crops.knee import VIEWS
+from .scans.phantom import write_phantom
+from .scans.pseudonyms import Pseudonyms, check_outside, check_records
+from .splits import split_option
 
 
 def _phantom(args) -> int:
     start = time.perf_counter()
-    paths = write_phantom(args.out, args.patients, args.seed, progress=not args.quiet, version=args.format)
+    paths = write_phantom(args.out, args.patients, args.seed, progress=not args.quiet,
+                          version=args.format)
     print(f"wrote {len(paths)} phantom scans to {args.out} in {time.perf_counter() - start:.1f} s")
     return 0
 
@@ -46,64 +48,53 @@ def _pseudonyms(args, folder: str, nested: bool = True) -> Pseudonyms:
 
 
 def _crops(args) -> int:
-    options = dataset.BuildOptions(
+    options = archive.BuildOptions(
         view=args.view, mirror=not args.no_mirror,
-        exclude=tuple(args.exclude) if args.exclude is not None else dataset.PROPOSAL_EXCLUDED,
-        overrides=dataset.read_overrides(args.overrides) if args.overrides else (),
+        exclude=tuple(args.exclude) if args.exclude is not None else archive.PROPOSAL_EXCLUDED,
+        overrides=archive.read_overrides(args.overrides) if args.overrides else (),
         hide_file_names=args.hide_file_names)
     pseudonyms = _pseudonyms(args, os.path.dirname(os.path.abspath(args.out)), nested=False)
     start = time.perf_counter()
-    data, cached = dataset.load_or_build(args.folder, args.out, options, progress=not args.quiet,
+    data, cached = archive.load_or_build(args.folder, args.out, options, progress=not args.quiet,
                                          pseudonyms=pseudonyms)
     skipped_path = os.path.splitext(args.out)[0] + ".skipped.tsv"
-    dataset.write_skipped(data.summary, skipped_path)
+    archive.write_skipped(data.summary, skipped_path)
     print(data.summary.text())
-    print(f"{'read from the cache' if cached else 'built'} {args.out} in {time.perf_counter() - start:.1f} s; "
+    print(f"{'read from the cache' if cached else 'built'} {args.out} in "
+          f"{time.perf_counter() - start:.1f} s; "
           f"skipped files with reasons: {skipped_path}")
     return 0
 
 
 def _preview(args) -> int:
-    from .preview import write_preview
+    from .crops.preview import write_preview
     shown = write_preview(args.folder, args.out, args.count)
     print(f"wrote {args.out} ({len(shown)} scans: {', '.join(shown)})")
     return 0
 
 
 def cache_folder() -> str:
-    return os.environ.get("MINICNN_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "minicnn"))
+    default = os.path.join(os.path.expanduser("~"), ".cache", "minicnn")
+    return os.environ.get("MINICNN_CACHE", default)
 
 
 def default_data(progress: bool) -> str:
     """The phantom data set (205 patients, seed 0), written on first use."""
     folder = os.path.join(cache_folder(), "phantom-205-seed0")
-    if len(dataset.scan_files(folder) if os.path.isdir(folder) else []) < 205:
+    if len(archive.scan_files(folder) if os.path.isdir(folder) else []) < 205:
         print(f"no --data: writing the phantom data set to {folder} (once)")
         write_phantom(folder, 205, 0, progress=progress)
     return folder
 
 
-def split_indices(spec: str, data, seed: int):
-    """'proposal' (the last 20 patients are the test set) or 'fold:K:N' (fold K of N
-    stratified patient-grouped folds, counted from 1)."""
-    if spec == "proposal":
-        return dataset.proposal_holdout(data.patients)
-    parts = spec.split(":")
-    if len(parts) != 3 or parts[0] != "fold" or not all(p.isdigit() for p in parts[1:]):
-        raise ValueError(f"--split must be 'proposal' or 'fold:K:N', got {spec!r}")
-    k, n = int(parts[1]), int(parts[2])
-    if not 1 <= k <= n:
-        raise ValueError(f"--split fold:{k}:{n}: K must be between 1 and {n}")
-    return dataset.grouped_folds(data.labels, data.patients, n, seed)[k - 1]
-
-
 def _train(args) -> int:
-    from .train import load_config, train_run
+    from .training.config import load_config
+    from .training.run import train_run
     config = load_config(args.config)
     device = resolve_device(args.device)
     os.makedirs(args.out, exist_ok=True)
     data = _crops_for(args, args.out)
-    train, test = split_indices(args.split, data, config.train.seed)
+    train, test = split_option(args.split, data.labels, data.patients, config.train.seed)
     record = train_run(config, data.images, data.labels, data.patients, train, test, args.out,
                        progress=not args.quiet, device=device, scales=data.scales,
                        key_fingerprint=data.key_fingerprint)
@@ -111,8 +102,9 @@ def _train(args) -> int:
         print(f"run {record['status']}: {record['message']}")
         return 1
     test_metrics, intervals = record["test"], record["test_intervals"]
-    print(f"finished {record['epochs_done']} epochs; best epoch by validation QWK: {record['best_epoch']}")
-    from .metrics import SCALARS
+    print(f"finished {record['epochs_done']} epochs; best epoch by validation QWK: "
+          f"{record['best_epoch']}")
+    from .training.metrics import SCALARS
     for name in SCALARS:
         low, high = intervals[name]
         print(f"  test {name:<18} {test_metrics[name]:.3f}  (95% CI {low:.3f} .. {high:.3f})")
@@ -136,20 +128,21 @@ def _crops_for(args, out: str):
     pseudonyms = _pseudonyms(args, out)
     check_records(out, pseudonyms.fingerprint)
     data_dir = args.data or default_data(not args.quiet)
-    options = dataset.BuildOptions(exclude=dataset.PROPOSAL_EXCLUDED if args.data else (),
+    options = archive.BuildOptions(exclude=archive.PROPOSAL_EXCLUDED if args.data else (),
                                    hide_file_names=args.hide_file_names)
-    data, _ = dataset.load_or_build(data_dir, os.path.join(out, "crops.npz"), options,
+    data, _ = archive.load_or_build(data_dir, os.path.join(out, "crops.npz"), options,
                                     progress=not args.quiet, pseudonyms=pseudonyms)
     return data
 
 
 def _study(args) -> int:
-    from .report import write_report
-    from .study import load_study, run_study
+    from .study.report import write_report
+    from .study.grid import load_study
+    from .study.local_executor import run_study
     study = load_study(args.config)
     security = None
     if args.executor == "dask":
-        from .dask_executor import cluster_security
+        from .study.dask_executor import cluster_security
         security = cluster_security(args.scheduler, args.tls_ca_file, args.tls_cert, args.tls_key)
     device = resolve_device(args.device)
     os.makedirs(args.out, exist_ok=True)
@@ -161,23 +154,26 @@ def _study(args) -> int:
     print(data.summary.text())
     crops = os.path.join(args.out, "crops.npz")
     if args.executor == "dask":
-        from .dask_executor import run_study_dask
-        done = run_study_dask(study, crops, args.out, args.scheduler, args.workers or study.workers or 2,
+        from .study.dask_executor import run_study_dask
+        done = run_study_dask(study, crops, args.out, args.scheduler,
+                              args.workers or study.workers or 2,
                               device=device, progress=not args.quiet, security=security)
     else:
-        done = run_study(study, crops, args.out, args.workers, progress=not args.quiet, device=device)
+        done = run_study(study, crops, args.out, args.workers, progress=not args.quiet,
+                         device=device)
     for job in done:
         if job["status"] != "finished":
             print(f"run {job['out']} {job['status']}: {job['message']}")
     markdown, page = write_report(study, args.out)
-    print(f"{len(done)} runs done now ({len(study.conditions()) * len(study.splits())} in the study); "
+    print(f"{len(done)} runs done now ({len(study.conditions()) * len(study.splits())} in the "
+          f"study); "
           f"report: {markdown} and {page}")
     return 0
 
 
 def _report(args) -> int:
-    from .report import write_report
-    from .study import load_study
+    from .study.report import write_report
+    from .study.grid import load_study
     kept = os.path.join(args.results, "study.toml")
     if not os.path.exists(kept):
         raise FileNotFoundError(f"{args.results} has no study.toml: is it a study's output folder?")
@@ -194,25 +190,27 @@ def _scan_pseudonyms(args, folder: str | None, nested: bool):
 
 
 def _predict(args) -> int:
-    from .predict import GRADE_NAMES, predict_scan
+    from .grades import NAMES
+    from .inspection.predict import predict_scan
     folder = args.out and os.path.dirname(os.path.abspath(args.out))
     pseudonyms = _scan_pseudonyms(args, folder, False)
     result = predict_scan(args.checkpoint, args.scan, args.out, pseudonyms)
     if pseudonyms is not None:
         pseudonyms.save_lookup()
-    print(f"{result['file']}: knee window rows {result['window_start']}-{result['window_start'] + 127} "
+    last_row = result["window_start"] + 127
+    print(f"{result['file']}: knee window rows {result['window_start']}-{last_row} "
           f"(confidence {result['confidence']:.2f})")
     for knee in result["knees"]:
         probabilities = ", ".join(f"KL{g} {p:.2f}" for g, p in enumerate(knee["probabilities"]))
         print(f"  knee {knee['side'] + 1} (columns {knee['columns']}): KL{knee['grade']} "
-              f"{GRADE_NAMES[knee['grade']]}  [{probabilities}]")
+              f"{NAMES[knee['grade']]}  [{probabilities}]")
     if args.out:
         print(f"Grad-CAM overlay: {args.out}")
     return 0
 
 
 def _explain(args) -> int:
-    from .explain import explain
+    from .inspection.explain import explain
     pseudonyms = _scan_pseudonyms(args, args.out, True)
     print("wrote " + ", ".join(explain(args.checkpoint, args.scan, args.out, pseudonyms)))
     if pseudonyms is not None:
@@ -247,7 +245,8 @@ def _privacy_options(p, hide: bool = True) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="minicnn-knee", description="The knee bone-scan study on minicnn.")
+    top = argparse.ArgumentParser(prog="minicnn-knee",
+                                  description="The knee bone-scan study on minicnn.")
     commands = top.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser("phantom", help="write a synthetic data set of .mat scans")
@@ -265,7 +264,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-mirror", action="store_true", help="do not mirror the second knee")
     p.add_argument("--exclude", nargs="*", default=None,
                    help="file names to leave out (default: the proposal's four)")
-    p.add_argument("--overrides", help="CSV of file,row: manual knee rows that win over the locator")
+    p.add_argument("--overrides",
+                   help="CSV of file,row: manual knee rows that win over the locator")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _privacy_options(p)
     p.set_defaults(run=_crops)
@@ -332,12 +332,13 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Exit codes: 0 done, 1 an unreadable scan (its reason printed), 2 a usage or input error."""
-    from .bonescan import ScanError
+    from .scans.bonescan import ScanError
     args = parser().parse_args(argv)
     try:
         return args.run(args)
     except ScanError as err:
-        print(f"minicnn-knee {args.command}: {getattr(args, 'scan', '')}: {err.reason}", file=sys.stderr)
+        print(f"minicnn-knee {args.command}: {getattr(args, 'scan', '')}: {err.reason}",
+              file=sys.stderr)
         return 1
     except (FileNotFoundError, ValueError) as err:
         print(f"minicnn-knee {args.command}: {err}", file=sys.stderr)

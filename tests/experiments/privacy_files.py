@@ -6,7 +6,7 @@ import io
 import re
 import zipfile
 
-from experiments.matfile import write_mat
+from experiments.scans.matfile import write_mat
 from tests.experiments.scan_files import phantom_variables
 
 ENCODINGS = ("utf-8", "utf-16-le", "utf-32-le")  # text, MATLAB v7.3 chars, NumPy '<U' arrays

@@ -1,8 +1,8 @@
 """Helpers that write small scan folders for the data tests."""
 import numpy as np
 
-from experiments.matfile import write_mat
-from experiments.phantom import mat_contents, patient_and_counts
+from experiments.scans.matfile import write_mat
+from experiments.scans.phantom import mat_contents, patient_and_counts
 
 
 def phantom_variables(index: int = 0, seed: int = 0) -> dict:

@@ -15,10 +15,14 @@ import warnings
 import numpy as np
 import pytest
 
-from experiments import cli, dataset, pseudonyms
-from experiments.dask_executor import UnencryptedNetworkWarning, cluster_security
-from experiments.pseudonyms import Pseudonyms
+from experiments import cli
+from experiments.crops import archive
+from experiments.scans import pseudonyms
+from experiments.study.dask_executor import UnencryptedNetworkWarning, cluster_security
+from experiments.scans.pseudonyms import Pseudonyms
+from experiments.scans.matfile import write_mat
 from tests.experiments.privacy_files import find_strings, hospital_identity, write_hospital_scans
+from tests.experiments.scan_files import phantom_variables
 
 STUDY = ("[study]\nfolds = 2\nseeds = [0]\nproposal_split = false\n"
          "[base.model]\nblocks = 2\nchannels = [4, 8]\n"
@@ -131,7 +135,7 @@ def test_lookup_command_maps_pseudonyms_back(key_file, capsys):
 
 def test_identifying_info_fields_are_dropped_and_counted(hospital, key_file):
     folder, _ = hospital
-    data = dataset.build_dataset(str(folder), dataset.BuildOptions(exclude=()), progress=False)
+    data = archive.build_dataset(str(folder), archive.BuildOptions(exclude=()), progress=False)
     # every scan but the patient ID field: name, birth date, accession number
     assert data.summary.dropped_info == {"AccessionNumber": PATIENTS, "BirthDate": PATIENTS,
                                          "PatientName": PATIENTS}
@@ -146,13 +150,31 @@ def test_hidden_file_names_are_pseudonyms_too(hospital, key_file, tmp_path):
     out = tmp_path / "out" / "crops.npz"
     assert cli.main(["crops", str(folder), "--out", str(out), "--exclude", "scan_003.mat",
                      "--hide-file-names", "--quiet"]) == 0
-    data = dataset.load_dataset(str(out))
+    data = archive.load_dataset(str(out))
     table = lookup_table(key_file)
     assert all(re.fullmatch(r"F-[A-Z2-7]{10}", f) for f in data.files)
     shown = {f"scan_{i:03d}.mat" for i in range(PATIENTS) if i != 3}
     assert {table[f][1] for f in data.files} == shown
     assert table[data.summary.excluded[0]] == ("file", "scan_003.mat")
     assert find_strings(tmp_path / "out", ["scan_0"]) == []
+
+
+def test_a_file_name_that_is_the_patient_id_never_shows_in_clear(key_file, tmp_path, capsys):
+    """A scan whose info has no patient-ID field: its file's stem is the ID, so its name is
+    shown as its pseudonym even without --hide-file-names."""
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    variables = phantom_variables(0)
+    info = {k: v for k, v in variables["info"].items() if k != "patientid"}
+    write_mat(str(folder / "MRN7700123.mat"), {**variables, "info": info})
+    out = tmp_path / "out" / "crops.npz"
+    assert cli.main(["crops", str(folder), "--out", str(out), "--quiet"]) == 0
+    data = archive.load_dataset(str(out))
+    keyed = Pseudonyms.open()
+    assert set(data.files) == {keyed.file("MRN7700123.mat")}
+    assert set(data.patients) == {keyed.patient("MRN7700123")}
+    assert "MRN7700123" not in capsys.readouterr().out
+    assert find_strings(tmp_path / "out", ["MRN7700123"]) == []
 
 
 # ---- the whole pipeline: no identifier in any output ------------------------------------
@@ -191,9 +213,9 @@ def test_no_identifier_reaches_any_output(hospital, key_file, tmp_path, capsys, 
         assert record["pseudonym_key"] == Pseudonyms.open().fingerprint
         for side in ("train", "validation", "test"):
             assert all(table[p][0] == "patient" for p in record["patients"][side])
-    archive = dataset.load_dataset(str(out / "local" / "crops.npz"))
+    saved = archive.load_dataset(str(out / "local" / "crops.npz"))
     real = {hospital_identity(i)["PatientID"] for i in range(PATIENTS)}
-    assert {table[p][1] for p in archive.patients} == real and not real & set(archive.patients)
+    assert {table[p][1] for p in saved.patients} == real and not real & set(saved.patients)
 
 
 # ---- folders made under another key, or before pseudonyms -------------------------------
@@ -228,11 +250,11 @@ def test_an_archive_of_raw_ids_is_rebuilt_and_old_records_refused(hospital, key_
     out.parent.mkdir()
     raw = np.array([hospital_identity(i)["PatientID"] for i in range(4)])
     zeros = np.zeros(4, np.int64)
-    key = dataset.cache_key(dataset.scan_files(str(folder)), dataset.BuildOptions())
-    old = dataset.KneeDataset(np.zeros((4, 1, 128, 128), np.float32), zeros, raw, raw, zeros, zeros,
-                              dataset.Summary(), cache_key=key)
-    dataset.save_dataset(old, str(out))  # as the code before pseudonyms wrote it: no pseudonym_key
-    assert dataset.load_dataset(str(out)).key_fingerprint is None
+    key = archive.cache_key(archive.scan_files(str(folder)), archive.BuildOptions())
+    old = archive.KneeDataset(np.zeros((4, 1, 128, 128), np.float32), zeros, raw, raw, zeros, zeros,
+                              archive.Summary(), cache_key=key)
+    archive.save_dataset(old, str(out))  # as the code before pseudonyms wrote it: no pseudonym_key
+    assert archive.load_dataset(str(out)).key_fingerprint is None
     assert cli.main(["crops", str(folder), "--out", str(out), "--quiet"]) == 0
     assert "holds raw patient IDs: rebuilding it" in capsys.readouterr().out
     assert find_strings(tmp_path / "out", list(raw)) == []
@@ -276,7 +298,7 @@ def test_plain_tcp_to_another_machine_warns(recwarn):
 
 def test_the_study_command_warns_before_sending_anything_over_plain_tcp(hospital, tmp_path,
                                                                         monkeypatch):
-    from experiments import dask_executor
+    from experiments.study import dask_executor
     folder, _ = hospital
     sent = []
     monkeypatch.setattr(dask_executor, "run_study_dask", lambda *a, **k: sent.append(k) or [])

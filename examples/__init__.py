@@ -1,0 +1,1 @@
+"""Programs that use minicnn on their own, outside the knee study."""

@@ -1,0 +1,1 @@
+"""Inspecting a trained run: grading one scan, Grad-CAM, feature maps."""

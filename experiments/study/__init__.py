@@ -1,0 +1,1 @@
+"""The study: the grid of runs, its executors (local, Dask), statistics, report."""

@@ -1,0 +1,1 @@
+"""One training run: the model family, its configuration, metrics."""

@@ -1,0 +1,27 @@
+"""Augmentation: count thinning keeps the level and adds noise, shifts move whole pixels,
+rotations turn the image."""
+import numpy as np
+
+from experiments.training.augment import augment
+from experiments.training.config import TrainConfig
+
+
+def test_augmentation_thins_counts_rotates_and_shifts():
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(40.0, size=(64, 1, 16, 16)).astype(np.float32)
+    scales = np.full((64, 1), 50.0, np.float32)
+    crops = counts / 50.0
+    cfg = TrainConfig(max_shift=0, rotate_degrees=0, intensity_jitter=0, thin_to=0.25)
+    thinned = augment(crops, np.random.default_rng(1), cfg, scales)
+    assert np.isclose(thinned.mean(), crops.mean(), rtol=0.05)  # thinning keeps the expected level
+    assert thinned.var() > crops.var() * 1.3  # ... and adds the noise of fewer counts
+    # no scales: no thinning
+    assert np.array_equal(augment(crops, np.random.default_rng(1), cfg, None), crops)
+    spot = np.zeros((1, 1, 16, 16), np.float32)
+    spot[0, 0, 8, 8] = 1.0
+    moved = augment(spot, np.random.default_rng(3),
+                    TrainConfig(max_shift=3, rotate_degrees=0, intensity_jitter=0))
+    assert moved.sum() == 1.0 and moved[0, 0, 8, 8] in (0.0, 1.0)
+    turned = augment(spot, np.random.default_rng(4),
+                     TrainConfig(max_shift=0, rotate_degrees=30, intensity_jitter=0))
+    assert 0.5 < turned.sum() < 1.5
