@@ -1,5 +1,6 @@
 # make demo: install, then run the main job: a quick version of the knee study on the phantom.
-# make test: install, then run the whole test suite (torch 2.13.0 CPU is the oracle).
+# make test: install, then lint (ruff, rules in pyproject.toml) and run the whole test suite
+# (torch 2.13.0 CPU is the oracle).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -20,6 +21,7 @@ digits: $(STAMP)
 	$(PY) -m examples.digits
 
 test: $(STAMP)
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
 gradcheck: $(STAMP)

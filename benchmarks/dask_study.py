@@ -21,8 +21,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def main(argv=None) -> int:
-    from experiments.crops import archive
     from experiments.cli import default_data
+    from experiments.crops import archive
     from experiments.study.dask_executor import run_study_dask
     from experiments.study.grid import load_study
     from experiments.study.local_executor import run_study

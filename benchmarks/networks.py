@@ -28,8 +28,8 @@ CIFAR-size (input ``(N, 3, 32, 32)``, 10 classes, float32):
   the input), transitions halving the channels (BN -> ReLU -> 1x1 conv -> 2x2 average pool);
   BN -> ReLU, global average pool, ``Linear(342, 10)``.
 
-The study's SimpleCNN family (``experiments.models.build_model``; input ``(N, 1, 128, 128)``,
-5 grades):
+The study's SimpleCNN family (``experiments.training.models.build_model``; input
+``(N, 1, 128, 128)``, 5 grades):
 
 - ``simplecnn``: the proposal's base condition (3 blocks, 16/32/64 channels, 3x3, stride 1,
   padding 1, max pooling).
@@ -43,7 +43,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from experiments.models import ModelConfig, build_model
+from experiments.training.models import ModelConfig, build_model
 
 
 @dataclass(frozen=True)

@@ -136,9 +136,9 @@ def _crops_for(args, out: str):
 
 
 def _study(args) -> int:
-    from .study.report import write_report
     from .study.grid import load_study
     from .study.local_executor import run_study
+    from .study.report import write_report
     study = load_study(args.config)
     security = None
     if args.executor == "dask":
@@ -172,8 +172,8 @@ def _study(args) -> int:
 
 
 def _report(args) -> int:
-    from .study.report import write_report
     from .study.grid import load_study
+    from .study.report import write_report
     kept = os.path.join(args.results, "study.toml")
     if not os.path.exists(kept):
         raise FileNotFoundError(f"{args.results} has no study.toml: is it a study's output folder?")

@@ -11,6 +11,7 @@ from ..scans.bonescan import ScanError, read_scan
 from .archive import scan_files
 from .knee import WINDOW, cut_crops, locate_knees
 
+
 def write_preview(folder: str, out: str, count: int = 8) -> list[str]:
     """Draw the first ``count`` readable scans of ``folder`` into the PNG ``out``; returns
     the files shown."""

@@ -20,8 +20,8 @@ import minicnn
 from ..crops.knee import cut_crops, locate_knees
 from ..grades import NAMES
 from ..scans.bonescan import read_scan
-from ..training.models import build_model
 from ..training.config import config_from_dict
+from ..training.models import build_model
 
 
 def load_run(checkpoint: str):

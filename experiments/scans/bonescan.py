@@ -69,6 +69,7 @@ class ScanRecord:
 
 def _read_v5(path: str):
     import io
+
     import scipy.io
     with open(path, "rb") as f:
         data = f.read()

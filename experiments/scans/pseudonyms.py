@@ -121,7 +121,7 @@ class Pseudonyms:
                                     hashlib.sha256).hexdigest()[:16]
 
     @classmethod
-    def open(cls, option: str | None = None) -> "Pseudonyms":
+    def open(cls, option: str | None = None) -> Pseudonyms:
         """The project's key (created on first use, see the module docstring) and its table."""
         path = key_path(option)
         key, created = load_or_create_key(path)

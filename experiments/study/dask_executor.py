@@ -100,6 +100,7 @@ def _dataset(payload: tuple[str, bytes]):
 def run_job_on_dask_worker(job: dict, payload: tuple[str, bytes]) -> dict:
     """Run one job on a Dask worker, in a temporary folder; returns the run's record."""
     import minicnn
+
     from .jobs import run_job
     minicnn.backend.use_private_kernel_cache()  # a no-op after this worker's first task
     minicnn.backend.set_num_threads(job["threads"])

@@ -24,9 +24,10 @@ import re
 from dataclasses import dataclass
 
 from ..config_checks import BadValue, boolean, integer, read_toml
-from ..training.models import ModelConfig
 from ..splits import PROPOSAL, fold_name
 from ..training.config import RunConfig, TrainConfig, config_from_dict
+from ..training.models import ModelConfig
+
 
 @dataclass(frozen=True)
 class Factor:

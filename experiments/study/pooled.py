@@ -19,8 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..training.metrics import (SCALARS, confusion_matrices, patient_bootstrap_weights,
-                                percentile_interval, weighted_scalars)
+from ..training.metrics import (
+    SCALARS,
+    confusion_matrices,
+    patient_bootstrap_weights,
+    percentile_interval,
+    weighted_scalars,
+)
 
 BOOTSTRAP_SEED = 0
 

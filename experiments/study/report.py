@@ -162,7 +162,6 @@ def _methods(study: Study, analysis: dict) -> list[str]:
 def write_report(study: Study, out: str) -> tuple[str, str]:
     """Write ``OUT/report.md`` and ``OUT/report.html``; returns their paths."""
     results = collect(study, out)
-    base = results[0]
     analysis = _analyse(study, results)
     summaries, comparisons = analysis["summaries"], analysis["comparisons"]
     figure_dir = os.path.join(out, "figures")

@@ -18,9 +18,9 @@ import pytest
 from experiments import cli
 from experiments.crops import archive
 from experiments.scans import pseudonyms
-from experiments.study.dask_executor import UnencryptedNetworkWarning, cluster_security
-from experiments.scans.pseudonyms import Pseudonyms
 from experiments.scans.matfile import write_mat
+from experiments.scans.pseudonyms import Pseudonyms
+from experiments.study.dask_executor import UnencryptedNetworkWarning, cluster_security
 from tests.experiments.privacy_files import find_strings, hospital_identity, write_hospital_scans
 from tests.experiments.scan_files import phantom_variables
 

@@ -2,10 +2,17 @@
 every knee once; split names and the --split option."""
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
-from experiments.splits import (fold_name, grouped_folds, named_split, parse_fold_name,
-                                proposal_holdout, split_option)
+from experiments.splits import (
+    fold_name,
+    grouped_folds,
+    named_split,
+    parse_fold_name,
+    proposal_holdout,
+    split_option,
+)
 
 
 @st.composite

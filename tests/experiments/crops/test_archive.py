@@ -6,8 +6,8 @@ import pytest
 from experiments.crops import archive
 from experiments.crops.archive import BuildOptions, load_or_build
 from experiments.scans.matfile import write_mat
-from tests.experiments.scan_files import labels, phantom_variables, with_changes, write_good
 from experiments.scans.pseudonyms import Pseudonyms
+from tests.experiments.scan_files import labels, phantom_variables, with_changes, write_good
 from tests.experiments.scans.test_bonescan import KEY, bad_variants, pseudonym
 
 

@@ -1,7 +1,8 @@
 """Reading and validating scan files: every bad file ends in a one-line reason."""
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from experiments.scans.bonescan import ScanError, read_scan
 from experiments.scans.matfile import write_mat
@@ -99,7 +100,8 @@ GOOD_FILES = {}
 
 def good_bytes(version: str) -> bytes:
     if version not in GOOD_FILES:
-        import tempfile, os
+        import os
+        import tempfile
         with tempfile.TemporaryDirectory() as folder:
             path = os.path.join(folder, "g.mat")
             write_mat(path, phantom_variables(2), version)

@@ -2,12 +2,10 @@
 executor's records metric for metric, a killed worker, an interrupted client."""
 import json
 
-
 from experiments.study.dask_executor import run_study_dask
 from experiments.study.grid import Factor, Study
 from experiments.study.local_executor import run_study
 from tests.experiments.study.toy_study import BASE, toy_crops
-
 
 
 def records(out, study):

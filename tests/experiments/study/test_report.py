@@ -13,8 +13,8 @@ def _fake_records(out, study, accuracy_of, rng):
     """Records of 5-fold x 3-seed runs on 60 patients (2 knees each) without training: each
     condition predicts a knee's grade right with probability ``accuracy_of[label]``."""
     from experiments.atomic import write_json
-    from experiments.training.metrics import grade_metrics
     from experiments.study.grid import slug
+    from experiments.training.metrics import grade_metrics
     patients = np.repeat([f"p{i:02d}" for i in range(60)], 2)
     labels = rng.integers(0, 5, len(patients))
     for _, label, _ in study.conditions():

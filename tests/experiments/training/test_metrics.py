@@ -107,8 +107,8 @@ def predictions(draw):
 @given(predictions(), st.integers(0, 3))
 def test_no_interval_leaves_its_metrics_range(case, seeds):
     """Per run (bootstrap_intervals) and pooled over seeds (seed_mean_intervals)."""
-    from experiments.training.metrics import RANGES
     from experiments.study.pooled import Pooled, seed_mean_intervals
+    from experiments.training.metrics import RANGES
     labels, probabilities, patients = case
     intervals = bootstrap_intervals(labels, probabilities, patients, rounds=50, seed=seeds)
     rng = np.random.default_rng(seeds)

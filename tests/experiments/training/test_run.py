@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from experiments.training.models import ModelConfig
 from experiments.training.config import RunConfig, TrainConfig, config_from_dict, load_config
+from experiments.training.models import ModelConfig
 from experiments.training.run import train_run
 
 SMALL = ModelConfig(blocks=2, channels=(4, 8), input_size=16)
