@@ -1,5 +1,6 @@
 """The arrows that must never exist in the house (docs/architecture.md): the engine knows no
-knees, nothing of ours imports torch, the kernels know no Tensor, ops know no layers.
+knees, nothing of ours imports torch, the kernels know no Tensor, ops know no layers, the
+engine's tests import no study code.
 
 Every ``import`` in the project's code, including those inside functions, is resolved to a
 dotted module name (relative imports against the file's package; ``from pkg import name`` also
@@ -24,6 +25,7 @@ FORBIDDEN = [
     ("minicnn.kernels", "minicnn.nn", "kernels sit below the layers"),
     ("minicnn.ops", "minicnn.nn", "ops sit below the layers"),
     ("minicnn.ops", "minicnn.optim", "ops sit below the optimizers"),
+    ("tests.engine", "experiments", "the engine's tests need no study"),
 ]
 
 
@@ -71,7 +73,8 @@ def violations(paths, root: Path = ROOT) -> list[str]:
 
 
 def project_files():
-    return sorted(p for folder in ("minicnn", "experiments") for p in (ROOT / folder).rglob("*.py"))
+    folders = ("minicnn", "experiments", "tests/engine")
+    return sorted(p for folder in folders for p in (ROOT / folder).rglob("*.py"))
 
 
 def test_no_forbidden_arrow_in_the_project():
@@ -91,6 +94,8 @@ def test_no_forbidden_arrow_in_the_project():
      "experiments.cli (the engine knows no knees)"),
     ("experiments/cli.py", "from torch.nn import functional\n",
      "torch.nn (PyTorch is the tests' oracle, not a dependency)"),
+    ("tests/engine/nn/test_x.py", "from experiments.training.models import build_model\n",
+     "experiments.training.models (the engine's tests need no study)"),
 ])
 def test_the_scanner_finds_each_kind_of_forbidden_import(tmp_path, relative, source, expected):
     path = tmp_path / relative

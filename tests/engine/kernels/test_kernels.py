@@ -267,25 +267,6 @@ def test_col2im_is_the_adjoint_of_im2col():
                       np.sum(x * reference.col2im(c, win, 7, 6)))
 
 
-def test_use_kernels_switches_the_set_for_a_block():
-    x = np.zeros((1, 1, 2, 2))
-    with backend.use_kernels("reference"):
-        assert backend.kernels_of(x) is reference
-    assert backend.kernels_of(x) is not reference
-    with pytest.raises(ValueError, match="unknown kernel set"):
-        with backend.use_kernels("nope"):
-            pass
-
-
-def test_numba_is_the_cpu_default_and_the_environment_can_choose(monkeypatch):
-    assert backend.kernels_of(np.zeros(1)).__name__ == "minicnn.kernels.numba"
-    monkeypatch.setenv("MINICNN_KERNELS", "numpy")
-    assert backend._cpu_default() == "numpy"
-    monkeypatch.setenv("MINICNN_KERNELS", "fortran")
-    with pytest.raises(ValueError, match="MINICNN_KERNELS"):
-        backend._cpu_default()
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", SETS)
 def test_the_common_2x2_pooling_on_odd_sizes(name, dtype):
