@@ -1,6 +1,7 @@
 """Augmentation: count thinning keeps the level and adds noise, shifts move whole pixels,
-rotations turn the image."""
+rotations turn the image about the centre by the drawn angle."""
 import numpy as np
+import pytest
 
 from experiments.training.augment import augment
 from experiments.training.config import TrainConfig
@@ -22,6 +23,20 @@ def test_augmentation_thins_counts_rotates_and_shifts():
     moved = augment(spot, np.random.default_rng(3),
                     TrainConfig(max_shift=3, rotate_degrees=0, intensity_jitter=0))
     assert moved.sum() == 1.0 and moved[0, 0, 8, 8] in (0.0, 1.0)
+
+
+def test_a_rotation_turns_a_spot_about_the_centre_by_the_drawn_angle():
+    """A bright spot 5.5 pixels right of the centre (7.5, 7.5) of a 16 x 16 crop ends where a
+    turn by the drawn angle (the first draw, since nothing is thinned) puts it: same distance
+    from the centre, its bearing changed by that angle (in the image's row-down frame)."""
+    spot = np.zeros((1, 1, 16, 16), np.float32)
+    spot[0, 0, 8, 13] = 1.0
+    angle = np.random.default_rng(4).uniform(-30, 30)
     turned = augment(spot, np.random.default_rng(4),
-                     TrainConfig(max_shift=0, rotate_degrees=30, intensity_jitter=0))
-    assert 0.5 < turned.sum() < 1.5
+                     TrainConfig(max_shift=0, rotate_degrees=30, intensity_jitter=0))[0, 0]
+    rows, cols = np.indices(turned.shape)
+    y, x = (rows * turned).sum() / turned.sum() - 7.5, (cols * turned).sum() / turned.sum() - 7.5
+    assert abs(angle) > 5  # the draw really turns the spot
+    assert np.hypot(y, x) == pytest.approx(np.hypot(0.5, 5.5), abs=0.3)
+    turn = np.degrees(np.arctan2(-y, x) - np.arctan2(-0.5, 5.5))
+    assert turn == pytest.approx(angle, abs=3)
