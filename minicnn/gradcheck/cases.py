@@ -366,6 +366,8 @@ CASES: list[Case] = [
     Case("conv2d", "groups 2, stride 2", _grouped_conv((2, 4, 5, 5), (6, 2, 3, 3), 2, stride=2)),
     Case("conv2d", "depthwise groups 3, pad 1", _grouped_conv((1, 3, 4, 4), (3, 1, 3, 3), 3,
                                                               padding=1)),
+    Case("conv2d", "depthwise m 2, stride 2, dilation 2, pad 2",
+         _grouped_conv((2, 3, 7, 6), (6, 1, 3, 3), 3, stride=2, dilation=2, padding=2)),
     Case("conv2d", "padding='same', kernel (2,3), dilation 2",
          _conv((1, 2, 5, 6), (2, 2, 2, 3), padding="same", dilation=2)),
     Case("max_pool2d", "k3 s2 pad 1 ceil_mode", _pool(F.max_pool2d, (1, 2, 6, 6), kernel_size=3,

@@ -1,8 +1,10 @@
 """Kernels composed from a set's other kernels: convolution from its ``im2col``/``col2im``,
-and the fused batch norm -> ReLU -> max pooling from its batch norm, ReLU and pooling.
-The ``reference``, ``numpy`` and ``cupy`` sets build theirs this way (the ``numba`` set for
-windows other than 2x2 with stride 2), and so does ``minicnn.kernels.use`` for a set that
-leaves them out. Written against the input's array module (NumPy or CuPy).
+grouped (and so depthwise) convolution from its convolution, and the fused batch norm ->
+ReLU -> max pooling from its batch norm, ReLU and pooling. The ``reference``, ``numpy`` and
+``cupy`` sets build their convolution and fused op this way (the ``numba`` set its fused op
+for windows other than 2x2 with stride 2), the grouped ops (``minicnn/ops/conv.py``) use
+:func:`grouped_conv2d`, and ``minicnn.kernels.use`` fills what a set leaves out from these.
+Written against the input's array module (NumPy or CuPy).
 """
 from __future__ import annotations
 
@@ -37,6 +39,67 @@ def compose_conv2d(im2col, col2im):
         return grad_x, grad_w, grad_b
 
     return conv2d_forward, conv2d_backward
+
+
+def _blocks(size: int, groups: int) -> list[slice]:
+    step = size // groups
+    return [slice(b * step, (b + 1) * step) for b in range(groups)]
+
+
+def grouped_conv2d(conv2d_forward, conv2d_backward):
+    """Grouped convolution ``forward(x, weight, bias, win, groups) -> (y, saved)`` and
+    ``backward(g, saved, x, weight, win, groups, need_x, need_w, need_b)`` from the given
+    ``conv2d_forward``/``conv2d_backward``, one call per group.
+
+    With ``groups = G`` the channels split into ``G`` consecutive blocks, weight
+    ``(F, C/G, kh, kw)``; filters ``f`` in block ``b = f // (F/G)`` see only input channels
+    ``b*C/G .. (b+1)*C/G - 1``. Each block is an ordinary convolution of its slice of ``x``
+    with its slice of the weight; the outputs are stacked along the channel axis. ``saved``
+    is the list of the blocks' saved states.
+    """
+
+    def forward(x, weight, bias, win, groups):
+        outs, saved = [], []
+        for cin, cout in zip(_blocks(x.shape[1], groups), _blocks(weight.shape[0], groups)):
+            y, kept = conv2d_forward(x[:, cin], weight[cout],
+                                     None if bias is None else bias[cout], win)
+            outs.append(y)
+            saved.append(kept)
+        return xp_of(x).concatenate(outs, axis=1), saved
+
+    def backward(g, saved, x, weight, win, groups, need_x=True, need_w=True, need_b=True):
+        xp = xp_of(g)
+        grad_x = xp.empty_like(x) if need_x else None
+        grad_w = xp.empty_like(weight) if need_w else None
+        grad_b = xp.empty(weight.shape[0], dtype=g.dtype) if need_b else None
+        blocks = zip(_blocks(x.shape[1], groups), _blocks(weight.shape[0], groups), saved)
+        for cin, cout, kept in blocks:
+            gx, gw, gb = conv2d_backward(g[:, cout], kept, x[:, cin], weight[cout], win,
+                                         need_x, need_w, need_b)
+            if need_x:
+                grad_x[:, cin] = gx
+            if need_w:
+                grad_w[cout] = gw
+            if need_b:
+                grad_b[cout] = gb
+        return grad_x, grad_w, grad_b
+
+    return forward, backward
+
+
+def compose_depthwise_conv2d(conv2d_forward, conv2d_backward):
+    """``depthwise_conv2d_forward`` and ``depthwise_conv2d_backward`` as the grouped
+    convolution of :func:`grouped_conv2d` with one group per input channel."""
+    forward, backward = grouped_conv2d(conv2d_forward, conv2d_backward)
+
+    def depthwise_conv2d_forward(x, weight, bias, win):
+        return forward(x, weight, bias, win, x.shape[1])
+
+    def depthwise_conv2d_backward(g, saved, x, weight, win, need_x=True, need_w=True,
+                                  need_b=True):
+        return backward(g, saved, x, weight, win, x.shape[1], need_x, need_w, need_b)
+
+    return depthwise_conv2d_forward, depthwise_conv2d_backward
 
 
 def compose_batchnorm_relu_maxpool(norm, relu, pool):

@@ -54,6 +54,23 @@ class KernelSet(Protocol):
         ``grad_b[f] = sum of g[:, f]``, and ``grad_x`` the adjoint (``col2im`` of
         ``weight^T g``)."""
 
+    def depthwise_conv2d_forward(self, x, weight, bias, win):
+        """Depthwise convolution (``groups = C``) with channel multiplier ``m >= 1``:
+        weight ``(C*m, 1, kh, kw)``, bias ``(C*m,)`` or None -> ``(y, saved)``, y
+        ``(N, C*m, OH, OW)``, output channel ``f`` reading input channel ``f // m`` only:
+        ``y[n, f, oy, ox] = b[f] + sum over (i, j) of weight[f, 0, i, j] *
+        xpad[n, f // m, oy*sh + i*dh, ox*sw + j*dw]``; ``saved`` as for
+        :meth:`conv2d_forward`."""
+
+    def depthwise_conv2d_backward(self, g, saved, x, weight, win, need_x=True, need_w=True,
+                                  need_b=True):
+        """-> ``(grad_x, grad_w, grad_b)`` of :meth:`depthwise_conv2d_forward` for
+        ``g = dL/dy``: ``grad_w[f, 0, i, j] = sum over (n, oy, ox) of g[n, f, oy, ox] *
+        xpad[n, f // m, oy*sh + i*dh, ox*sw + j*dw]``, ``grad_b[f] = sum of g[:, f]``, and
+        ``grad_x[n, c]`` the sum over the ``m`` output channels ``f`` of input channel
+        ``c`` of each ``g[n, f, oy, ox] * weight[f, 0, i, j]`` added back to the pixel it
+        read (padding dropped)."""
+
     def batchnorm_stats(self, x):
         """-> ``(mean, var)`` per channel over every axis but 1; ``var`` is biased
         (divided by the count ``m`` of values per channel). In ``x``'s dtype."""

@@ -14,6 +14,8 @@ write one kernel at a time:
   ``batchnorm_relu_maxpool_*`` pair on the set's own batch norm, ReLU and max pooling
   (``composed.compose_batchnorm_relu_maxpool``), as the reference set builds them. Each pair
   shares its ``saved`` state, so one of a pair without the other is a TypeError.
+  ``depthwise_conv2d_forward``/``_backward``, when both are missing, are the set's
+  convolution called once per channel (``composed.compose_depthwise_conv2d``).
 - any other missing function comes from the set ``fill_from`` (default ``"reference"``);
   ``fill_from=None`` makes a missing function a TypeError instead.
 
@@ -27,10 +29,15 @@ import inspect
 import types
 
 from .. import backend
-from .composed import compose_batchnorm_relu_maxpool, compose_conv2d
+from .composed import (
+    compose_batchnorm_relu_maxpool,
+    compose_conv2d,
+    compose_depthwise_conv2d,
+)
 from .contract import NAMES, positional_count
 
 _PAIRS = {("conv2d_forward", "conv2d_backward"): "conv",
+          ("depthwise_conv2d_forward", "depthwise_conv2d_backward"): "depthwise",
           ("batchnorm_relu_maxpool_forward", "batchnorm_relu_maxpool_backward"): "fused"}
 
 
@@ -77,6 +84,9 @@ def assemble(module, fill_from: str | None = "reference") -> tuple[types.SimpleN
     if parts["conv2d_forward"] is None:
         kernels.conv2d_forward, kernels.conv2d_backward = compose_conv2d(kernels.im2col,
                                                                          kernels.col2im)
+    if parts["depthwise_conv2d_forward"] is None:
+        kernels.depthwise_conv2d_forward, kernels.depthwise_conv2d_backward = \
+            compose_depthwise_conv2d(kernels.conv2d_forward, kernels.conv2d_backward)
     if parts["batchnorm_relu_maxpool_forward"] is None:
         (kernels.batchnorm_relu_maxpool_forward,
          kernels.batchnorm_relu_maxpool_backward) = compose_batchnorm_relu_maxpool(

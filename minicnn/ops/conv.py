@@ -19,59 +19,48 @@ the Numba set recomputes it one sample at a time so that it stays in cache.
 
 Groups: with ``groups = G`` the channels split into ``G`` consecutive blocks, weight
 ``(F, C/G, kh, kw)``; filters ``f`` in block ``b = f // (F/G)`` see only input channels
-``b*C/G .. (b+1)*C/G - 1``. Each block is an ordinary convolution of its slice of ``x`` with
-its slice of the weight, computed by the same kernels, and the outputs are stacked along
-the channel axis (depthwise convolution is ``G = C``); ``groups=1`` is the single call.
+``b*C/G .. (b+1)*C/G - 1``. Depthwise convolution (``G = C > 1``, ``F = m*C``) is one call
+of the set's ``depthwise_conv2d_forward``/``_backward``; any other ``G > 1`` is one
+ordinary convolution per block, stacked along the channel axis
+(:func:`minicnn.kernels.composed.grouped_conv2d`); ``groups=1`` is the single call.
 """
 from __future__ import annotations
 
 from ..autograd import Function
-from ..backend import kernels_of, xp_of
+from ..backend import kernels_of
 from ..kernels import Window
+from ..kernels.composed import grouped_conv2d
 
 
-def _blocks(size: int, groups: int) -> list[slice]:
-    step = size // groups
-    return [slice(b * step, (b + 1) * step) for b in range(groups)]
+def _path(x, groups: int) -> str:
+    if groups == 1:
+        return "plain"
+    return "depthwise" if groups == x.shape[1] else "grouped"
 
 
 class Conv2dFunction(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, win: Window = None, groups: int = 1):
         kernels = kernels_of(x)
-        ctx.win, ctx.groups = win, groups
-        if groups == 1:
+        ctx.win, ctx.groups, ctx.path = win, groups, _path(x, groups)
+        if ctx.path == "plain":
             y, saved = kernels.conv2d_forward(x, weight, bias, win)
-            ctx.save_for_backward(x, weight, saved)
-            return y
-        outs, saved = [], []
-        for cin, cout in zip(_blocks(x.shape[1], groups), _blocks(weight.shape[0], groups)):
-            y, kept = kernels.conv2d_forward(x[:, cin], weight[cout],
-                                             None if bias is None else bias[cout], win)
-            outs.append(y)
-            saved.append(kept)
+        elif ctx.path == "depthwise":
+            y, saved = kernels.depthwise_conv2d_forward(x, weight, bias, win)
+        else:
+            forward = grouped_conv2d(kernels.conv2d_forward, kernels.conv2d_backward)[0]
+            y, saved = forward(x, weight, bias, win, groups)
         ctx.save_for_backward(x, weight, saved)
-        return xp_of(x).concatenate(outs, axis=1)
+        return y
 
     @staticmethod
     def backward(ctx, g):
         x, weight, saved = ctx.saved_tensors
         kernels = kernels_of(g)
-        if ctx.groups == 1:
-            return kernels.conv2d_backward(g, saved, x, weight, ctx.win, *ctx.needs_input_grad)
-        need_x, need_w, need_b = ctx.needs_input_grad
-        xp = xp_of(g)
-        grad_x = xp.empty_like(x) if need_x else None
-        grad_w = xp.empty_like(weight) if need_w else None
-        grad_b = xp.empty(weight.shape[0], dtype=g.dtype) if need_b else None
-        blocks = zip(_blocks(x.shape[1], ctx.groups), _blocks(weight.shape[0], ctx.groups), saved)
-        for cin, cout, kept in blocks:
-            gx, gw, gb = kernels.conv2d_backward(g[:, cout], kept, x[:, cin], weight[cout],
-                                                 ctx.win, need_x, need_w, need_b)
-            if need_x:
-                grad_x[:, cin] = gx
-            if need_w:
-                grad_w[cout] = gw
-            if need_b:
-                grad_b[cout] = gb
-        return grad_x, grad_w, grad_b
+        needs = ctx.needs_input_grad
+        if ctx.path == "plain":
+            return kernels.conv2d_backward(g, saved, x, weight, ctx.win, *needs)
+        if ctx.path == "depthwise":
+            return kernels.depthwise_conv2d_backward(g, saved, x, weight, ctx.win, *needs)
+        backward = grouped_conv2d(kernels.conv2d_forward, kernels.conv2d_backward)[1]
+        return backward(g, saved, x, weight, ctx.win, ctx.groups, *needs)

@@ -4,12 +4,15 @@
 Each op family's module holds its CUDA templates next to their launch code: ``im2col``/
 ``col2im`` (:mod:`.window`), convolution as cuBLAS products (:mod:`.conv`), max pooling
 (:mod:`.pool`), batch norm (:mod:`.norm`), ReLU (:mod:`.activation`); :mod:`.cuda` compiles
-and launches them and lists them all (``SOURCES``). The fused batch norm -> ReLU -> max
+and launches them and lists them all (``SOURCES``). Depthwise convolution is the ``numpy``
+set's (:mod:`minicnn.kernels.numpy.conv`: strided slices times per-channel weights, as CuPy
+array expressions, no CUDA of its own). The fused batch norm -> ReLU -> max
 pooling is this set's kernels composed. Nothing leaves the device inside a step; CuPy's
 memory pool serves every array. Importing this package needs no CUDA: CuPy is imported
 when a kernel first runs.
 """
 from ..composed import compose_batchnorm_relu_maxpool
+from ..numpy.conv import depthwise_conv2d_backward, depthwise_conv2d_forward
 from . import activation, norm, pool
 from .activation import relu_backward, relu_forward
 from .conv import conv2d_backward, conv2d_forward
@@ -28,7 +31,8 @@ batchnorm_relu_maxpool_forward, batchnorm_relu_maxpool_backward = \
 
 __all__ = [  # the contract's functions (minicnn/kernels/contract.py), checked by a test
     "im2col", "col2im", "maxpool2d_forward", "maxpool2d_backward", "conv2d_forward",
-    "conv2d_backward", "batchnorm_stats", "batchnorm_inv_std", "batchnorm_update_running",
+    "conv2d_backward", "depthwise_conv2d_forward",
+    "depthwise_conv2d_backward", "batchnorm_stats", "batchnorm_inv_std", "batchnorm_update_running",
     "batchnorm_apply", "batchnorm_backward", "relu_forward", "relu_backward",
     "batchnorm_relu_maxpool_forward", "batchnorm_relu_maxpool_backward"
 ]

@@ -6,7 +6,8 @@ What makes it fast, in order of weight:
 - Convolution (:mod:`.conv`) spreads whole samples over the threads, each writing one
   sample's im2col columns into its own scratch buffer and multiplying them with
   single-threaded BLAS at once; a one-channel input (the first layer) is convolved
-  directly (:mod:`.conv_one_channel`).
+  directly (:mod:`.conv_one_channel`), and so is a depthwise convolution, one (sample,
+  channel) plane per task (:mod:`.conv_depthwise`).
 - Outputs and scratch buffers come from a caching allocator
   (:data:`minicnn.kernels.memory.POOL`): after the first step no large array is freshly
   mapped (and zero-filled by the kernel) again.
@@ -25,6 +26,7 @@ the running-estimate update and the inverse deviation are the array formulas of
 from ..formulas import batchnorm_inv_std, batchnorm_update_running
 from .activation import relu_backward, relu_forward
 from .conv import conv2d_backward, conv2d_forward
+from .conv_depthwise import depthwise_conv2d_backward, depthwise_conv2d_forward
 from .fused import batchnorm_relu_maxpool_backward, batchnorm_relu_maxpool_forward
 from .norm import batchnorm_apply, batchnorm_backward, batchnorm_stats
 from .pool import maxpool2d_backward, maxpool2d_forward
@@ -32,7 +34,8 @@ from .window import col2im, im2col
 
 __all__ = [  # the contract's functions (minicnn/kernels/contract.py), checked by a test
     "im2col", "col2im", "maxpool2d_forward", "maxpool2d_backward", "conv2d_forward",
-    "conv2d_backward", "batchnorm_stats", "batchnorm_inv_std", "batchnorm_update_running",
+    "conv2d_backward", "depthwise_conv2d_forward",
+    "depthwise_conv2d_backward", "batchnorm_stats", "batchnorm_inv_std", "batchnorm_update_running",
     "batchnorm_apply", "batchnorm_backward", "relu_forward", "relu_backward",
     "batchnorm_relu_maxpool_forward", "batchnorm_relu_maxpool_backward"
 ]

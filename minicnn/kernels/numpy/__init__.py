@@ -3,9 +3,10 @@
 
 ``im2col``/``col2im`` copy one strided slice per kernel offset (:mod:`.window`); max
 pooling is an argmax over those columns (:mod:`.pool`); convolution is a tensordot on them
-(:func:`~minicnn.kernels.composed.compose_conv2d`). Batch norm and ReLU are the array
-formulas of :mod:`minicnn.kernels.formulas` (the same functions as the ``reference``
-set's), and the fused batch norm -> ReLU -> max pooling is those composed.
+(:func:`~minicnn.kernels.composed.compose_conv2d`), and depthwise convolution a sum over
+the kernel offsets of strided slices times per-channel weights (:mod:`.conv`). Batch norm
+and ReLU are the array formulas of :mod:`minicnn.kernels.formulas` (the same functions as
+the ``reference`` set's), and the fused batch norm -> ReLU -> max pooling is those composed.
 """
 from .. import formulas
 from ..composed import compose_batchnorm_relu_maxpool, compose_conv2d
@@ -19,6 +20,7 @@ from ..formulas import (
     relu_forward,
 )
 from . import pool
+from .conv import depthwise_conv2d_backward, depthwise_conv2d_forward
 from .pool import maxpool2d_backward, maxpool2d_forward
 from .window import col2im, im2col
 
@@ -28,7 +30,8 @@ batchnorm_relu_maxpool_forward, batchnorm_relu_maxpool_backward = \
 
 __all__ = [  # the contract's functions (minicnn/kernels/contract.py), checked by a test
     "im2col", "col2im", "maxpool2d_forward", "maxpool2d_backward", "conv2d_forward",
-    "conv2d_backward", "batchnorm_stats", "batchnorm_inv_std", "batchnorm_update_running",
+    "conv2d_backward", "depthwise_conv2d_forward",
+    "depthwise_conv2d_backward", "batchnorm_stats", "batchnorm_inv_std", "batchnorm_update_running",
     "batchnorm_apply", "batchnorm_backward", "relu_forward", "relu_backward",
     "batchnorm_relu_maxpool_forward", "batchnorm_relu_maxpool_backward"
 ]

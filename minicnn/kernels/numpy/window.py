@@ -10,7 +10,7 @@ from ...backend import xp_of
 from ..window import Window
 
 
-def _offset_slices(win: Window, i: int, j: int, oh: int, ow: int) -> tuple[slice, slice]:
+def offset_slices(win: Window, i: int, j: int, oh: int, ow: int) -> tuple[slice, slice]:
     """Rows and columns of the padded input read at kernel offset (i, j)."""
     y0, x0 = i * win.dh, j * win.dw
     return (slice(y0, y0 + win.sh * (oh - 1) + 1, win.sh),
@@ -26,7 +26,7 @@ def im2col(x, win: Window, *, pad_value: float = 0.0):
     col = xp.empty((n, c, win.kh, win.kw, oh, ow), dtype=x.dtype)
     for i in range(win.kh):
         for j in range(win.kw):
-            rows, cols = _offset_slices(win, i, j, oh, ow)
+            rows, cols = offset_slices(win, i, j, oh, ow)
             col[:, :, i, j] = padded[:, :, rows, cols]
     return col
 
@@ -37,6 +37,6 @@ def col2im(col, win: Window, h: int, w: int):
     padded = xp.zeros((n, c, h + 2 * win.ph, w + 2 * win.pw), dtype=col.dtype)
     for i in range(win.kh):
         for j in range(win.kw):
-            rows, cols = _offset_slices(win, i, j, oh, ow)
+            rows, cols = offset_slices(win, i, j, oh, ow)
             padded[:, :, rows, cols] += col[:, :, i, j]
     return padded[:, :, win.ph:win.ph + h, win.pw:win.pw + w]

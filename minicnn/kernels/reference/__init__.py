@@ -3,7 +3,8 @@ loops, for reading and as the oracle the tests hold the fast sets to.
 
 Slow on purpose: ``im2col``, ``col2im`` and max pooling write every index out
 (:mod:`.window`, :mod:`.pool`); convolution is a tensordot on this set's ``im2col``
-(:func:`~minicnn.kernels.composed.compose_conv2d`); batch norm and ReLU are the array
+(:func:`~minicnn.kernels.composed.compose_conv2d`); depthwise convolution writes every tap
+out (:mod:`.conv`); batch norm and ReLU are the array
 formulas of :mod:`minicnn.kernels.formulas`; the fused batch norm -> ReLU -> max pooling
 is those composed. Use on small arrays only.
 """
@@ -19,6 +20,7 @@ from ..formulas import (
     relu_forward,
 )
 from . import pool
+from .conv import depthwise_conv2d_backward, depthwise_conv2d_forward
 from .pool import maxpool2d_backward, maxpool2d_forward
 from .window import col2im, im2col
 
@@ -28,7 +30,8 @@ batchnorm_relu_maxpool_forward, batchnorm_relu_maxpool_backward = \
 
 __all__ = [  # the contract's functions (minicnn/kernels/contract.py), checked by a test
     "im2col", "col2im", "maxpool2d_forward", "maxpool2d_backward", "conv2d_forward",
-    "conv2d_backward", "batchnorm_stats", "batchnorm_inv_std", "batchnorm_update_running",
+    "conv2d_backward", "depthwise_conv2d_forward",
+    "depthwise_conv2d_backward", "batchnorm_stats", "batchnorm_inv_std", "batchnorm_update_running",
     "batchnorm_apply", "batchnorm_backward", "relu_forward", "relu_backward",
     "batchnorm_relu_maxpool_forward", "batchnorm_relu_maxpool_backward"
 ]

@@ -327,3 +327,74 @@ def test_a_private_kernel_cache_only_before_the_kernels_load():
                           check=True).stdout.strip() == "True"
     backend.kernels_of(np.zeros(1))  # this process loads the kernels (if no test did yet) ...
     assert backend.use_private_kernel_cache() is None  # ... so its cache stays where it is
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", SETS)
+@settings(max_examples=40, deadline=None)
+@given(geometry=geometries(), seed=st.integers(0, 2**16), multiplier=st.integers(1, 3))
+def test_depthwise_convolution_matches_reference(name, dtype, geometry, seed, multiplier):
+    check_depthwise(kernel_set(name), name, dtype, geometry, seed, multiplier)
+
+
+DEPTHWISE_CHOSEN = CHOSEN + [  # stride 2 with padding and dilation; more channels than taps
+    (2, 7, 9, 8, Window(3, 3, 2, 2, 1, 1, 2, 2)), (1, 12, 5, 5, Window(3, 3, 1, 1, 1, 1))]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", SETS)
+@pytest.mark.parametrize("multiplier", [1, 2])
+@pytest.mark.parametrize("geometry", DEPTHWISE_CHOSEN, ids=str)
+def test_depthwise_convolution_matches_reference_on_chosen_geometries(name, dtype, geometry,
+                                                                      multiplier):
+    check_depthwise(kernel_set(name), name, dtype, geometry, 13, multiplier)
+
+
+def check_depthwise(kernels, name, dtype, geometry, seed, multiplier):
+    """Depthwise forward and every gradient of ``kernels`` against the reference, weight
+    ``(C*multiplier, 1, kh, kw)``; an unwanted gradient is None."""
+    n, c, h, w, win = geometry
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    weight = rng.standard_normal((c * multiplier, 1, win.kh, win.kw)).astype(dtype)
+    bias = rng.standard_normal(c * multiplier).astype(dtype)
+    xd, wd = on(name, x), on(name, weight)
+    y, saved = kernels.depthwise_conv2d_forward(xd, wd, on(name, bias), win)
+    y_ref, saved_ref = reference.depthwise_conv2d_forward(x, weight, bias, win)
+    close(y, y_ref, dtype, "depthwise forward")
+    close(kernels.depthwise_conv2d_forward(xd, wd, None, win)[0],
+          y_ref - bias.reshape(1, -1, 1, 1), dtype, "depthwise forward without bias")
+    g = on(name, rng.standard_normal(y_ref.shape).astype(dtype))
+    ours = kernels.depthwise_conv2d_backward(g, saved, xd, wd, win, True, True, True)
+    expected = reference.depthwise_conv2d_backward(host(g), saved_ref, x, weight, win,
+                                                   True, True, True)
+    for part, a, b in zip(("input", "weight", "bias"), ours, expected):
+        close(a, b, dtype, f"depthwise gradient of the {part}")
+    for needs in ((True, False, False), (False, True, False), (False, False, True)):
+        alone = kernels.depthwise_conv2d_backward(g, saved, xd, wd, win, *needs)
+        for part, wanted, a, b in zip(("input", "weight", "bias"), needs, alone, expected):
+            if wanted:
+                close(a, b, dtype, f"depthwise gradient of the {part} alone")
+            else:
+                assert a is None, part
+
+
+@pytest.mark.parametrize("geometry", DEPTHWISE_CHOSEN, ids=str)
+def test_reference_depthwise_is_the_per_channel_convolution(geometry):
+    """The reference's loops against its ordinary convolution (im2col and a tensordot)
+    called once per input channel on that channel's ``m`` filters."""
+    n, c, h, w, win = geometry
+    rng = np.random.default_rng(17)
+    x, weight = rng.standard_normal((n, c, h, w)), rng.standard_normal((2 * c, 1, win.kh, win.kw))
+    bias = rng.standard_normal(2 * c)
+    y = reference.depthwise_conv2d_forward(x, weight, bias, win)[0]
+    g = rng.standard_normal(y.shape)
+    grads = reference.depthwise_conv2d_backward(g, None, x, weight, win)
+    for ch in range(c):
+        f = slice(2 * ch, 2 * ch + 2)
+        y_c, col = reference.conv2d_forward(x[:, ch:ch + 1], weight[f], bias[f], win)
+        np.testing.assert_allclose(y[:, f], y_c, rtol=1e-12, atol=1e-12)
+        gx, gw, gb = reference.conv2d_backward(g[:, f], col, x[:, ch:ch + 1], weight[f], win)
+        np.testing.assert_allclose(grads[0][:, ch:ch + 1], gx, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(grads[1][f], gw, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(grads[2][f], gb, rtol=1e-12, atol=1e-12)

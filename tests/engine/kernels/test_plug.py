@@ -91,6 +91,16 @@ def test_a_partial_set_is_completed_from_its_own_parts_and_the_reference():
     assert backend.kernel_set_name(backend.kernels_of(np.zeros(1))) in ("numba", "numpy")
 
 
+def test_a_set_without_depthwise_kernels_runs_depthwise_layers_on_its_convolution():
+    calls = {}
+    student = _student_module(["conv2d_forward", "conv2d_backward"], calls)
+    with kernels.use(student) as plugged:
+        assert "depthwise_conv2d_forward" in plugged.filled
+        x = minicnn.randn(2, 3, 6, 6).requires_grad_()
+        nn.Conv2d(3, 6, 3, groups=3, padding=1)(x).sum().backward()
+    assert calls == {"conv2d_forward": 3, "conv2d_backward": 3}  # one call per channel
+
+
 def test_the_contract_is_checked_before_anything_runs():
     bad_arity = types.ModuleType("student_kernels")
     bad_arity.im2col = lambda x: x

@@ -48,6 +48,25 @@ def test_grouped_conv2d_on_every_cpu_kernel_set():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", minicnn.backend.kernel_set_names(cpu_only=True))
+@pytest.mark.parametrize("cin,cout,config,shape", [
+    (5, 5, dict(kernel_size=3, padding=1), (1, 5, 7, 9)),             # batch 1, odd sizes
+    (3, 6, dict(kernel_size=3, stride=2, padding=1), (2, 3, 8, 7)),   # multiplier 2
+    (4, 4, dict(kernel_size=2, stride=3, bias=False), (3, 4, 8, 8)),  # stride > kernel
+    (2, 6, dict(kernel_size=(3, 2), dilation=(2, 3), padding=(2, 1)), (2, 2, 9, 8)),
+    (6, 6, dict(kernel_size=5, padding=2, stride=(1, 2)), (2, 6, 6, 6)),
+])
+def test_depthwise_conv2d_on_every_cpu_kernel_set(name, cin, cout, config, shape, dtype):
+    """groups = in_channels runs each set's direct depthwise kernel: output and all
+    gradients as torch's ``nn.Conv2d(groups=C)``."""
+    theirs = torch.nn.Conv2d(cin, cout, groups=cin, **config)
+    ours = nn.Conv2d(cin, cout, groups=cin, **config)
+    copy_parameters(ours, theirs)
+    with minicnn.backend.use_kernels(name):
+        run_both(ours, theirs, np.random.default_rng(3).standard_normal(shape), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("config,size", [
     (dict(kernel_size=3, stride=2, ceil_mode=True), (7, 8)),
     (dict(kernel_size=3, stride=2, padding=1, ceil_mode=True), (6, 6)),
