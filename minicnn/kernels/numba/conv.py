@@ -6,7 +6,9 @@ sample's pixel-major im2col columns (:mod:`.window`) into its own scratch buffer
 enough to stay in cache) and multiplies them with single-threaded BLAS straight away.
 Nothing of ``col`` is kept for backward: it is rebuilt per sample. One threading system
 (Numba's) keeps the cores busy; BLAS threads spinning beside Numba's would fight them for
-the same cores. Scratch buffers and outputs come from :data:`minicnn.kernels.memory.POOL`.
+the same cores. Where maps are small and channels wide (:func:`stacks_samples`), all
+samples' columns go into one product instead (:mod:`.conv_batched`). Scratch buffers and
+outputs come from :data:`minicnn.kernels.memory.POOL`.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from numba import njit, prange
 
 from ..memory import POOL
 from ..window import Window
+from . import conv_batched
 from .conv_one_channel import conv_one_channel_forward, conv_one_channel_weight_bias_grads
 from .window import col2im_pixel_major, geometry, im2col_pixel_major
 
@@ -60,6 +63,15 @@ def _conv_backward(x, g3, wmat, grad_x, grad_ws, products, cols, scratches, need
                                kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
 
 
+def stacks_samples(pixels: int, filters: int) -> bool:
+    """Whether a convolution with ``pixels = OH*OW`` outputs per sample and ``filters``
+    output channels takes :mod:`.conv_batched` (all samples' columns in one product) rather
+    than a product per sample: where the weight has more rows than a sample's columns
+    (``benchmarks/conv_paths.py`` times both on the layers of VGG and ResNet at CIFAR size;
+    figures in ``benchmarks/RESULTS.md``)."""
+    return pixels < filters
+
+
 def _pixel_major_weight(weight) -> np.ndarray:
     """``W' (F, kh*kw*C)``: the weight with columns ordered (i, j, c)."""
     return np.ascontiguousarray(weight.transpose(0, 2, 3, 1)).reshape(weight.shape[0], -1)
@@ -83,6 +95,10 @@ def conv2d_forward(x, weight, bias, win: Window):
     if c == 1:
         conv_one_channel_forward(x, weight, bias, y, win)
         return y, None
+    if stacks_samples(oh * ow, f):
+        conv_batched.forward(x, _pixel_major_weight(weight), bias, y.reshape(n, f, oh * ow),
+                             geometry(win, oh, ow))
+        return y, None
     wmat_t = np.ascontiguousarray(_pixel_major_weight(weight).T)
     cols, scratches = _thread_buffers(x, oh, ow, wmat_t.shape[0])
     outs = POOL.empty((numba.get_num_threads(), oh * ow, f), x.dtype)
@@ -105,14 +121,24 @@ def conv2d_backward(g, saved, x, weight, win: Window, need_x=True, need_w=True, 
     threads, depth = numba.get_num_threads(), wmat.shape[1]
     g3 = g.reshape(n, f, oh * ow)
     grad_x = POOL.empty(x.shape, x.dtype) if need_x else np.empty((n, 0, 0, 0), x.dtype)
+    if stacks_samples(oh * ow, f):
+        grad_w = conv_batched.backward(g3, x, wmat, grad_x, need_x, need_w,
+                                       geometry(win, oh, ow))
+        return _finish_backward(g3, weight, grad_x, grad_w, need_x, need_b)
     grad_ws = np.zeros((threads, f, depth), x.dtype)
     products = POOL.empty((threads, f, depth), x.dtype)
     _conv_backward(x, g3, wmat, grad_x, grad_ws, products, *_thread_buffers(x, oh, ow, depth),
                    need_x, need_w, *geometry(win, oh, ow))
+    return _finish_backward(g3, weight, grad_x, grad_ws.sum(axis=0) if need_w else None,
+                            need_x, need_b)
+
+
+def _finish_backward(g3, weight, grad_x, grad_wmat, need_x, need_b):
+    """The contract's ``(dx, dW, db)`` from ``dW' (F, K)`` (columns (i, j, c)) and g
+    ``(N, F, P)``."""
     grad_w = None
-    if need_w:
-        kh, kw, c = weight.shape[2], weight.shape[3], weight.shape[1]
-        grad_w = grad_ws.sum(axis=0).reshape(f, kh, kw, c).transpose(0, 3, 1, 2)
-        grad_w = np.ascontiguousarray(grad_w)
+    if grad_wmat is not None:
+        f, c, kh, kw = weight.shape
+        grad_w = np.ascontiguousarray(grad_wmat.reshape(f, kh, kw, c).transpose(0, 3, 1, 2))
     grad_b = g3.sum(axis=(0, 2)) if need_b else None
     return (grad_x if need_x else None), grad_w, grad_b
