@@ -18,7 +18,7 @@ from numba import njit, prange
 
 from ..memory import POOL
 from ..window import Window
-from . import conv_batched
+from . import conv_batched, conv_pointwise
 from .conv_one_channel import conv_one_channel_forward, conv_one_channel_weight_bias_grads
 from .window import col2im_pixel_major, geometry, im2col_pixel_major
 
@@ -99,6 +99,9 @@ def conv2d_forward(x, weight, bias, win: Window):
         conv_batched.forward(x, _pixel_major_weight(weight), bias, y.reshape(n, f, oh * ow),
                              geometry(win, oh, ow))
         return y, None
+    if conv_pointwise.takes(win):
+        conv_pointwise.forward(x, weight, bias, y, win)
+        return y, None
     wmat_t = np.ascontiguousarray(_pixel_major_weight(weight).T)
     cols, scratches = _thread_buffers(x, oh, ow, wmat_t.shape[0])
     outs = POOL.empty((numba.get_num_threads(), oh * ow, f), x.dtype)
@@ -115,13 +118,16 @@ def conv2d_backward(g, saved, x, weight, win: Window, need_x=True, need_w=True, 
         if need_x:
             grad_x = conv2d_backward(g, saved, x, weight, win, True, False, False)[0]
         return grad_x, (grad_w if need_w else None), (grad_b if need_b else None)
-    n, f = g.shape[:2]
-    oh, ow = g.shape[2:]
+    n, f, oh, ow = g.shape
+    g3 = g.reshape(n, f, oh * ow)
+    stacked = stacks_samples(oh * ow, f)
+    if conv_pointwise.takes(win) and not stacked:
+        grad_x, grad_w = conv_pointwise.backward(g, x, weight, win, need_x, need_w)
+        return grad_x, grad_w, (g3.sum(axis=(0, 2)) if need_b else None)
     wmat = _pixel_major_weight(weight)
     threads, depth = numba.get_num_threads(), wmat.shape[1]
-    g3 = g.reshape(n, f, oh * ow)
     grad_x = POOL.empty(x.shape, x.dtype) if need_x else np.empty((n, 0, 0, 0), x.dtype)
-    if stacks_samples(oh * ow, f):
+    if stacked:
         grad_w = conv_batched.backward(g3, x, wmat, grad_x, need_x, need_w,
                                        geometry(win, oh, ow))
         return _finish_backward(g3, weight, grad_x, grad_w, need_x, need_b)

@@ -1,7 +1,8 @@
-"""The ``numba`` set's two convolution paths, a product per sample and all samples' columns
-in one product (``minicnn/kernels/numba/conv_batched.py``), each forced on, against the
-reference in float32 and float64: batch 1, odd sizes, stride larger than the kernel,
-padding, dilation, and the batch split into several blocks."""
+"""The ``numba`` set's convolution paths, a product per sample (``conv.py``, and
+``conv_pointwise.py`` for 1 x 1 windows without padding) and all samples' columns in one
+product (``conv_batched.py``), each forced on, against the reference in float32 and
+float64: batch 1, odd sizes, stride larger than the kernel, padding, dilation, and the
+batch split into several blocks."""
 import numpy as np
 import pytest
 
@@ -13,7 +14,8 @@ GEOMETRIES = [  # (N, C, H, W, F, window)
     (1, 3, 5, 7, 8, Window(3, 3, 1, 1, 1, 1)), (2, 4, 9, 7, 6, Window(2, 2, 3, 3)),
     (3, 2, 11, 5, 5, Window(1, 3, 4, 2, 0, 1)), (1, 5, 7, 9, 3, Window(3, 2, 5, 4, 1, 1, 1, 2)),
     (5, 6, 4, 4, 16, Window(3, 3, 1, 1, 1, 1)), (4, 7, 2, 2, 9, Window(3, 3, 1, 1, 1, 1)),
-    (3, 8, 6, 6, 12, Window(1, 1, 2, 2))]
+    (3, 8, 6, 6, 12, Window(1, 1, 2, 2)), (2, 5, 7, 5, 3, Window(1, 1)),
+    (1, 4, 7, 8, 6, Window(1, 1, 3, 2)), (2, 3, 5, 5, 4, Window(1, 1, 1, 1, 1, 0))]
 
 
 def close(ours, expected, dtype, what):
