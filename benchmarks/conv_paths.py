@@ -1,14 +1,15 @@
-"""The ``numba`` set's two convolution paths on the layers of VGG11 and ResNet18 at CIFAR size,
-and torch on the same layers: the measurement behind ``minicnn.kernels.numba.conv.stacks_samples``.
+"""The ``numba`` set's convolution kernels on the layers of VGG11, ResNet18 and MobileNetV2 at
+CIFAR size, and torch on the same layers: the measurement behind
+``minicnn.kernels.numba.conv.path``.
 
     python benchmarks/conv_paths.py [--batch 32] [--repeats 5] [--threads 2] [--markdown]
 
 For each layer (``C`` input channels, ``F`` filters, ``H x H`` input, kernel, stride, padding
 as the networks of ``benchmarks/networks.py`` have them) the forward and the backward (input
-and weight gradients, no bias) in float32, warm, median of ``--repeats``: a product per
-sample (``per-sample``), all samples' columns in one product (``stacked``), and
-``torch.nn.functional.conv2d`` forward plus backward (skipped when torch is missing). The
-``rule`` column is the path ``stacks_samples`` picks.
+and weight gradients, no bias) in float32, warm, median of ``--repeats``, with each kernel
+that serves the window forced on (``-`` where it does not: Winograd takes 3 x 3 at stride 1,
+pointwise 1 x 1 without padding), and ``torch.nn.functional.conv2d`` forward plus backward
+(skipped when torch is missing). The last column is the kernel ``path`` picks.
 """
 from __future__ import annotations
 
@@ -27,7 +28,10 @@ LAYERS = [  # (C, F, H, kernel, stride, padding)
     (128, 256, 8, 3, 1, 1), (256, 256, 8, 3, 1, 1), (256, 512, 4, 3, 1, 1),
     (512, 512, 4, 3, 1, 1), (512, 512, 2, 3, 1, 1), (64, 128, 32, 3, 2, 1),
     (128, 256, 16, 3, 2, 1), (256, 512, 8, 3, 2, 1), (64, 128, 32, 1, 2, 0),
-    (256, 512, 8, 1, 2, 0)]
+    (256, 512, 8, 1, 2, 0), (64, 64, 16, 3, 1, 1), (128, 128, 32, 3, 1, 1),
+    (96, 96, 16, 3, 1, 1), (24, 144, 32, 1, 1, 0), (144, 32, 16, 1, 1, 0),
+    (192, 64, 8, 1, 1, 0), (320, 1280, 4, 1, 1, 0)]
+KERNELS = ("per-sample", "stacked", "pointwise", "winograd")
 
 
 def median_ms(run, repeats: int) -> float:
@@ -40,17 +44,17 @@ def median_ms(run, repeats: int) -> float:
     return 1000 * statistics.median(times)
 
 
-def minicnn_step(conv, x, weight, win, stacked: bool):
-    """Forward and backward of the numba convolution with its path forced."""
-    rule = conv.stacks_samples
+def minicnn_step(conv, x, weight, win, kind: str):
+    """Forward and backward of the numba convolution with its kernel forced."""
+    rule = conv.path
 
     def run():
-        conv.stacks_samples = lambda pixels, filters: stacked
+        conv.path = lambda *shape: kind
         try:
             y, saved = conv.conv2d_forward(x, weight, None, win)
             conv.conv2d_backward(y, saved, x, weight, win, True, True, False)
         finally:
-            conv.stacks_samples = rule
+            conv.path = rule
     return run
 
 
@@ -73,7 +77,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     os.environ["MINICNN_NUM_THREADS"] = str(args.threads)
     from minicnn.kernels import Window
-    from minicnn.kernels.numba import conv
+    from minicnn.kernels.numba import conv, conv_pointwise, conv_winograd
+    serves = {"per-sample": lambda win: True, "stacked": lambda win: True,
+              "pointwise": conv_pointwise.takes, "winograd": conv_winograd.takes}
     try:
         import torch
         torch.set_num_threads(args.threads)
@@ -86,20 +92,21 @@ def main(argv=None) -> int:
         weight = 0.1 * rng.standard_normal((f, c, k, k), dtype=np.float32)
         win = Window(k, k, s, s, p, p)
         oh = (h + 2 * p - k) // s + 1
-        times = [median_ms(minicnn_step(conv, x, weight, win, stacked), args.repeats)
-                 for stacked in (False, True)]
+        times = [median_ms(minicnn_step(conv, x, weight, win, kind), args.repeats)
+                 if serves[kind](win) else float("nan") for kind in KERNELS]
         times.append(median_ms(torch_step(torch, x, weight, s, p), args.repeats)
                      if torch else float("nan"))
-        rule = "stacked" if conv.stacks_samples(oh * oh, f) else "per-sample"
-        rows.append((f"{c}->{f}, {h}x{h}, {k}x{k}/{s}", *times, rule))
-        print(f"{rows[-1][0]:24s} per-sample {times[0]:7.1f} ms  stacked {times[1]:7.1f} ms  "
-              f"torch {times[2]:7.1f} ms  rule: {rule}", flush=True)
+        rows.append((f"{c}->{f}, {h}x{h}, {k}x{k}/{s}", times, conv.path(c, f, oh * oh, win)))
+        shown = "  ".join(f"{name} {ms:6.1f}" for name, ms in zip(KERNELS + ("torch",), times))
+        print(f"{rows[-1][0]:24s} {shown}  (ms)  path: {rows[-1][2]}", flush=True)
     if args.markdown:
         print(f"\nbatch {args.batch}, {args.threads} threads, float32, forward + backward, "
               f"median of {args.repeats} (ms)\n")
-        print("| layer | per-sample | stacked | torch | rule picks |\n|---|---:|---:|---:|---|")
-        for name, a, b, t, rule in rows:
-            print(f"| {name} | {a:.1f} | {b:.1f} | {t:.1f} | {rule} |")
+        print("| layer | " + " | ".join(KERNELS) + " | torch | path picks |")
+        print("|---|" + "---:|" * (len(KERNELS) + 1) + "---|")
+        for name, times, kind in rows:
+            cells = " | ".join("-" if ms != ms else f"{ms:.1f}" for ms in times)
+            print(f"| {name} | {cells} | {kind} |")
     return 0
 
 

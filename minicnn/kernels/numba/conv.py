@@ -1,14 +1,11 @@
-"""The ``numba`` set's convolution.
+"""The ``numba`` set's convolution: :func:`path` picks a kernel by the layer's shape.
 
-A one-channel input (the first layer) is convolved directly (:mod:`.conv_one_channel`).
-With more channels, convolution spreads whole samples over the threads: each writes one
+This module's own kernel spreads whole samples over the threads: each writes one
 sample's pixel-major im2col columns (:mod:`.window`) into its own scratch buffer (small
 enough to stay in cache) and multiplies them with single-threaded BLAS straight away.
 Nothing of ``col`` is kept for backward: it is rebuilt per sample. One threading system
 (Numba's) keeps the cores busy; BLAS threads spinning beside Numba's would fight them for
-the same cores. Where maps are small and channels wide (:func:`stacks_samples`), all
-samples' columns go into one product instead (:mod:`.conv_batched`). Scratch buffers and
-outputs come from :data:`minicnn.kernels.memory.POOL`.
+the same cores. Scratch buffers and outputs come from :data:`minicnn.kernels.memory.POOL`.
 """
 from __future__ import annotations
 
@@ -18,7 +15,7 @@ from numba import njit, prange
 
 from ..memory import POOL
 from ..window import Window
-from . import conv_batched, conv_pointwise
+from . import conv_batched, conv_pointwise, conv_winograd
 from .conv_one_channel import conv_one_channel_forward, conv_one_channel_weight_bias_grads
 from .window import col2im_pixel_major, geometry, im2col_pixel_major
 
@@ -63,13 +60,35 @@ def _conv_backward(x, g3, wmat, grad_x, grad_ws, products, cols, scratches, need
                                kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
 
 
-def stacks_samples(pixels: int, filters: int) -> bool:
-    """Whether a convolution with ``pixels = OH*OW`` outputs per sample and ``filters``
-    output channels takes :mod:`.conv_batched` (all samples' columns in one product) rather
-    than a product per sample: where the weight has more rows than a sample's columns
-    (``benchmarks/conv_paths.py`` times both on the layers of VGG and ResNet at CIFAR size;
-    figures in ``benchmarks/RESULTS.md``)."""
-    return pixels < filters
+PATHS = ("one-channel", "winograd", "stacked", "pointwise", "per-sample")
+
+
+def path(channels: int, filters: int, pixels: int, win: Window) -> str:
+    """Which kernel convolves ``channels`` input and ``filters`` output channels with
+    ``pixels = OH*OW`` outputs per sample (forward and backward agree):
+
+    - ``one-channel``: one input channel, convolved directly (:mod:`.conv_one_channel`);
+    - ``winograd``: 3 x 3 at stride 1 with at least 64 channels in and out
+      (:mod:`.conv_winograd`);
+    - ``stacked``: the weight has more rows than a sample's columns (``pixels <
+      filters``): all samples' columns in one product (:mod:`.conv_batched`);
+    - ``pointwise``: 1 x 1 without padding, a product per sample on the NCHW planes
+      (:mod:`.conv_pointwise`);
+    - ``per-sample``: im2col and a product per sample, in cache (this module).
+
+    ``benchmarks/conv_paths.py`` times the paths on the layers of VGG, ResNet and
+    MobileNet at CIFAR size; its figures, which drew these lines, are in
+    ``benchmarks/RESULTS.md``.
+    """
+    if channels == 1:
+        return "one-channel"
+    if conv_winograd.takes(win) and min(channels, filters) >= 64:
+        return "winograd"
+    if pixels < filters:
+        return "stacked"
+    if conv_pointwise.takes(win):
+        return "pointwise"
+    return "per-sample"
 
 
 def _pixel_major_weight(weight) -> np.ndarray:
@@ -85,66 +104,66 @@ def _thread_buffers(x, oh: int, ow: int, depth: int) -> tuple:
 
 
 def conv2d_forward(x, weight, bias, win: Window):
-    """``y[n] = W @ col_n + b``, samples spread over the threads; saves nothing."""
+    """``y[n] = W @ col_n + b`` by the kernel :func:`path` picks; saves the Winograd path's
+    transformed weight, nothing otherwise."""
     x = np.ascontiguousarray(x)
     n, c, h, w = x.shape
     f = weight.shape[0]
     oh, ow = win.out_shape(h, w)
     bias = np.zeros(f, x.dtype) if bias is None else bias
     y = POOL.empty((n, f, oh, ow), x.dtype)
-    if c == 1:
+    kind = path(c, f, oh * ow, win)
+    if kind == "one-channel":
         conv_one_channel_forward(x, weight, bias, y, win)
-        return y, None
-    if stacks_samples(oh * ow, f):
+    elif kind == "winograd":
+        return y, conv_winograd.forward(x, weight, bias, y, win)
+    elif kind == "stacked":
         conv_batched.forward(x, _pixel_major_weight(weight), bias, y.reshape(n, f, oh * ow),
                              geometry(win, oh, ow))
-        return y, None
-    if conv_pointwise.takes(win):
+    elif kind == "pointwise":
         conv_pointwise.forward(x, weight, bias, y, win)
-        return y, None
-    wmat_t = np.ascontiguousarray(_pixel_major_weight(weight).T)
-    cols, scratches = _thread_buffers(x, oh, ow, wmat_t.shape[0])
-    outs = POOL.empty((numba.get_num_threads(), oh * ow, f), x.dtype)
-    _conv_forward(x, wmat_t, bias, y.reshape(n, f, oh * ow), cols, scratches, outs,
-                  *geometry(win, oh, ow))
+    else:
+        wmat_t = np.ascontiguousarray(_pixel_major_weight(weight).T)
+        cols, scratches = _thread_buffers(x, oh, ow, wmat_t.shape[0])
+        outs = POOL.empty((numba.get_num_threads(), oh * ow, f), x.dtype)
+        _conv_forward(x, wmat_t, bias, y.reshape(n, f, oh * ow), cols, scratches, outs,
+                      *geometry(win, oh, ow))
     return y, None
 
 
 def conv2d_backward(g, saved, x, weight, win: Window, need_x=True, need_w=True, need_b=True):
     x, g = np.ascontiguousarray(x), np.ascontiguousarray(g)
-    if x.shape[1] == 1 and (need_w or need_b):
+    n, f, oh, ow = g.shape
+    g3 = g.reshape(n, f, oh * ow)
+    kind = path(x.shape[1], f, oh * ow, win)
+    if kind == "one-channel" and (need_w or need_b):  # sums in float64, as its forward
         grad_w, grad_b = conv_one_channel_weight_bias_grads(g, x, weight, win)
         grad_x = None
         if need_x:
             grad_x = conv2d_backward(g, saved, x, weight, win, True, False, False)[0]
         return grad_x, (grad_w if need_w else None), (grad_b if need_b else None)
-    n, f, oh, ow = g.shape
-    g3 = g.reshape(n, f, oh * ow)
-    stacked = stacks_samples(oh * ow, f)
-    if conv_pointwise.takes(win) and not stacked:
-        grad_x, grad_w = conv_pointwise.backward(g, x, weight, win, need_x, need_w)
-        return grad_x, grad_w, (g3.sum(axis=(0, 2)) if need_b else None)
-    wmat = _pixel_major_weight(weight)
-    threads, depth = numba.get_num_threads(), wmat.shape[1]
+    grad_b = g3.sum(axis=(0, 2)) if need_b else None
+    if kind == "pointwise":
+        return (*conv_pointwise.backward(g, x, weight, win, need_x, need_w), grad_b)
     grad_x = POOL.empty(x.shape, x.dtype) if need_x else np.empty((n, 0, 0, 0), x.dtype)
-    if stacked:
-        grad_w = conv_batched.backward(g3, x, wmat, grad_x, need_x, need_w,
-                                       geometry(win, oh, ow))
-        return _finish_backward(g3, weight, grad_x, grad_w, need_x, need_b)
-    grad_ws = np.zeros((threads, f, depth), x.dtype)
-    products = POOL.empty((threads, f, depth), x.dtype)
-    _conv_backward(x, g3, wmat, grad_x, grad_ws, products, *_thread_buffers(x, oh, ow, depth),
-                   need_x, need_w, *geometry(win, oh, ow))
-    return _finish_backward(g3, weight, grad_x, grad_ws.sum(axis=0) if need_w else None,
-                            need_x, need_b)
-
-
-def _finish_backward(g3, weight, grad_x, grad_wmat, need_x, need_b):
-    """The contract's ``(dx, dW, db)`` from ``dW' (F, K)`` (columns (i, j, c)) and g
-    ``(N, F, P)``."""
+    if kind == "winograd":
+        u_t = conv_winograd.transformed_weight(weight) if saved is None else saved
+        grad_w = conv_winograd.backward(g, x, u_t, win, grad_x, need_x, need_w)
+        return (grad_x if need_x else None), grad_w, grad_b
+    wmat = _pixel_major_weight(weight)
+    if kind == "stacked":
+        grad_wmat = conv_batched.backward(g3, x, wmat, grad_x, need_x, need_w,
+                                          geometry(win, oh, ow))
+    else:
+        threads, depth = numba.get_num_threads(), wmat.shape[1]
+        grad_ws = np.zeros((threads, f, depth), x.dtype)
+        products = POOL.empty((threads, f, depth), x.dtype)
+        _conv_backward(x, g3, wmat, grad_x, grad_ws, products,
+                       *_thread_buffers(x, oh, ow, depth), need_x, need_w,
+                       *geometry(win, oh, ow))
+        grad_wmat = grad_ws.sum(axis=0) if need_w else None
     grad_w = None
     if grad_wmat is not None:
-        f, c, kh, kw = weight.shape
+        c, kh, kw = weight.shape[1:]
         grad_w = np.ascontiguousarray(grad_wmat.reshape(f, kh, kw, c).transpose(0, 3, 1, 2))
-    grad_b = g3.sum(axis=(0, 2)) if need_b else None
     return (grad_x if need_x else None), grad_w, grad_b

@@ -83,8 +83,9 @@ def _stack_gradient(g, g_rows, g_filters):
                 g_rows[k * p + q, f] = row[q]
 
 
-def _blocks(n: int, row_bytes: int) -> list[slice]:
-    """Consecutive sample blocks whose stacked columns take at most :data:`BLOCK_BYTES`."""
+def sample_blocks(n: int, row_bytes: int) -> list[slice]:
+    """Consecutive sample blocks of at most :data:`BLOCK_BYTES` where one sample takes
+    ``row_bytes`` (at least one sample per block)."""
     size = max(1, min(n, BLOCK_BYTES // max(row_bytes, 1)))
     return [slice(lo, min(lo + size, n)) for lo in range(0, n, size)]
 
@@ -99,7 +100,7 @@ def forward(x, wmat, bias, y, geometry):
     """Fill ``y (N, F, P)`` from x ``(N, C, H, W)``, ``W' (F, K)`` and the bias ``(F,)``."""
     n, f, p = y.shape
     depth, threads = wmat.shape[1], numba.get_num_threads()
-    blocks = _blocks(n, p * depth * x.itemsize)
+    blocks = sample_blocks(n, p * depth * x.itemsize)
     wmat_t = np.ascontiguousarray(wmat.T)
     cols, scratches = _workspace(x, blocks[0].stop, p, depth)
     out = POOL.empty((blocks[0].stop * p, f), x.dtype)
@@ -115,7 +116,7 @@ def backward(g, x, wmat, grad_x, need_x: bool, need_w: bool, geometry):
     when ``need_x``."""
     n, f, p = g.shape
     depth, threads = wmat.shape[1], numba.get_num_threads()
-    blocks = _blocks(n, p * depth * x.itemsize)
+    blocks = sample_blocks(n, p * depth * x.itemsize)
     cols, scratches = _workspace(x, blocks[0].stop, p, depth)
     grad_w = np.zeros((f, depth), x.dtype) if need_w else None
     product = np.empty((f, depth), x.dtype) if need_w and len(blocks) > 1 else grad_w

@@ -1,13 +1,12 @@
-"""The ``numba`` set's convolution paths, a product per sample (``conv.py``, and
-``conv_pointwise.py`` for 1 x 1 windows without padding) and all samples' columns in one
-product (``conv_batched.py``), each forced on, against the reference in float32 and
-float64: batch 1, odd sizes, stride larger than the kernel, padding, dilation, and the
-batch split into several blocks."""
+"""The ``numba`` set's convolution kernels (``minicnn/kernels/numba/conv.py`` and the
+modules its ``path`` picks from), each forced on every geometry it serves, against the
+reference in float32 and float64: batch 1, odd sizes, stride larger than the kernel,
+padding, dilation, and the batch split into several blocks."""
 import numpy as np
 import pytest
 
 from minicnn.kernels import Window, reference
-from minicnn.kernels.numba import conv, conv_batched
+from minicnn.kernels.numba import conv, conv_batched, conv_pointwise, conv_winograd
 
 RTOL = {np.float32: 1e-4, np.float64: 1e-10}
 GEOMETRIES = [  # (N, C, H, W, F, window)
@@ -15,7 +14,24 @@ GEOMETRIES = [  # (N, C, H, W, F, window)
     (3, 2, 11, 5, 5, Window(1, 3, 4, 2, 0, 1)), (1, 5, 7, 9, 3, Window(3, 2, 5, 4, 1, 1, 1, 2)),
     (5, 6, 4, 4, 16, Window(3, 3, 1, 1, 1, 1)), (4, 7, 2, 2, 9, Window(3, 3, 1, 1, 1, 1)),
     (3, 8, 6, 6, 12, Window(1, 1, 2, 2)), (2, 5, 7, 5, 3, Window(1, 1)),
-    (1, 4, 7, 8, 6, Window(1, 1, 3, 2)), (2, 3, 5, 5, 4, Window(1, 1, 1, 1, 1, 0))]
+    (1, 4, 7, 8, 6, Window(1, 1, 3, 2)), (2, 3, 5, 5, 4, Window(1, 1, 1, 1, 1, 0)),
+    (2, 3, 6, 5, 4, Window(3, 3)), (1, 2, 3, 3, 5, Window(3, 3, 1, 1, 2, 2)),
+    (3, 4, 1, 6, 2, Window(3, 3, 1, 1, 1, 1)), (2, 1, 6, 7, 3, Window(3, 3, 1, 1, 1, 1)),
+    (1, 1, 5, 5, 2, Window(2, 3, 2, 1))]
+
+
+def serves(kind, c, win):
+    if kind == "one-channel":
+        return c == 1
+    if kind == "winograd":
+        return conv_winograd.takes(win)
+    if kind == "pointwise":
+        return conv_pointwise.takes(win)
+    return True
+
+
+CASES = [(geometry, kind) for geometry in GEOMETRIES for kind in conv.PATHS
+         if serves(kind, geometry[1], geometry[5])]
 
 
 def close(ours, expected, dtype, what):
@@ -25,11 +41,10 @@ def close(ours, expected, dtype, what):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("stacked", [False, True], ids=["per-sample", "stacked"])
 @pytest.mark.parametrize("block_bytes", [conv_batched.BLOCK_BYTES, 1], ids=["one", "blocks"])
-@pytest.mark.parametrize("geometry", GEOMETRIES, ids=str)
-def test_both_paths_match_the_reference(monkeypatch, geometry, block_bytes, stacked, dtype):
-    monkeypatch.setattr(conv, "stacks_samples", lambda pixels, filters: stacked)
+@pytest.mark.parametrize(("geometry", "kind"), CASES, ids=str)
+def test_every_path_matches_the_reference(monkeypatch, geometry, kind, block_bytes, dtype):
+    monkeypatch.setattr(conv, "path", lambda *shape: kind)
     monkeypatch.setattr(conv_batched, "BLOCK_BYTES", block_bytes)
     n, c, h, w, f, win = geometry
     rng = np.random.default_rng(7)
@@ -44,14 +59,39 @@ def test_both_paths_match_the_reference(monkeypatch, geometry, block_bytes, stac
     ours = conv.conv2d_backward(g, saved, x, weight, win, True, True, True)
     for part, a, b in zip(("input", "weight", "bias"), ours, expected):
         close(a, b, dtype, f"gradient of the {part}")
-    only_x = conv.conv2d_backward(g, saved, x, weight, win, True, False, False)
-    close(only_x[0], expected[0], dtype, "input gradient alone")
-    assert only_x[1] is None and only_x[2] is None
-    only_w = conv.conv2d_backward(g, saved, x, weight, win, False, True, False)
-    close(only_w[1], expected[1], dtype, "weight gradient alone")
-    assert only_w[0] is None and only_w[2] is None
+    for needs in ((True, False, False), (False, True, False), (False, False, True)):
+        alone = conv.conv2d_backward(g, saved, x, weight, win, *needs)
+        for part, wanted, a, b in zip(("input", "weight", "bias"), needs, alone, expected):
+            if wanted:
+                close(a, b, dtype, f"gradient of the {part} alone")
+            else:
+                assert a is None, part
 
 
-def test_the_rule_stacks_where_the_weight_has_more_rows_than_a_sample_has_pixels():
-    assert conv.stacks_samples(4 * 4, 512) and conv.stacks_samples(8 * 8, 128)
-    assert not conv.stacks_samples(32 * 32, 64) and not conv.stacks_samples(16 * 16, 128)
+def test_the_winograd_backward_transforms_the_weight_itself_without_the_forward():
+    rng = np.random.default_rng(3)
+    x, weight = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((4, 3, 3, 3))
+    win = Window(3, 3, 1, 1, 1, 1)
+    g = rng.standard_normal((2, 4, 5, 5))
+    grad_x = np.empty_like(x)
+    grad_w = conv_winograd.backward(g, x, conv_winograd.transformed_weight(weight), win,
+                                    grad_x, True, True)
+    saved = reference.conv2d_forward(x, weight, None, win)[1]
+    expected = reference.conv2d_backward(g, saved, x, weight, win)
+    close(grad_x, expected[0], np.float64, "input")
+    close(grad_w, expected[1], np.float64, "weight")
+
+
+@pytest.mark.parametrize(("channels", "filters", "pixels", "win", "kind"), [
+    (1, 16, 128 * 128, Window(3, 3, 1, 1, 1, 1), "one-channel"),
+    (128, 128, 16 * 16, Window(3, 3, 1, 1, 1, 1), "winograd"),
+    (512, 512, 2 * 2, Window(3, 3, 1, 1, 1, 1), "winograd"),
+    (64, 64, 32 * 32, Window(3, 3, 1, 1, 1, 1), "winograd"),
+    (32, 64, 32 * 32, Window(3, 3, 1, 1, 1, 1), "per-sample"),
+    (256, 512, 4 * 4, Window(3, 3, 2, 2, 1, 1), "stacked"),
+    (256, 512, 4 * 4, Window(1, 1, 2, 2), "stacked"),
+    (24, 144, 32 * 32, Window(1, 1), "pointwise"),
+    (64, 128, 16 * 16, Window(3, 3, 2, 2, 1, 1), "per-sample")])
+def test_the_path_each_layer_of_the_benchmarked_networks_takes(channels, filters, pixels, win,
+                                                                kind):
+    assert conv.path(channels, filters, pixels, win) == kind

@@ -1,0 +1,316 @@
+"""The ``numba`` set's 3 x 3 convolution at stride 1: Winograd's F(2x2, 3x3), 16
+multiplications per 2 x 2 output tile and channel pair instead of 36.
+
+The output is cut into 2 x 2 tiles; tile ``t`` reads a 4 x 4 patch ``d`` of the padded input
+(rows and columns from ``2*ty``, ``2*tx``). With
+
+    B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
+    G   = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]
+    A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]
+
+the patch, the weight and the tile's output are
+
+    V_t,c = B^T d_t,c B (4x4),  U_c,f = G w_f,c G^T (4x4),  y_t,f = A^T (sum_c U_c,f * V_t,c) A
+
+(``*`` elementwise), so for each of the 16 positions ``xi`` of the 4 x 4 domain the sum
+over channels is one matrix product ``M[xi] (T, F) = V[xi] (T, C) @ U[xi] (C, F)``. Backward
+is the adjoint of each step: ``dM = A dy A^T`` per tile, then
+
+    dU[xi] (C, F) = V[xi]^T @ dM[xi],   dw = G^T dU G
+    dV[xi] (T, C) = dM[xi] @ U[xi]^T,   dx += B dV B^T  (overlapping patches added)
+
+Transforms run per sample over the threads in a channels-last scratch plane (the channel
+loop innermost, where it vectorises); the 16 products are spread over the threads with
+single-threaded BLAS. Samples are taken in blocks whose transformed input fits
+:data:`minicnn.kernels.numba.conv_batched.BLOCK_BYTES`. Rounding differs from the direct
+product (the transforms add and halve), within float32's and float64's precision.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from ..memory import POOL
+from . import conv_batched
+
+G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+
+
+def takes(win) -> bool:
+    """Whether this module serves the window: 3 x 3, stride 1, no dilation."""
+    return (win.kh, win.kw, win.sh, win.sw, win.dh, win.dw) == (3, 3, 1, 1, 1, 1)
+
+
+@njit(cache=True)
+def _channels_last(src, plane, ph, pw):
+    """``plane[ph + y, pw + x, c] = src[c, y, x]``, zeros elsewhere; src ``(C, H, W)``."""
+    channels, h, w = src.shape
+    plane[:, :, :] = 0
+    for c in range(channels):
+        for y in range(h):
+            for x in range(w):
+                plane[ph + y, pw + x, c] = src[c, y, x]
+
+
+B_T = np.array([[1.0, 0.0, -1.0, 0.0], [0.0, 1.0, 1.0, 0.0], [0.0, -1.0, 1.0, 0.0],
+                [0.0, 1.0, 0.0, -1.0]])
+A_T = np.array([[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, -1.0]])
+INPUT = np.kron(B_T, B_T)    # (16, 16): V[4a + b] = sum_ij B^T[a, i] B^T[b, j] d[4i + j]
+OUTPUT = np.kron(A_T, A_T)   # (4, 16):  y[2a + b] = sum_ij A^T[a, i] A^T[b, j] M[4i + j]
+
+
+@njit(cache=True)
+def _rows_product(coef, src, src_lo, dst, dst_lo, count):
+    """``dst[r, dst_lo:dst_lo + count] = sum_q coef[r, q] * src[q, src_lo:src_lo + count]``
+    for a small coefficient matrix (entries 0, +-1): one loop over contiguous numbers per
+    nonzero coefficient, which vectorises."""
+    for r in range(coef.shape[0]):
+        out, first = dst[r][dst_lo:dst_lo + count], True
+        for q in range(coef.shape[1]):
+            k = coef[r, q]
+            if k == 0:
+                continue
+            row = src[q][src_lo:src_lo + count]
+            if first:
+                for e in range(count):
+                    out[e] = k * row[e]
+            else:
+                for e in range(count):
+                    out[e] += k * row[e]
+            first = False
+
+
+@njit(cache=True)
+def _gather_tiles(plane, ty, tiles_w, side, rows):
+    """``rows[side*i + j, tx*C:(tx+1)*C] = plane[2*ty + i, 2*tx + j, :]``: the ``side`` x
+    ``side`` patch of every tile in tile row ``ty``, channels last."""
+    depth = plane.shape[2]
+    for i in range(side):
+        for j in range(side):
+            row = rows[side * i + j]
+            for tx in range(tiles_w):
+                src, out = plane[2 * ty + i, 2 * tx + j], row[tx * depth:(tx + 1) * depth]
+                for c in range(depth):
+                    out[c] = src[c]
+
+
+@njit(cache=True)
+def _scatter_tiles(rows, plane, ty, tiles_w, side):
+    """The adjoint of :func:`_gather_tiles`: each patch added back into the plane."""
+    depth = plane.shape[2]
+    for i in range(side):
+        for j in range(side):
+            row = rows[side * i + j]
+            for tx in range(tiles_w):
+                out, src = plane[2 * ty + i, 2 * tx + j], row[tx * depth:(tx + 1) * depth]
+                for c in range(depth):
+                    out[c] += src[c]
+
+
+@njit(parallel=True, cache=True)
+def _input_block(x, planes, patches, coef, v, ph, pw, tiles):
+    """``V`` (16, T*C) of every sample of the block: each tile row's 4 x 4 patches gathered
+    channels last, then ``B^T d B`` as one small product over all of them."""
+    th, tw, c = tiles[0], tiles[1], x.shape[1]
+    for k in prange(x.shape[0]):
+        thread = numba.get_thread_id()
+        plane, rows = planes[thread], patches[thread]
+        _channels_last(x[k], plane, ph, pw)
+        for ty in range(th):
+            _gather_tiles(plane, ty, tw, 4, rows)
+            _rows_product(coef, rows, 0, v, (k * th + ty) * tw * c, tw * c)
+
+
+@njit(parallel=True, cache=True)
+def _input_gradient_block(dv, planes, patches, coef, dx, ph, pw, tiles):
+    """``dx[n]`` from ``dV`` (16, T*C): ``B dV B^T`` per tile row, patches added into a
+    zeroed channels-last plane, cropped to the image."""
+    th, tw = tiles[0], tiles[1]
+    channels, h, w = dx.shape[1], dx.shape[2], dx.shape[3]
+    for k in prange(dx.shape[0]):
+        thread = numba.get_thread_id()
+        plane, rows = planes[thread], patches[thread]
+        plane[:, :, :] = 0
+        for ty in range(th):
+            _rows_product(coef, dv, (k * th + ty) * tw * channels, rows, 0, tw * channels)
+            _scatter_tiles(rows, plane, ty, tw, 4)
+        for c in range(channels):
+            for yy in range(h):
+                for xx in range(w):
+                    dx[k, c, yy, xx] = plane[ph + yy, pw + xx, c]
+
+
+@njit(parallel=True, cache=True)
+def _output_block(m, planes, patches, coef, bias, y, tiles):
+    """``y[n, f] = b[f] + A^T M A`` of every sample from ``M`` (16, T*F), cropped to y."""
+    th, tw = tiles[0], tiles[1]
+    filters, oh, ow = y.shape[1], y.shape[2], y.shape[3]
+    for k in prange(y.shape[0]):
+        thread = numba.get_thread_id()
+        plane, rows = planes[thread], patches[thread]
+        plane[:, :, :] = 0
+        for ty in range(th):
+            _rows_product(coef, m, (k * th + ty) * tw * filters, rows, 0, tw * filters)
+            _scatter_tiles(rows, plane, ty, tw, 2)
+        for f in range(filters):
+            b = bias[f]
+            for yy in range(oh):
+                for xx in range(ow):
+                    y[k, f, yy, xx] = plane[yy, xx, f] + b
+
+
+@njit(parallel=True, cache=True)
+def _output_gradient_block(g, planes, patches, coef, dm, tiles):
+    """``dM`` (16, T*F) of every sample: ``A dy A^T`` per tile row (zeros past the edge)."""
+    th, tw = tiles[0], tiles[1]
+    filters, oh, ow = g.shape[1], g.shape[2], g.shape[3]
+    for k in prange(g.shape[0]):
+        thread = numba.get_thread_id()
+        plane, rows = planes[thread], patches[thread]
+        plane[:, :, :] = 0
+        for f in range(filters):
+            for yy in range(oh):
+                for xx in range(ow):
+                    plane[yy, xx, f] = g[k, f, yy, xx]
+        for ty in range(th):
+            _gather_tiles(plane, ty, tw, 2, rows)
+            _rows_product(coef, rows, 0, dm, (k * th + ty) * tw * filters, tw * filters)
+
+
+@njit(parallel=True, cache=True)
+def _products(a, b, out):
+    """``out[xi] = a[xi] @ b[xi]`` for the 16 positions, spread over the threads."""
+    for xi in prange(16):
+        np.dot(a[xi], b[xi], out[xi])
+
+
+@njit(parallel=True, cache=True)
+def _products_with_transposed(a, b, out):
+    """``out[xi] = a[xi] @ b[xi]^T`` for the 16 positions."""
+    for xi in prange(16):
+        np.dot(a[xi], b[xi].T, out[xi])
+
+
+@njit(parallel=True, cache=True)
+def _products_of_transposed(a, b, out):
+    """``out[xi] = a[xi]^T @ b[xi]`` for the 16 positions."""
+    for xi in prange(16):
+        np.dot(a[xi].T, b[xi], out[xi])
+
+
+@njit(cache=True)
+def _g_times(a0, a1, a2, half):
+    """``G @ (a0, a1, a2)``: four numbers (``half`` is 1/2 in their dtype)."""
+    return a0, half * (a0 + a1 + a2), half * (a0 - a1 + a2), a2
+
+
+@njit(cache=True)
+def _g_transposed_times(a0, a1, a2, a3, half):
+    """``G^T @ (a0, a1, a2, a3)``: three numbers (``half`` is 1/2 in their dtype)."""
+    return a0 + half * (a1 + a2), half * (a1 - a2), half * (a1 + a2) + a3
+
+
+@njit(parallel=True, cache=True)
+def _transform_weight(weight, u_t):
+    """``u_t[4a + b, f, c] = (G w_f,c G^T)[a, b]``; weight ``(F, C, 3, 3)``."""
+    half = weight.dtype.type(0.5)
+    for f in prange(weight.shape[0]):
+        for c in range(weight.shape[1]):
+            w = weight[f, c]
+            r0 = _g_times(w[0, 0], w[0, 1], w[0, 2], half)  # each row of w times G^T
+            r1 = _g_times(w[1, 0], w[1, 1], w[1, 2], half)
+            r2 = _g_times(w[2, 0], w[2, 1], w[2, 2], half)
+            for b in range(4):  # then G times each column
+                col = _g_times(r0[b], r1[b], r2[b], half)
+                for a in range(4):
+                    u_t[4 * a + b, f, c] = col[a]
+
+
+@njit(parallel=True, cache=True)
+def _weight_gradient(du_t, grad_w):
+    """``grad_w[f, c] = G^T dU_f,c G`` from ``du_t[4a + b, f, c]``."""
+    half = grad_w.dtype.type(0.5)
+    for f in prange(grad_w.shape[0]):
+        for c in range(grad_w.shape[1]):
+            d = du_t[:, f, c]
+            r0 = _g_transposed_times(d[0], d[1], d[2], d[3], half)  # rows of dU times G
+            r1 = _g_transposed_times(d[4], d[5], d[6], d[7], half)
+            r2 = _g_transposed_times(d[8], d[9], d[10], d[11], half)
+            r3 = _g_transposed_times(d[12], d[13], d[14], d[15], half)
+            for j in range(3):  # then G^T times each column
+                col = _g_transposed_times(r0[j], r1[j], r2[j], r3[j], half)
+                grad_w[f, c, 0, j], grad_w[f, c, 1, j], grad_w[f, c, 2, j] = col
+
+
+def transformed_weight(weight):
+    """``U^T (16, F, C)``: ``G w_f,c G^T`` at each of the 16 positions."""
+    f, c = weight.shape[:2]
+    u_t = POOL.empty((16, f, c), weight.dtype)
+    _transform_weight(np.ascontiguousarray(weight), u_t)
+    return u_t
+
+
+class _Workspace:
+    """Each thread's channels-last input plane ``(2*TH + 2, 2*TW + 2, C)``, output plane
+    ``(2*TH, 2*TW, F)`` and one tile row's patches ``(16, TW * max(C, F))``; the transforms
+    in the input's dtype; ``tiles = (TH, TW)``."""
+
+    def __init__(self, x, oh: int, ow: int, filters: int):
+        threads, c, dtype = numba.get_num_threads(), x.shape[1], x.dtype
+        self.tiles = th, tw = -(-oh // 2), -(-ow // 2)
+        self.count = th * tw
+        self.inputs = POOL.empty((threads, 2 * th + 2, 2 * tw + 2, c), dtype)
+        self.outputs = POOL.empty((threads, 2 * th, 2 * tw, filters), dtype)
+        self.patches = np.empty((threads, 16, tw * max(c, filters)), dtype)
+        self.input, self.output = INPUT.astype(dtype), OUTPUT.astype(dtype)
+
+
+def forward(x, weight, bias, y, win):
+    """Fill ``y (N, F, OH, OW)`` from x ``(N, C, H, W)``, weight ``(F, C, 3, 3)`` and the
+    bias; returns the transformed weight ``U^T (16, F, C)``, which backward takes."""
+    n, c = x.shape[:2]
+    f, oh, ow = y.shape[1:]
+    u_t = transformed_weight(weight)
+    work = _Workspace(x, oh, ow, f)
+    for block in conv_batched.sample_blocks(n, 16 * work.count * max(c, f) * x.itemsize):
+        rows = (block.stop - block.start) * work.count
+        v, m = POOL.empty((16, rows, c), x.dtype), POOL.empty((16, rows, f), x.dtype)
+        _input_block(x[block], work.inputs, work.patches, work.input, v.reshape(16, -1),
+                     win.ph, win.pw, work.tiles)
+        _products_with_transposed(v, u_t, m)
+        _output_block(m.reshape(16, -1), work.outputs, work.patches, work.output, bias,
+                      y[block], work.tiles)
+    return u_t
+
+
+def backward(g, x, u_t, win, grad_x, need_x: bool, need_w: bool):
+    """``dW (F, C, 3, 3)`` (None unless ``need_w``) from g ``(N, F, OH, OW)`` and the
+    forward's ``U^T``, filling ``grad_x`` when ``need_x``."""
+    n, c = x.shape[:2]
+    f, oh, ow = g.shape[1:]
+    work = _Workspace(x, oh, ow, f)
+    blocks = conv_batched.sample_blocks(n, 16 * work.count * max(c, f) * x.itemsize)
+    du_t = np.zeros((16, f, c), x.dtype) if need_w else None
+    product = np.empty_like(du_t) if need_w and len(blocks) > 1 else du_t
+    output_adjoint, input_adjoint = work.output.T.copy(), work.input.T.copy()
+    for block in blocks:
+        rows = (block.stop - block.start) * work.count
+        dm, v = POOL.empty((16, rows, f), x.dtype), POOL.empty((16, rows, c), x.dtype)
+        _output_gradient_block(g[block], work.outputs, work.patches, output_adjoint,
+                               dm.reshape(16, -1), work.tiles)
+        if need_w:
+            _input_block(x[block], work.inputs, work.patches, work.input, v.reshape(16, -1),
+                         win.ph, win.pw, work.tiles)
+            _products_of_transposed(dm, v, product)
+            if product is not du_t:
+                du_t += product
+        if need_x:
+            _products(dm, u_t, v)
+            _input_gradient_block(v.reshape(16, -1), work.inputs, work.patches, input_adjoint,
+                                  grad_x[block], win.ph, win.pw, work.tiles)
+    if not need_w:
+        return None
+    grad_w = np.empty((f, c, 3, 3), x.dtype)
+    _weight_gradient(du_t, grad_w)
+    return grad_w
