@@ -10,7 +10,10 @@ referenced by every NumPy view made from the array (through the buffer protocol)
 dies only when the last view does, and its finalizer returns the block to the pool.
 A request takes the smallest free block of at least its size and at most twice it, so a
 block freed by one layer can serve a smaller one later: blocks are kept by byte size, any
-shape and dtype may reuse them. Arrays smaller than ``min_bytes`` come from
+shape and dtype may reuse them. A request no free block fits maps a fresh block and drops
+free blocks of at least as many bytes, largest first: the pool then never holds memory
+that a layer with new sizes (a DenseNet's growing concatenations) would add to the peak.
+Arrays smaller than ``min_bytes`` come from
 ``numpy.empty`` as usual. The free lists are not guarded by a lock: one thread at a time
 allocates from a pool.
 
@@ -47,10 +50,22 @@ class BufferPool:
             size = min(fits)
             block = self._free[size].pop()
         else:
+            self._give_back(size)
             block = np.empty(size, np.uint8)
         window = (ctypes.c_byte * nbytes).from_buffer(block)
         weakref.finalize(window, self._free[size].append, block)
         return np.frombuffer(window, dtype, count).reshape(shape)
+
+    def _give_back(self, wanted: int) -> None:
+        """Drop free blocks, largest first, until ``wanted`` bytes are dropped or none is
+        left, so that a freshly mapped block does not add to what the pool holds."""
+        for size in sorted((s for s, blocks in self._free.items() if blocks), reverse=True):
+            blocks = self._free[size]
+            while blocks and wanted > 0:
+                blocks.pop()
+                wanted -= size
+            if wanted <= 0:
+                return
 
     def held_bytes(self) -> int:
         """Bytes in free blocks, waiting for reuse."""

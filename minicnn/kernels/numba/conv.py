@@ -104,8 +104,7 @@ def _thread_buffers(x, oh: int, ow: int, depth: int) -> tuple:
 
 
 def conv2d_forward(x, weight, bias, win: Window):
-    """``y[n] = W @ col_n + b`` by the kernel :func:`path` picks; saves the Winograd path's
-    transformed weight, nothing otherwise."""
+    """``y[n] = W @ col_n + b`` by the kernel :func:`path` picks; saves nothing."""
     x = np.ascontiguousarray(x)
     n, c, h, w = x.shape
     f = weight.shape[0]
@@ -116,7 +115,7 @@ def conv2d_forward(x, weight, bias, win: Window):
     if kind == "one-channel":
         conv_one_channel_forward(x, weight, bias, y, win)
     elif kind == "winograd":
-        return y, conv_winograd.forward(x, weight, bias, y, win)
+        conv_winograd.forward(x, weight, bias, y, win)
     elif kind == "stacked":
         conv_batched.forward(x, _pixel_major_weight(weight), bias, y.reshape(n, f, oh * ow),
                              geometry(win, oh, ow))
@@ -147,8 +146,7 @@ def conv2d_backward(g, saved, x, weight, win: Window, need_x=True, need_w=True, 
         return (*conv_pointwise.backward(g, x, weight, win, need_x, need_w), grad_b)
     grad_x = POOL.empty(x.shape, x.dtype) if need_x else np.empty((n, 0, 0, 0), x.dtype)
     if kind == "winograd":
-        u_t = conv_winograd.transformed_weight(weight) if saved is None else saved
-        grad_w = conv_winograd.backward(g, x, u_t, win, grad_x, need_x, need_w)
+        grad_w = conv_winograd.backward(g, x, weight, win, grad_x, need_x, need_w)
         return (grad_x if need_x else None), grad_w, grad_b
     wmat = _pixel_major_weight(weight)
     if kind == "stacked":

@@ -28,7 +28,7 @@ from numba import njit, prange
 from ..memory import POOL
 from .window import col2im_pixel_major, im2col_pixel_major
 
-BLOCK_BYTES = 16 << 20
+BLOCK_BYTES = 4 << 20
 """The most bytes of stacked columns one block of samples takes (at least one sample)."""
 
 

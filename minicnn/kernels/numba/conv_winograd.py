@@ -217,14 +217,18 @@ def _transform_weight(weight, u_t):
     half = weight.dtype.type(0.5)
     for f in prange(weight.shape[0]):
         for c in range(weight.shape[1]):
-            w = weight[f, c]
-            r0 = _g_times(w[0, 0], w[0, 1], w[0, 2], half)  # each row of w times G^T
-            r1 = _g_times(w[1, 0], w[1, 1], w[1, 2], half)
-            r2 = _g_times(w[2, 0], w[2, 1], w[2, 2], half)
-            for b in range(4):  # then G times each column
-                col = _g_times(r0[b], r1[b], r2[b], half)
-                for a in range(4):
-                    u_t[4 * a + b, f, c] = col[a]
+            # each row of w times G^T: r_i = (w_i0, (w_i0+w_i1+w_i2)/2, (w_i0-w_i1+w_i2)/2, w_i2)
+            a0, a1, a2, a3 = _g_times(weight[f, c, 0, 0], weight[f, c, 0, 1],
+                                      weight[f, c, 0, 2], half)
+            b0, b1, b2, b3 = _g_times(weight[f, c, 1, 0], weight[f, c, 1, 1],
+                                      weight[f, c, 1, 2], half)
+            e0, e1, e2, e3 = _g_times(weight[f, c, 2, 0], weight[f, c, 2, 1],
+                                      weight[f, c, 2, 2], half)
+            # then G times each column b: (r0b, r1b, r2b) -> U[0..3, b]
+            u_t[0, f, c], u_t[4, f, c], u_t[8, f, c], u_t[12, f, c] = _g_times(a0, b0, e0, half)
+            u_t[1, f, c], u_t[5, f, c], u_t[9, f, c], u_t[13, f, c] = _g_times(a1, b1, e1, half)
+            u_t[2, f, c], u_t[6, f, c], u_t[10, f, c], u_t[14, f, c] = _g_times(a2, b2, e2, half)
+            u_t[3, f, c], u_t[7, f, c], u_t[11, f, c], u_t[15, f, c] = _g_times(a3, b3, e3, half)
 
 
 @njit(parallel=True, cache=True)
@@ -233,14 +237,22 @@ def _weight_gradient(du_t, grad_w):
     half = grad_w.dtype.type(0.5)
     for f in prange(grad_w.shape[0]):
         for c in range(grad_w.shape[1]):
-            d = du_t[:, f, c]
-            r0 = _g_transposed_times(d[0], d[1], d[2], d[3], half)  # rows of dU times G
-            r1 = _g_transposed_times(d[4], d[5], d[6], d[7], half)
-            r2 = _g_transposed_times(d[8], d[9], d[10], d[11], half)
-            r3 = _g_transposed_times(d[12], d[13], d[14], d[15], half)
-            for j in range(3):  # then G^T times each column
-                col = _g_transposed_times(r0[j], r1[j], r2[j], r3[j], half)
-                grad_w[f, c, 0, j], grad_w[f, c, 1, j], grad_w[f, c, 2, j] = col
+            # each row a of dU times G: three numbers
+            a0, a1, a2 = _g_transposed_times(du_t[0, f, c], du_t[1, f, c], du_t[2, f, c],
+                                             du_t[3, f, c], half)
+            b0, b1, b2 = _g_transposed_times(du_t[4, f, c], du_t[5, f, c], du_t[6, f, c],
+                                             du_t[7, f, c], half)
+            e0, e1, e2 = _g_transposed_times(du_t[8, f, c], du_t[9, f, c], du_t[10, f, c],
+                                             du_t[11, f, c], half)
+            h0, h1, h2 = _g_transposed_times(du_t[12, f, c], du_t[13, f, c], du_t[14, f, c],
+                                             du_t[15, f, c], half)
+            # then G^T times each column j
+            grad_w[f, c, 0, 0], grad_w[f, c, 1, 0], grad_w[f, c, 2, 0] = _g_transposed_times(
+                a0, b0, e0, h0, half)
+            grad_w[f, c, 0, 1], grad_w[f, c, 1, 1], grad_w[f, c, 2, 1] = _g_transposed_times(
+                a1, b1, e1, h1, half)
+            grad_w[f, c, 0, 2], grad_w[f, c, 1, 2], grad_w[f, c, 2, 2] = _g_transposed_times(
+                a2, b2, e2, h2, half)
 
 
 def transformed_weight(weight):
@@ -268,7 +280,7 @@ class _Workspace:
 
 def forward(x, weight, bias, y, win):
     """Fill ``y (N, F, OH, OW)`` from x ``(N, C, H, W)``, weight ``(F, C, 3, 3)`` and the
-    bias; returns the transformed weight ``U^T (16, F, C)``, which backward takes."""
+    bias."""
     n, c = x.shape[:2]
     f, oh, ow = y.shape[1:]
     u_t = transformed_weight(weight)
@@ -281,14 +293,15 @@ def forward(x, weight, bias, y, win):
         _products_with_transposed(v, u_t, m)
         _output_block(m.reshape(16, -1), work.outputs, work.patches, work.output, bias,
                       y[block], work.tiles)
-    return u_t
 
 
-def backward(g, x, u_t, win, grad_x, need_x: bool, need_w: bool):
-    """``dW (F, C, 3, 3)`` (None unless ``need_w``) from g ``(N, F, OH, OW)`` and the
-    forward's ``U^T``, filling ``grad_x`` when ``need_x``."""
+def backward(g, x, weight, win, grad_x, need_x: bool, need_w: bool):
+    """``dW (F, C, 3, 3)`` (None unless ``need_w``) from g ``(N, F, OH, OW)``, filling
+    ``grad_x`` when ``need_x``. The transformed weight is made again rather than kept from
+    the forward: 16/9 of the weight per layer held through the step would raise the peak."""
     n, c = x.shape[:2]
     f, oh, ow = g.shape[1:]
+    u_t = transformed_weight(weight) if need_x else None
     work = _Workspace(x, oh, ow, f)
     blocks = conv_batched.sample_blocks(n, 16 * work.count * max(c, f) * x.itemsize)
     du_t = np.zeros((16, f, c), x.dtype) if need_w else None

@@ -1,6 +1,6 @@
 """The caching allocator (``minicnn/kernels/memory.py``): a freed block serves the next request
 of a size it fits, whatever its shape and dtype; a live array's block is never handed out;
-small arrays are not pooled."""
+small arrays are not pooled; a freshly mapped block gives back as many free bytes."""
 import gc
 
 import numpy as np
@@ -33,10 +33,25 @@ def test_a_block_serves_requests_from_half_its_size_up_and_no_smaller():
     where = address(big)
     del big
     gc.collect()
-    small = pool.empty((MIB,), np.uint8)  # a quarter of the block: too small to take it
-    assert address(small) != where
     half = pool.empty((2 * MIB,), np.uint8)
     assert address(half) == where
+    del half
+    gc.collect()
+    small = pool.empty((MIB,), np.uint8)  # a quarter of the block: too small to take it
+    assert address(small) != where
+
+
+def test_a_fresh_block_gives_back_as_many_free_bytes_largest_first():
+    pool = BufferPool(min_bytes=MIB)
+    blocks = [pool.empty((size * MIB,), np.uint8) for size in (16, 3, 1)]
+    del blocks
+    gc.collect()
+    assert pool.held_bytes() == 20 * MIB
+    six = pool.empty((6 * MIB,), np.uint8)  # fits none (16 MiB is over twice 6): 16 MiB goes
+    assert pool.held_bytes() == 4 * MIB and six.size == 6 * MIB
+    twenty = pool.empty((20 * MIB,), np.uint8)  # and now the rest
+    assert twenty.size == 20 * MIB
+    assert pool.held_bytes() == 0
 
 
 def test_a_view_keeps_the_block_in_use():

@@ -68,20 +68,6 @@ def test_every_path_matches_the_reference(monkeypatch, geometry, kind, block_byt
                 assert a is None, part
 
 
-def test_the_winograd_backward_transforms_the_weight_itself_without_the_forward():
-    rng = np.random.default_rng(3)
-    x, weight = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((4, 3, 3, 3))
-    win = Window(3, 3, 1, 1, 1, 1)
-    g = rng.standard_normal((2, 4, 5, 5))
-    grad_x = np.empty_like(x)
-    grad_w = conv_winograd.backward(g, x, conv_winograd.transformed_weight(weight), win,
-                                    grad_x, True, True)
-    saved = reference.conv2d_forward(x, weight, None, win)[1]
-    expected = reference.conv2d_backward(g, saved, x, weight, win)
-    close(grad_x, expected[0], np.float64, "input")
-    close(grad_w, expected[1], np.float64, "weight")
-
-
 @pytest.mark.parametrize(("channels", "filters", "pixels", "win", "kind"), [
     (1, 16, 128 * 128, Window(3, 3, 1, 1, 1, 1), "one-channel"),
     (128, 128, 16 * 16, Window(3, 3, 1, 1, 1, 1), "winograd"),
