@@ -2,7 +2,8 @@
 CIFAR size, and torch on the same layers: the measurement behind
 ``minicnn.kernels.numba.conv.path``.
 
-    python benchmarks/conv_paths.py [--batch 32] [--repeats 5] [--threads 2] [--markdown]
+    python benchmarks/conv_paths.py [--depthwise] [--batch 32] [--repeats 5] [--threads 2]
+        [--markdown]
 
 For each layer (``C`` input channels, ``F`` filters, ``H x H`` input, kernel, stride, padding
 as the networks of ``benchmarks/networks.py`` have them) the forward and the backward (input
@@ -10,6 +11,10 @@ and weight gradients, no bias) in float32, warm, median of ``--repeats``, with e
 that serves the window forced on (``-`` where it does not: Winograd takes 3 x 3 at stride 1,
 pointwise 1 x 1 without padding), and ``torch.nn.functional.conv2d`` forward plus backward
 (skipped when torch is missing). The last column is the kernel ``path`` picks.
+
+``--depthwise``: MobileNetV2's depthwise layers (3 x 3, groups = channels) instead, with
+the two depthwise kernels (a plane per task, channels last) forced in turn; the last
+column is the one ``minicnn.kernels.numba.conv_depthwise.channels_last`` picks.
 """
 from __future__ import annotations
 
@@ -32,6 +37,9 @@ LAYERS = [  # (C, F, H, kernel, stride, padding)
     (96, 96, 16, 3, 1, 1), (24, 144, 32, 1, 1, 0), (144, 32, 16, 1, 1, 0),
     (192, 64, 8, 1, 1, 0), (320, 1280, 4, 1, 1, 0)]
 KERNELS = ("per-sample", "stacked", "pointwise", "winograd")
+DEPTHWISE_LAYERS = [(96, 32, 1), (144, 32, 1), (144, 32, 2), (192, 16, 1), (192, 16, 2),
+                    (384, 8, 1), (576, 8, 1), (576, 8, 2), (960, 4, 1)]  # (C, H, stride)
+DEPTHWISE_KERNELS = ("planes", "channels-last")
 
 
 def median_ms(run, repeats: int) -> float:
@@ -58,33 +66,54 @@ def minicnn_step(conv, x, weight, win, kind: str):
     return run
 
 
-def torch_step(torch, x, weight, stride, padding):
+def depthwise_step(depthwise, x, weight, win, last: bool):
+    """Forward and backward of the numba depthwise convolution with its kernel forced."""
+    rule = depthwise.channels_last
+
+    def run():
+        depthwise.channels_last = lambda *shape: last
+        try:
+            y, saved = depthwise.depthwise_conv2d_forward(x, weight, None, win)
+            depthwise.depthwise_conv2d_backward(y, saved, x, weight, win, True, True, False)
+        finally:
+            depthwise.channels_last = rule
+    return run
+
+
+def torch_step(torch, x, weight, stride, padding, groups=1):
     xt = torch.tensor(x, requires_grad=True)
     wt = torch.tensor(weight, requires_grad=True)
 
     def run():
-        y = torch.nn.functional.conv2d(xt, wt, None, stride, padding)
+        y = torch.nn.functional.conv2d(xt, wt, None, stride, padding, 1, groups)
         y.backward(y.detach())
     return run
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--markdown", action="store_true")
-    args = parser.parse_args(argv)
-    os.environ["MINICNN_NUM_THREADS"] = str(args.threads)
+def depthwise_rows(args, torch):
+    from minicnn.kernels import Window
+    from minicnn.kernels.numba import conv_depthwise
+    rows = []
+    for c, h, s in DEPTHWISE_LAYERS:
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((args.batch, c, h, h), dtype=np.float32)
+        weight = 0.1 * rng.standard_normal((c, 1, 3, 3), dtype=np.float32)
+        win = Window(3, 3, s, s, 1, 1)
+        times = [median_ms(depthwise_step(conv_depthwise, x, weight, win, last), args.repeats)
+                 for last in (False, True)]
+        times.append(median_ms(torch_step(torch, x, weight, s, 1, c), args.repeats)
+                     if torch else float("nan"))
+        oh = (h + 2 - 3) // s + 1
+        picked = DEPTHWISE_KERNELS[conv_depthwise.channels_last(c, c, oh * oh)]
+        rows.append((f"{c} channels, {h}x{h}, 3x3/{s}", times, picked))
+    return rows
+
+
+def layer_rows(args, torch):
     from minicnn.kernels import Window
     from minicnn.kernels.numba import conv, conv_pointwise, conv_winograd
     serves = {"per-sample": lambda win: True, "stacked": lambda win: True,
               "pointwise": conv_pointwise.takes, "winograd": conv_winograd.takes}
-    try:
-        import torch
-        torch.set_num_threads(args.threads)
-    except ImportError:
-        torch = None
     rows = []
     for c, f, h, k, s, p in LAYERS:
         rng = np.random.default_rng(0)
@@ -97,13 +126,35 @@ def main(argv=None) -> int:
         times.append(median_ms(torch_step(torch, x, weight, s, p), args.repeats)
                      if torch else float("nan"))
         rows.append((f"{c}->{f}, {h}x{h}, {k}x{k}/{s}", times, conv.path(c, f, oh * oh, win)))
-        shown = "  ".join(f"{name} {ms:6.1f}" for name, ms in zip(KERNELS + ("torch",), times))
-        print(f"{rows[-1][0]:24s} {shown}  (ms)  path: {rows[-1][2]}", flush=True)
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--depthwise", action="store_true")
+    args = parser.parse_args(argv)
+    os.environ["MINICNN_NUM_THREADS"] = str(args.threads)
+    try:
+        import torch
+        torch.set_num_threads(args.threads)
+    except ImportError:
+        torch = None
+    if args.depthwise:
+        kernels, rows = DEPTHWISE_KERNELS, depthwise_rows(args, torch)
+    else:
+        kernels, rows = KERNELS, layer_rows(args, torch)
+    for name, times, kind in rows:
+        shown = "  ".join(f"{k} {ms:6.1f}" for k, ms in zip(kernels + ("torch",), times))
+        print(f"{name:26s} {shown}  (ms)  picks: {kind}", flush=True)
     if args.markdown:
         print(f"\nbatch {args.batch}, {args.threads} threads, float32, forward + backward, "
               f"median of {args.repeats} (ms)\n")
-        print("| layer | " + " | ".join(KERNELS) + " | torch | path picks |")
-        print("|---|" + "---:|" * (len(KERNELS) + 1) + "---|")
+        print("| layer | " + " | ".join(kernels) + " | torch | picks |")
+        print("|---|" + "---:|" * (len(kernels) + 1) + "---|")
         for name, times, kind in rows:
             cells = " | ".join("-" if ms != ms else f"{ms:.1f}" for ms in times)
             print(f"| {name} | {cells} | {kind} |")

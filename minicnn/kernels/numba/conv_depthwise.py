@@ -8,9 +8,12 @@ thread's zero-padded plane once, then for each output row and tap (i, j) adds
 inner loop. Backward takes the input planes: each task owns ``dx[n, c]`` (through a padded
 plane of its own) and the ``m`` output planes that read it, adding into ``dx`` and into its
 own partial weight gradient ``dw_n[f, i, j]``; the caller sums the partials over the
-samples. Float32 and float64 (one compilation each).
+samples. Float32 and float64 (one compilation each). Small maps with many channels go to
+:mod:`.conv_depthwise_channels_last` instead (:func:`channels_last`).
 """
 from __future__ import annotations
+
+import math
 
 import numba
 import numpy as np
@@ -18,6 +21,7 @@ from numba import njit, prange
 
 from ..memory import POOL
 from ..window import Window
+from . import conv_depthwise_channels_last
 
 
 @njit(cache=True)
@@ -113,10 +117,19 @@ def _geometry(win: Window) -> tuple:
     return win.kh, win.kw, win.sh, win.sw, win.ph, win.pw, win.dh, win.dw
 
 
+def channels_last(channels: int, filters: int, pixels: int) -> bool:
+    """Whether :mod:`.conv_depthwise_channels_last` serves the layer rather than a plane per
+    task: one filter per channel and no more output pixels per sample than channels
+    (``benchmarks/conv_paths.py --depthwise``; figures in ``benchmarks/RESULTS.md``)."""
+    return filters == channels and pixels <= channels
+
+
 def depthwise_conv2d_forward(x, weight, bias, win: Window):
     x = np.ascontiguousarray(x)
-    n, _, h, w = x.shape
+    n, c, h, w = x.shape
     filters = weight.shape[0]
+    if channels_last(c, filters, math.prod(win.out_shape(h, w))):
+        return conv_depthwise_channels_last.forward(x, weight, bias, win), None
     y = POOL.empty((n, filters, *win.out_shape(h, w)), x.dtype)
     bias = np.zeros(filters, x.dtype) if bias is None else bias
     w3 = np.ascontiguousarray(weight).reshape(filters, win.kh, win.kw)
@@ -128,6 +141,10 @@ def depthwise_conv2d_backward(g, saved, x, weight, win: Window, need_x=True, nee
                               need_b=True):
     x, g = np.ascontiguousarray(x), np.ascontiguousarray(g)
     n, filters = g.shape[:2]
+    grad_b = g.sum(axis=(0, 2, 3)) if need_b else None
+    if channels_last(x.shape[1], filters, g.shape[2] * g.shape[3]):
+        grad_x, grad_w = conv_depthwise_channels_last.backward(g, x, weight, win, need_x, need_w)
+        return grad_x, grad_w, grad_b
     w3 = np.ascontiguousarray(weight).reshape(filters, win.kh, win.kw)
     grad_x = POOL.empty(x.shape, x.dtype) if need_x else np.empty((n, 0, 0, 0), x.dtype)
     parts = np.empty((n, filters, win.kh, win.kw), x.dtype)
@@ -135,5 +152,4 @@ def depthwise_conv2d_backward(g, saved, x, weight, win: Window, need_x=True, nee
         _backward(x, w3, g, grad_x, parts, _padded_planes(x, win), _padded_planes(x, win),
                   need_x, need_w, *_geometry(win))
     grad_w = parts.sum(axis=0).reshape(weight.shape) if need_w else None
-    grad_b = g.sum(axis=(0, 2, 3)) if need_b else None
     return (grad_x if need_x else None), grad_w, grad_b

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from minicnn.kernels import Window, reference
-from minicnn.kernels.numba import conv, conv_batched, conv_pointwise, conv_winograd
+from minicnn.kernels.numba import (conv, conv_batched, conv_depthwise, conv_pointwise,
+                                   conv_winograd)
 
 RTOL = {np.float32: 1e-4, np.float64: 1e-10}
 GEOMETRIES = [  # (N, C, H, W, F, window)
@@ -81,3 +82,42 @@ def test_every_path_matches_the_reference(monkeypatch, geometry, kind, block_byt
 def test_the_path_each_layer_of_the_benchmarked_networks_takes(channels, filters, pixels, win,
                                                                 kind):
     assert conv.path(channels, filters, pixels, win) == kind
+
+
+DEPTHWISE = [  # (N, C, H, W, window): batch 1, odd sizes, stride above the kernel, dilation
+    (1, 5, 7, 6, Window(3, 3, 1, 1, 1, 1)), (2, 3, 9, 8, Window(3, 3, 2, 2, 1, 1)),
+    (2, 4, 9, 8, Window(3, 2, 2, 3, 1, 0, 2, 1)), (3, 6, 5, 7, Window(2, 2, 3, 3)),
+    (1, 7, 4, 4, Window(3, 3, 1, 1, 1, 1)), (2, 2, 1, 5, Window(1, 3, 1, 2, 0, 1))]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("last", [False, True], ids=["planes", "channels-last"])
+@pytest.mark.parametrize("geometry", DEPTHWISE, ids=str)
+def test_both_depthwise_kernels_match_the_reference(monkeypatch, geometry, last, dtype):
+    monkeypatch.setattr(conv_depthwise, "channels_last", lambda *shape: last)
+    n, c, h, w, win = geometry
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    weight = rng.standard_normal((c, 1, win.kh, win.kw)).astype(dtype)
+    bias = rng.standard_normal(c).astype(dtype)
+    y, saved = conv_depthwise.depthwise_conv2d_forward(x, weight, bias, win)
+    y_ref, saved_ref = reference.depthwise_conv2d_forward(x, weight, bias, win)
+    close(y, y_ref, dtype, "forward")
+    close(conv_depthwise.depthwise_conv2d_forward(x, weight, None, win)[0],
+          y_ref - bias.reshape(1, -1, 1, 1), dtype, "forward without bias")
+    g = rng.standard_normal(y_ref.shape).astype(dtype)
+    expected = reference.depthwise_conv2d_backward(g, saved_ref, x, weight, win)
+    for needs in ((True, True, True), (True, False, False), (False, True, False)):
+        ours = conv_depthwise.depthwise_conv2d_backward(g, saved, x, weight, win, *needs)
+        for part, wanted, a, b in zip(("input", "weight", "bias"), needs, ours, expected):
+            if wanted:
+                close(a, b, dtype, f"gradient of the {part}")
+            else:
+                assert a is None, part
+
+
+def test_small_maps_with_many_channels_take_the_channels_last_depthwise_kernel():
+    assert conv_depthwise.channels_last(960, 960, 4 * 4)
+    assert conv_depthwise.channels_last(192, 192, 8 * 8)
+    assert not conv_depthwise.channels_last(96, 96, 32 * 32)
+    assert not conv_depthwise.channels_last(960, 1920, 4 * 4)  # multiplier 2
