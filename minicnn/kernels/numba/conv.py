@@ -130,9 +130,31 @@ def conv2d_forward(x, weight, bias, win: Window):
     return y, None
 
 
+def input_gradient_as_convolution(channels: int, filters: int, win: Window) -> bool:
+    """Whether the input gradient is computed as the forward convolution of ``g`` with the
+    flipped weight (:func:`_input_gradient_by_convolution`): at stride 1 without dilation,
+    a window larger than 1 x 1 and fewer filters than input channels, where the columns'
+    gradient would be a product with an inner size of only ``filters``."""
+    return ((win.sh, win.sw, win.dh, win.dw) == (1, 1, 1, 1) and win.kh * win.kw > 1
+            and win.ph < win.kh and win.pw < win.kw and filters < channels)
+
+
+def _input_gradient_by_convolution(g, weight, win: Window):
+    """``dx = conv(g, W~)`` with ``W~[c, f, i, j] = W[f, c, kh-1-i, kw-1-j]`` and padding
+    ``k - 1 - p``: at stride 1 each input pixel gets, through each tap, the gradient of the
+    one output the tap connects it to, so the adjoint is a "full" correlation with the
+    flipped kernel, and its output has the input's size."""
+    flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    full = Window(win.kh, win.kw, 1, 1, win.kh - 1 - win.ph, win.kw - 1 - win.pw)
+    return conv2d_forward(g, flipped, None, full)[0]
+
+
 def conv2d_backward(g, saved, x, weight, win: Window, need_x=True, need_w=True, need_b=True):
     x, g = np.ascontiguousarray(x), np.ascontiguousarray(g)
     n, f, oh, ow = g.shape
+    if need_x and input_gradient_as_convolution(x.shape[1], f, win):
+        rest = conv2d_backward(g, saved, x, weight, win, False, need_w, need_b)
+        return _input_gradient_by_convolution(g, weight, win), rest[1], rest[2]
     g3 = g.reshape(n, f, oh * ow)
     kind = path(x.shape[1], f, oh * ow, win)
     if kind == "one-channel" and (need_w or need_b):  # sums in float64, as its forward

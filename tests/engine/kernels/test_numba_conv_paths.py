@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from minicnn.kernels import Window, reference
-from minicnn.kernels.numba import (conv, conv_batched, conv_depthwise, conv_pointwise,
-                                   conv_winograd)
+from minicnn.kernels.numba import conv, conv_batched, conv_depthwise, conv_pointwise, conv_winograd
 
 RTOL = {np.float32: 1e-4, np.float64: 1e-10}
 GEOMETRIES = [  # (N, C, H, W, F, window)
@@ -18,7 +17,9 @@ GEOMETRIES = [  # (N, C, H, W, F, window)
     (1, 4, 7, 8, 6, Window(1, 1, 3, 2)), (2, 3, 5, 5, 4, Window(1, 1, 1, 1, 1, 0)),
     (2, 3, 6, 5, 4, Window(3, 3)), (1, 2, 3, 3, 5, Window(3, 3, 1, 1, 2, 2)),
     (3, 4, 1, 6, 2, Window(3, 3, 1, 1, 1, 1)), (2, 1, 6, 7, 3, Window(3, 3, 1, 1, 1, 1)),
-    (1, 1, 5, 5, 2, Window(2, 3, 2, 1))]
+    (1, 1, 5, 5, 2, Window(2, 3, 2, 1)),
+    # fewer filters than channels at stride 1: the input gradient is a convolution of g
+    (2, 6, 7, 6, 3, Window(3, 3)), (1, 5, 6, 7, 2, Window(2, 3, 1, 1, 1, 2))]
 
 
 def serves(kind, c, win):
@@ -67,6 +68,14 @@ def test_every_path_matches_the_reference(monkeypatch, geometry, kind, block_byt
                 close(a, b, dtype, f"gradient of the {part} alone")
             else:
                 assert a is None, part
+
+
+def test_the_input_gradient_is_a_convolution_where_filters_are_fewer_at_stride_one():
+    assert conv.input_gradient_as_convolution(48, 12, Window(3, 3, 1, 1, 1, 1))
+    assert not conv.input_gradient_as_convolution(12, 48, Window(3, 3, 1, 1, 1, 1))
+    assert not conv.input_gradient_as_convolution(48, 12, Window(3, 3, 2, 2, 1, 1))
+    assert not conv.input_gradient_as_convolution(48, 12, Window(1, 1))
+    assert not conv.input_gradient_as_convolution(48, 12, Window(3, 3, 1, 1, 3, 3))
 
 
 @pytest.mark.parametrize(("channels", "filters", "pixels", "win", "kind"), [
