@@ -11,8 +11,9 @@ dies only when the last view does, and its finalizer returns the block to the po
 A request takes the smallest free block of at least its size and at most twice it, so a
 block freed by one layer can serve a smaller one later: blocks are kept by byte size, any
 shape and dtype may reuse them. A request no free block fits maps a fresh block and drops
-free blocks of at least as many bytes, largest first: the pool then never holds memory
-that a layer with new sizes (a DenseNet's growing concatenations) would add to the peak.
+as many bytes of the free blocks too small for it, largest first: a network whose sizes
+grow (a DenseNet's concatenations) then does not keep the small ones beside the large, and
+a step that repeats the last one's requests finds every block where it was.
 Arrays smaller than ``min_bytes`` come from
 ``numpy.empty`` as usual. The free lists are not guarded by a lock: one thread at a time
 allocates from a pool.
@@ -57,9 +58,12 @@ class BufferPool:
         return np.frombuffer(window, dtype, count).reshape(shape)
 
     def _give_back(self, wanted: int) -> None:
-        """Drop free blocks, largest first, until ``wanted`` bytes are dropped or none is
-        left, so that a freshly mapped block does not add to what the pool holds."""
-        for size in sorted((s for s, blocks in self._free.items() if blocks), reverse=True):
+        """Drop free blocks too small for a ``wanted``-byte request, largest first, until
+        ``wanted`` bytes are dropped or none is left: a freshly mapped block then does not
+        add to what the pool holds, and blocks that may serve a later request stay."""
+        smaller = sorted((s for s, blocks in self._free.items() if blocks and s < wanted),
+                         reverse=True)
+        for size in smaller:
             blocks = self._free[size]
             while blocks and wanted > 0:
                 blocks.pop()

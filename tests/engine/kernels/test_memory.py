@@ -41,17 +41,16 @@ def test_a_block_serves_requests_from_half_its_size_up_and_no_smaller():
     assert address(small) != where
 
 
-def test_a_fresh_block_gives_back_as_many_free_bytes_largest_first():
+def test_a_fresh_block_gives_back_as_many_bytes_of_blocks_too_small_for_it():
     pool = BufferPool(min_bytes=MIB)
-    blocks = [pool.empty((size * MIB,), np.uint8) for size in (16, 3, 1)]
+    blocks = [pool.empty((size * MIB,), np.uint8) for size in (40, 3, 2, 1)]
     del blocks
     gc.collect()
-    assert pool.held_bytes() == 20 * MIB
-    six = pool.empty((6 * MIB,), np.uint8)  # fits none (16 MiB is over twice 6): 16 MiB goes
-    assert pool.held_bytes() == 4 * MIB and six.size == 6 * MIB
-    twenty = pool.empty((20 * MIB,), np.uint8)  # and now the rest
-    assert twenty.size == 20 * MIB
-    assert pool.held_bytes() == 0
+    assert pool.held_bytes() == 46 * MIB
+    four = pool.empty((4 * MIB,), np.uint8)  # fits none: 3 and 2 MiB go, 40 MiB may serve
+    assert pool.held_bytes() == 41 * MIB and four.size == 4 * MIB
+    twenty = pool.empty((20 * MIB,), np.uint8)  # the 40 MiB block serves it
+    assert pool.held_bytes() == MIB and twenty.size == 20 * MIB
 
 
 def test_a_view_keeps_the_block_in_use():
