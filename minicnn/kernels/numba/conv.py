@@ -67,7 +67,8 @@ def path(channels: int, filters: int, pixels: int, win: Window) -> str:
     """Which kernel convolves ``channels`` input and ``filters`` output channels with
     ``pixels = OH*OW`` outputs per sample (forward and backward agree):
 
-    - ``one-channel``: one input channel, convolved directly (:mod:`.conv_one_channel`);
+    - ``one-channel``: one input channel at stride 1, convolved directly
+      (:mod:`.conv_one_channel`; at stride 2 its loops lose to im2col three times over);
     - ``winograd``: 3 x 3 at stride 1 with at least 64 channels in and out
       (:mod:`.conv_winograd`);
     - ``stacked``: the weight has more rows than a sample's columns (``pixels <
@@ -80,7 +81,7 @@ def path(channels: int, filters: int, pixels: int, win: Window) -> str:
     MobileNet at CIFAR size; its figures, which drew these lines, are in
     ``benchmarks/RESULTS.md``.
     """
-    if channels == 1:
+    if channels == 1 and win.sh == win.sw == 1:
         return "one-channel"
     if conv_winograd.takes(win) and min(channels, filters) >= 64:
         return "winograd"

@@ -80,6 +80,7 @@ def test_the_input_gradient_is_a_convolution_where_filters_are_fewer_at_stride_o
 
 @pytest.mark.parametrize(("channels", "filters", "pixels", "win", "kind"), [
     (1, 16, 128 * 128, Window(3, 3, 1, 1, 1, 1), "one-channel"),
+    (1, 16, 63 * 63, Window(3, 3, 2, 2), "per-sample"),
     (128, 128, 16 * 16, Window(3, 3, 1, 1, 1, 1), "winograd"),
     (512, 512, 2 * 2, Window(3, 3, 1, 1, 1, 1), "winograd"),
     (64, 64, 32 * 32, Window(3, 3, 1, 1, 1, 1), "winograd"),
