@@ -304,7 +304,9 @@ def backward(g, x, weight, win, grad_x, need_x: bool, need_w: bool):
     u_t = transformed_weight(weight) if need_x else None
     work = _Workspace(x, oh, ow, f)
     blocks = conv_batched.sample_blocks(n, 16 * work.count * max(c, f) * x.itemsize)
-    du_t = np.zeros((16, f, c), x.dtype) if need_w else None
+    du_t = None
+    if need_w:  # one block writes its product straight into du_t
+        du_t = (np.zeros if len(blocks) > 1 else np.empty)((16, f, c), x.dtype)
     product = np.empty_like(du_t) if need_w and len(blocks) > 1 else du_t
     output_adjoint, input_adjoint = work.output.T.copy(), work.input.T.copy()
     for block in blocks:
