@@ -119,9 +119,10 @@ def _geometry(win: Window) -> tuple:
 
 def channels_last(channels: int, filters: int, pixels: int) -> bool:
     """Whether :mod:`.conv_depthwise_channels_last` serves the layer rather than a plane per
-    task: one filter per channel and no more output pixels per sample than channels
-    (``benchmarks/conv_paths.py --depthwise``; figures in ``benchmarks/RESULTS.md``)."""
-    return filters == channels and pixels <= channels
+    task: one filter per channel and no more output pixels per sample than twice the
+    channels (``benchmarks/conv_paths.py --depthwise``; figures in
+    ``benchmarks/RESULTS.md``)."""
+    return filters == channels and pixels <= 2 * channels
 
 
 def depthwise_conv2d_forward(x, weight, bias, win: Window):

@@ -21,17 +21,7 @@ from numba import njit, prange
 
 from ..memory import POOL
 from ..window import Window
-
-
-@njit(cache=True)
-def _to_padded_channels_last(src, plane, ph, pw):
-    """``plane[ph + y, pw + x, c] = src[c, y, x]``, zeros around; src ``(C, H, W)``."""
-    channels, h, w = src.shape
-    plane[:, :, :] = 0
-    for c in range(channels):
-        for y in range(h):
-            for x in range(w):
-                plane[ph + y, pw + x, c] = src[c, y, x]
+from .window import padded_channels_last
 
 
 @njit(parallel=True, cache=True)
@@ -40,7 +30,7 @@ def _forward(x, wt, bias, y, planes, outs, kh, kw, sh, sw, ph, pw, dh, dw):
     for k in prange(x.shape[0]):
         thread = numba.get_thread_id()
         xp, out = planes[thread], outs[thread]
-        _to_padded_channels_last(x[k], xp, ph, pw)
+        padded_channels_last(x[k], xp, ph, pw)
         for oy in range(oh):
             for ox in range(ow):
                 acc = out[oy, ox]
@@ -70,7 +60,7 @@ def _backward(x, wt, g, grad_x, grad_wts, planes, grad_planes, grads, need_x, ne
                 for ox in range(ow):
                     gl[oy, ox, c] = g[k, c, oy, ox]
         if need_w:
-            _to_padded_channels_last(x[k], xp, ph, pw)
+            padded_channels_last(x[k], xp, ph, pw)
         if need_x:
             dxp[:, :, :] = 0
         for oy in range(oh):

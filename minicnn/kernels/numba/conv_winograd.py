@@ -19,9 +19,11 @@ is the adjoint of each step: ``dM = A dy A^T`` per tile, then
     dU[xi] (C, F) = V[xi]^T @ dM[xi],   dw = G^T dU G
     dV[xi] (T, C) = dM[xi] @ U[xi]^T,   dx += B dV B^T  (overlapping patches added)
 
-Transforms run per sample over the threads in a channels-last scratch plane (the channel
-loop innermost, where it vectorises); the 16 products are spread over the threads with
-single-threaded BLAS. Samples are taken in blocks whose transformed input fits
+Transforms run per sample over the threads: the sample goes into a zero-padded
+channels-last plane, each tile row's patches are gathered into rows of contiguous numbers,
+and a transform is a small product with 0/+-1 coefficients over those rows (one loop over
+contiguous numbers per coefficient, which vectorises). The 16 products are spread over the
+threads with single-threaded BLAS. Samples are taken in blocks whose transformed input fits
 :data:`minicnn.kernels.numba.conv_batched.BLOCK_BYTES`. Rounding differs from the direct
 product (the transforms add and halve), within float32's and float64's precision.
 """
@@ -33,24 +35,12 @@ from numba import njit, prange
 
 from ..memory import POOL
 from . import conv_batched
-
-G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+from .window import padded_channels_last
 
 
 def takes(win) -> bool:
     """Whether this module serves the window: 3 x 3, stride 1, no dilation."""
     return (win.kh, win.kw, win.sh, win.sw, win.dh, win.dw) == (3, 3, 1, 1, 1, 1)
-
-
-@njit(cache=True)
-def _channels_last(src, plane, ph, pw):
-    """``plane[ph + y, pw + x, c] = src[c, y, x]``, zeros elsewhere; src ``(C, H, W)``."""
-    channels, h, w = src.shape
-    plane[:, :, :] = 0
-    for c in range(channels):
-        for y in range(h):
-            for x in range(w):
-                plane[ph + y, pw + x, c] = src[c, y, x]
 
 
 B_T = np.array([[1.0, 0.0, -1.0, 0.0], [0.0, 1.0, 1.0, 0.0], [0.0, -1.0, 1.0, 0.0],
@@ -116,7 +106,7 @@ def _input_block(x, planes, patches, coef, v, ph, pw, tiles):
     for k in prange(x.shape[0]):
         thread = numba.get_thread_id()
         plane, rows = planes[thread], patches[thread]
-        _channels_last(x[k], plane, ph, pw)
+        padded_channels_last(x[k], plane, ph, pw)
         for ty in range(th):
             _gather_tiles(plane, ty, tw, 4, rows)
             _rows_product(coef, rows, 0, v, (k * th + ty) * tw * c, tw * c)

@@ -84,6 +84,18 @@ def _col2im_batch(col, x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
 
 
 @njit(cache=True)
+def padded_channels_last(src, plane, ph, pw):
+    """``plane[ph + y, pw + x, c] = src[c, y, x]``, zeros elsewhere; src ``(C, H, W)``,
+    plane at least ``(H + ph, W + pw, C)``."""
+    channels, h, w = src.shape
+    plane[:, :, :] = 0
+    for c in range(channels):
+        for y in range(h):
+            for x in range(w):
+                plane[ph + y, pw + x, c] = src[c, y, x]
+
+
+@njit(cache=True)
 def im2col_pixel_major(x, scratch, col_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
     """im2col in the pixel-major layout: x ``(C, H, W)`` is transposed into ``scratch
     (H, W, C)``, then ``col_t (oh*ow, kh*kw*C)`` gets, for each output pixel and tap

@@ -129,5 +129,7 @@ def test_both_depthwise_kernels_match_the_reference(monkeypatch, geometry, last,
 def test_small_maps_with_many_channels_take_the_channels_last_depthwise_kernel():
     assert conv_depthwise.channels_last(960, 960, 4 * 4)
     assert conv_depthwise.channels_last(192, 192, 8 * 8)
+    assert conv_depthwise.channels_last(192, 192, 16 * 16)
     assert not conv_depthwise.channels_last(96, 96, 32 * 32)
+    assert not conv_depthwise.channels_last(144, 144, 32 * 32)
     assert not conv_depthwise.channels_last(960, 1920, 4 * 4)  # multiplier 2
