@@ -288,34 +288,46 @@ def forward(x, weight, bias, y, win):
 def backward(g, x, weight, win, grad_x, need_x: bool, need_w: bool):
     """``dW (F, C, 3, 3)`` (None unless ``need_w``) from g ``(N, F, OH, OW)``, filling
     ``grad_x`` when ``need_x``. The transformed weight is made again rather than kept from
-    the forward: 16/9 of the weight per layer held through the step would raise the peak."""
+    the forward (16/9 of the weight per layer held through the step would raise the peak),
+    and the input gradient is done with it before the weight's gradient ``dU`` of the same
+    size is taken from the pool, in a second pass that transforms ``g`` again."""
     n, c = x.shape[:2]
     f, oh, ow = g.shape[1:]
-    u_t = transformed_weight(weight) if need_x else None
     work = _Workspace(x, oh, ow, f)
     blocks = conv_batched.sample_blocks(n, 16 * work.count * max(c, f) * x.itemsize)
-    du_t = None
-    if need_w:  # one block writes its product straight into du_t
-        du_t = (np.zeros if len(blocks) > 1 else np.empty)((16, f, c), x.dtype)
-    product = np.empty_like(du_t) if need_w and len(blocks) > 1 else du_t
-    output_adjoint, input_adjoint = work.output.T.copy(), work.input.T.copy()
-    for block in blocks:
-        rows = (block.stop - block.start) * work.count
-        dm, v = POOL.empty((16, rows, f), x.dtype), POOL.empty((16, rows, c), x.dtype)
-        _output_gradient_block(g[block], work.outputs, work.patches, output_adjoint,
-                               dm.reshape(16, -1), work.tiles)
-        if need_w:
-            _input_block(x[block], work.inputs, work.patches, work.input, v.reshape(16, -1),
-                         win.ph, win.pw, work.tiles)
-            _products_of_transposed(dm, v, product)
-            if product is not du_t:
-                du_t += product
-        if need_x:
+    if need_x:
+        u_t, input_adjoint = transformed_weight(weight), work.input.T.copy()
+        dm = v = None
+        for block in blocks:
+            dm, v = _output_gradient(g[block], work, block)
             _products(dm, u_t, v)
             _input_gradient_block(v.reshape(16, -1), work.inputs, work.patches, input_adjoint,
                                   grad_x[block], win.ph, win.pw, work.tiles)
+        u_t = dm = v = None  # back to the pool before dU takes a block of U's size
     if not need_w:
         return None
+    du_t = POOL.empty((16, f, c), x.dtype)
+    product = du_t if len(blocks) == 1 else np.empty_like(du_t)  # one block: no sum
+    for k, block in enumerate(blocks):
+        dm, v = _output_gradient(g[block], work, block)
+        _input_block(x[block], work.inputs, work.patches, work.input, v.reshape(16, -1),
+                     win.ph, win.pw, work.tiles)
+        _products_of_transposed(dm, v, product)
+        if product is not du_t:
+            if k == 0:
+                du_t[:] = product
+            else:
+                du_t += product
     grad_w = np.empty((f, c, 3, 3), x.dtype)
     _weight_gradient(du_t, grad_w)
     return grad_w
+
+
+def _output_gradient(g, work, block):
+    """``dM (16, rows, F)`` of the block's gradient and an input-sized ``(16, rows, C)``
+    buffer, both from the pool."""
+    rows, (f, c) = (block.stop - block.start) * work.count, (g.shape[1], work.inputs.shape[3])
+    dm, v = POOL.empty((16, rows, f), g.dtype), POOL.empty((16, rows, c), g.dtype)
+    _output_gradient_block(g, work.outputs, work.patches, work.output.T.copy(),
+                           dm.reshape(16, -1), work.tiles)
+    return dm, v
