@@ -110,6 +110,10 @@ def run_job_on_dask_worker(job: dict, payload: tuple[str, bytes]) -> dict:
         return run_job(job, _dataset(payload), folder)
 
 
+CLOSE_TIMEOUT_S = 10
+"""The longest the client and its own cluster may take to close (each), in seconds."""
+
+
 def run_study_dask(study, crops: str, out: str, scheduler: str | None = None, workers: int = 2,
                    threads: int = 1, device: str = "cpu", retries: int = 2, progress: bool = True,
                    security=None) -> list:
@@ -147,7 +151,7 @@ def run_study_dask(study, crops: str, out: str, scheduler: str | None = None, wo
             bar.update()
         bar.close()
         return done
-    finally:
-        client.close()
+    finally:  # bounded, so that Ctrl-C ends the client even while a worker is busy
+        client.close(timeout=CLOSE_TIMEOUT_S)
         if cluster is not None:
-            cluster.close()
+            cluster.close(timeout=CLOSE_TIMEOUT_S)
