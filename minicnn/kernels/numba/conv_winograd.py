@@ -99,73 +99,45 @@ def _scatter_tiles(rows, plane, ty, tiles_w, side):
 
 
 @njit(parallel=True, cache=True)
-def _input_block(x, planes, patches, coef, v, ph, pw, tiles):
-    """``V`` (16, T*C) of every sample of the block: each tile row's 4 x 4 patches gathered
-    channels last, then ``B^T d B`` as one small product over all of them."""
-    th, tw, c = tiles[0], tiles[1], x.shape[1]
-    for k in prange(x.shape[0]):
+def _tile_block(src, planes, patches, coef, side, dst, ph, pw, tiles):
+    """Every sample of the block, tiled: ``src[n]`` ``(D, H, W)`` into a zero-padded
+    channels-last plane (offset ``ph``, ``pw``), each tile row's ``side`` x ``side``
+    patches gathered, then ``dst[:, tile rows] = coef @ patches`` (``dst (16, T*D)``). With
+    ``B^T (x) B^T`` and side 4 it is the input transform ``V``; with ``A (x) A`` and side 2
+    the output gradient's ``dM``."""
+    th, tw, depth = tiles[0], tiles[1], src.shape[1]
+    for k in prange(src.shape[0]):
         thread = numba.get_thread_id()
         plane, rows = planes[thread], patches[thread]
-        padded_channels_last(x[k], plane, ph, pw)
+        padded_channels_last(src[k], plane, ph, pw)
         for ty in range(th):
-            _gather_tiles(plane, ty, tw, 4, rows)
-            _rows_product(coef, rows, 0, v, (k * th + ty) * tw * c, tw * c)
+            _gather_tiles(plane, ty, tw, side, rows)
+            _rows_product(coef, rows, 0, dst, (k * th + ty) * tw * depth, tw * depth)
 
 
 @njit(parallel=True, cache=True)
-def _input_gradient_block(dv, planes, patches, coef, dx, ph, pw, tiles):
-    """``dx[n]`` from ``dV`` (16, T*C): ``B dV B^T`` per tile row, patches added into a
-    zeroed channels-last plane, cropped to the image."""
+def _untile_block(src, planes, patches, coef, side, bias, with_bias, dst, ph, pw, tiles):
+    """The other way: ``coef @ src[:, tile rows]`` per tile row, its ``side`` x ``side``
+    patches added into a zeroed channels-last plane, and ``dst[n]`` ``(D, H, W)`` the plane
+    from offset ``ph``, ``pw`` (plus ``bias`` per channel when ``with_bias``). With ``A^T (x)
+    A^T`` and side 2 it is the output ``y``; with ``B (x) B`` and side 4 the input gradient."""
     th, tw = tiles[0], tiles[1]
-    channels, h, w = dx.shape[1], dx.shape[2], dx.shape[3]
-    for k in prange(dx.shape[0]):
+    depth, h, w = dst.shape[1], dst.shape[2], dst.shape[3]
+    for k in prange(dst.shape[0]):
         thread = numba.get_thread_id()
         plane, rows = planes[thread], patches[thread]
         plane[:, :, :] = 0
         for ty in range(th):
-            _rows_product(coef, dv, (k * th + ty) * tw * channels, rows, 0, tw * channels)
-            _scatter_tiles(rows, plane, ty, tw, 4)
-        for c in range(channels):
+            _rows_product(coef, src, (k * th + ty) * tw * depth, rows, 0, tw * depth)
+            _scatter_tiles(rows, plane, ty, tw, side)
+        for d in range(depth):
+            b = bias[d]
             for yy in range(h):
                 for xx in range(w):
-                    dx[k, c, yy, xx] = plane[ph + yy, pw + xx, c]
-
-
-@njit(parallel=True, cache=True)
-def _output_block(m, planes, patches, coef, bias, y, tiles):
-    """``y[n, f] = b[f] + A^T M A`` of every sample from ``M`` (16, T*F), cropped to y."""
-    th, tw = tiles[0], tiles[1]
-    filters, oh, ow = y.shape[1], y.shape[2], y.shape[3]
-    for k in prange(y.shape[0]):
-        thread = numba.get_thread_id()
-        plane, rows = planes[thread], patches[thread]
-        plane[:, :, :] = 0
-        for ty in range(th):
-            _rows_product(coef, m, (k * th + ty) * tw * filters, rows, 0, tw * filters)
-            _scatter_tiles(rows, plane, ty, tw, 2)
-        for f in range(filters):
-            b = bias[f]
-            for yy in range(oh):
-                for xx in range(ow):
-                    y[k, f, yy, xx] = plane[yy, xx, f] + b
-
-
-@njit(parallel=True, cache=True)
-def _output_gradient_block(g, planes, patches, coef, dm, tiles):
-    """``dM`` (16, T*F) of every sample: ``A dy A^T`` per tile row (zeros past the edge)."""
-    th, tw = tiles[0], tiles[1]
-    filters, oh, ow = g.shape[1], g.shape[2], g.shape[3]
-    for k in prange(g.shape[0]):
-        thread = numba.get_thread_id()
-        plane, rows = planes[thread], patches[thread]
-        plane[:, :, :] = 0
-        for f in range(filters):
-            for yy in range(oh):
-                for xx in range(ow):
-                    plane[yy, xx, f] = g[k, f, yy, xx]
-        for ty in range(th):
-            _gather_tiles(plane, ty, tw, 2, rows)
-            _rows_product(coef, rows, 0, dm, (k * th + ty) * tw * filters, tw * filters)
+                    if with_bias:
+                        dst[k, d, yy, xx] = plane[ph + yy, pw + xx, d] + b
+                    else:
+                        dst[k, d, yy, xx] = plane[ph + yy, pw + xx, d]
 
 
 @njit(parallel=True, cache=True)
@@ -266,6 +238,8 @@ class _Workspace:
         self.outputs = POOL.empty((threads, 2 * th, 2 * tw, filters), dtype)
         self.patches = np.empty((threads, 16, tw * max(c, filters)), dtype)
         self.input, self.output = INPUT.astype(dtype), OUTPUT.astype(dtype)
+        self.input_adjoint = np.ascontiguousarray(self.input.T)
+        self.output_adjoint = np.ascontiguousarray(self.output.T)
 
 
 def forward(x, weight, bias, y, win):
@@ -278,11 +252,11 @@ def forward(x, weight, bias, y, win):
     for block in conv_batched.sample_blocks(n, 16 * work.count * max(c, f) * x.itemsize):
         rows = (block.stop - block.start) * work.count
         v, m = POOL.empty((16, rows, c), x.dtype), POOL.empty((16, rows, f), x.dtype)
-        _input_block(x[block], work.inputs, work.patches, work.input, v.reshape(16, -1),
-                     win.ph, win.pw, work.tiles)
+        _tile_block(x[block], work.inputs, work.patches, work.input, 4, v.reshape(16, -1),
+                    win.ph, win.pw, work.tiles)
         _products_with_transposed(v, u_t, m)
-        _output_block(m.reshape(16, -1), work.outputs, work.patches, work.output, bias,
-                      y[block], work.tiles)
+        _untile_block(m.reshape(16, -1), work.outputs, work.patches, work.output, 2, bias,
+                      True, y[block], 0, 0, work.tiles)
 
 
 def backward(g, x, weight, win, grad_x, need_x: bool, need_w: bool):
@@ -296,13 +270,12 @@ def backward(g, x, weight, win, grad_x, need_x: bool, need_w: bool):
     work = _Workspace(x, oh, ow, f)
     blocks = conv_batched.sample_blocks(n, 16 * work.count * max(c, f) * x.itemsize)
     if need_x:
-        u_t, input_adjoint = transformed_weight(weight), work.input.T.copy()
-        dm = v = None
+        u_t, dm, v, no_bias = transformed_weight(weight), None, None, np.zeros(c, x.dtype)
         for block in blocks:
             dm, v = _output_gradient(g[block], work, block)
             _products(dm, u_t, v)
-            _input_gradient_block(v.reshape(16, -1), work.inputs, work.patches, input_adjoint,
-                                  grad_x[block], win.ph, win.pw, work.tiles)
+            _untile_block(v.reshape(16, -1), work.inputs, work.patches, work.input_adjoint, 4,
+                          no_bias, False, grad_x[block], win.ph, win.pw, work.tiles)
         u_t = dm = v = None  # back to the pool before dU takes a block of U's size
     if not need_w:
         return None
@@ -310,8 +283,8 @@ def backward(g, x, weight, win, grad_x, need_x: bool, need_w: bool):
     product = du_t if len(blocks) == 1 else np.empty_like(du_t)  # one block: no sum
     for k, block in enumerate(blocks):
         dm, v = _output_gradient(g[block], work, block)
-        _input_block(x[block], work.inputs, work.patches, work.input, v.reshape(16, -1),
-                     win.ph, win.pw, work.tiles)
+        _tile_block(x[block], work.inputs, work.patches, work.input, 4, v.reshape(16, -1),
+                    win.ph, win.pw, work.tiles)
         _products_of_transposed(dm, v, product)
         if product is not du_t:
             if k == 0:
@@ -328,6 +301,6 @@ def _output_gradient(g, work, block):
     buffer, both from the pool."""
     rows, (f, c) = (block.stop - block.start) * work.count, (g.shape[1], work.inputs.shape[3])
     dm, v = POOL.empty((16, rows, f), g.dtype), POOL.empty((16, rows, c), g.dtype)
-    _output_gradient_block(g, work.outputs, work.patches, work.output.T.copy(),
-                           dm.reshape(16, -1), work.tiles)
+    _tile_block(g, work.outputs, work.patches, work.output_adjoint, 2, dm.reshape(16, -1),
+                0, 0, work.tiles)
     return dm, v
