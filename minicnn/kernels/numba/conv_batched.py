@@ -118,7 +118,8 @@ def backward(g, x, wmat, grad_x, need_x: bool, need_w: bool, geometry):
     depth, threads = wmat.shape[1], numba.get_num_threads()
     blocks = sample_blocks(n, p * depth * x.itemsize)
     cols, scratches = _workspace(x, blocks[0].stop, p, depth)
-    grad_w = np.zeros((f, depth), x.dtype) if need_w else None
+    zeros_or_empty = np.zeros if len(blocks) > 1 else np.empty  # one block writes it all
+    grad_w = zeros_or_empty((f, depth), x.dtype) if need_w else None
     product = np.empty((f, depth), x.dtype) if need_w and len(blocks) > 1 else grad_w
     for block in blocks:
         rows = (block.stop - block.start) * p
