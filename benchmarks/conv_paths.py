@@ -52,32 +52,32 @@ def median_ms(run, repeats: int) -> float:
     return 1000 * statistics.median(times)
 
 
+def forced(module, name: str, rule, step):
+    """``step`` run with ``module.name`` replaced by ``rule`` (and put back after)."""
+    def run():
+        saved = getattr(module, name)
+        setattr(module, name, rule)
+        try:
+            step()
+        finally:
+            setattr(module, name, saved)
+    return run
+
+
 def minicnn_step(conv, x, weight, win, kind: str):
     """Forward and backward of the numba convolution with its kernel forced."""
-    rule = conv.path
-
-    def run():
-        conv.path = lambda *shape: kind
-        try:
-            y, saved = conv.conv2d_forward(x, weight, None, win)
-            conv.conv2d_backward(y, saved, x, weight, win, True, True, False)
-        finally:
-            conv.path = rule
-    return run
+    def step():
+        y, saved = conv.conv2d_forward(x, weight, None, win)
+        conv.conv2d_backward(y, saved, x, weight, win, True, True, False)
+    return forced(conv, "path", lambda *shape: kind, step)
 
 
 def depthwise_step(depthwise, x, weight, win, last: bool):
     """Forward and backward of the numba depthwise convolution with its kernel forced."""
-    rule = depthwise.channels_last
-
-    def run():
-        depthwise.channels_last = lambda *shape: last
-        try:
-            y, saved = depthwise.depthwise_conv2d_forward(x, weight, None, win)
-            depthwise.depthwise_conv2d_backward(y, saved, x, weight, win, True, True, False)
-        finally:
-            depthwise.channels_last = rule
-    return run
+    def step():
+        y, saved = depthwise.depthwise_conv2d_forward(x, weight, None, win)
+        depthwise.depthwise_conv2d_backward(y, saved, x, weight, win, True, True, False)
+    return forced(depthwise, "channels_last", lambda *shape: last, step)
 
 
 def torch_step(torch, x, weight, stride, padding, groups=1):
