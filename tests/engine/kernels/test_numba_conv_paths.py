@@ -5,8 +5,10 @@ padding, dilation, and the batch split into several blocks."""
 import numpy as np
 import pytest
 
+from minicnn import backend
 from minicnn.kernels import Window, reference
 from minicnn.kernels.numba import conv, conv_batched, conv_depthwise, conv_pointwise, conv_winograd
+from tests.engine.kernels.test_kernels import check_depthwise
 
 RTOL = {np.float32: 1e-4, np.float64: 1e-10}
 GEOMETRIES = [  # (N, C, H, W, F, window)
@@ -105,25 +107,7 @@ DEPTHWISE = [  # (N, C, H, W, window): batch 1, odd sizes, stride above the kern
 @pytest.mark.parametrize("geometry", DEPTHWISE, ids=str)
 def test_both_depthwise_kernels_match_the_reference(monkeypatch, geometry, last, dtype):
     monkeypatch.setattr(conv_depthwise, "channels_last", lambda *shape: last)
-    n, c, h, w, win = geometry
-    rng = np.random.default_rng(5)
-    x = rng.standard_normal((n, c, h, w)).astype(dtype)
-    weight = rng.standard_normal((c, 1, win.kh, win.kw)).astype(dtype)
-    bias = rng.standard_normal(c).astype(dtype)
-    y, saved = conv_depthwise.depthwise_conv2d_forward(x, weight, bias, win)
-    y_ref, saved_ref = reference.depthwise_conv2d_forward(x, weight, bias, win)
-    close(y, y_ref, dtype, "forward")
-    close(conv_depthwise.depthwise_conv2d_forward(x, weight, None, win)[0],
-          y_ref - bias.reshape(1, -1, 1, 1), dtype, "forward without bias")
-    g = rng.standard_normal(y_ref.shape).astype(dtype)
-    expected = reference.depthwise_conv2d_backward(g, saved_ref, x, weight, win)
-    for needs in ((True, True, True), (True, False, False), (False, True, False)):
-        ours = conv_depthwise.depthwise_conv2d_backward(g, saved, x, weight, win, *needs)
-        for part, wanted, a, b in zip(("input", "weight", "bias"), needs, ours, expected):
-            if wanted:
-                close(a, b, dtype, f"gradient of the {part}")
-            else:
-                assert a is None, part
+    check_depthwise(backend.kernel_set("numba"), "numba", dtype, geometry, 5, 1)
 
 
 def test_small_maps_with_many_channels_take_the_channels_last_depthwise_kernel():
