@@ -16,7 +16,7 @@ import numpy as np
 from .. import functions as T
 from .. import nn
 from ..nn import functional as F
-from ..nn.fusion import batch_norm_relu_max_pool2d
+from ..nn.fusion import batch_norm_clamp, batch_norm_relu_max_pool2d
 from ..random import manual_seed
 from ..tensor import Tensor
 
@@ -109,6 +109,17 @@ def _batch_norm_relu_max_pool(training: bool, shape, **pool):
         w, b = leaf(rng.uniform(0.5, 2.0, shape[1])), leaf(rng.standard_normal(shape[1]))
         return (lambda x, w, b: batch_norm_relu_max_pool2d(x, mean.copy(), var.copy(), w, b,
                                                            training=training, **pool)), (x, w, b)
+    return build
+
+
+def _batch_norm_clamp(training: bool, shape, low: float, high: float):
+    def build():
+        rng = _rng()
+        x = leaf(rng.standard_normal(shape))
+        mean, var = rng.standard_normal(shape[1]), rng.uniform(0.5, 2.0, shape[1])
+        w, b = leaf(rng.uniform(0.5, 2.0, shape[1])), leaf(rng.standard_normal(shape[1]))
+        return (lambda x, w, b: batch_norm_clamp(x, mean.copy(), var.copy(), w, b,
+                                                 training=training, low=low, high=high)), (x, w, b)
     return build
 
 
@@ -303,6 +314,10 @@ CASES: list[Case] = [
     Case("batch_norm", "training, affine", _batch_norm(True)),
     Case("batch_norm", "evaluation, running stats", _batch_norm(False)),
     Case("batch_norm", "training, no affine", _batch_norm(True, affine=False)),
+    Case("batch_norm_clamp", "training, ReLU's bounds on (3,2,4,5)",
+         _batch_norm_clamp(True, (3, 2, 4, 5), 0.0, np.inf)),
+    Case("batch_norm_clamp", "evaluation, Hardtanh(-0.5, 0.8)'s bounds",
+         _batch_norm_clamp(False, (2, 3, 4, 4), -0.5, 0.8)),
     Case("batch_norm_relu_max_pool2d", "training, k2 on (3,2,5,7)",
          _batch_norm_relu_max_pool(True, (3, 2, 5, 7), kernel_size=2)),
     Case("batch_norm_relu_max_pool2d", "evaluation, k2",

@@ -1,10 +1,11 @@
 """Kernels composed from a set's other kernels: convolution from its ``im2col``/``col2im``,
 grouped (and so depthwise) convolution from its convolution, and the fused batch norm ->
-ReLU -> max pooling from its batch norm, ReLU and pooling. The ``reference``, ``numpy`` and
-``cupy`` sets build their convolution and fused op this way (the ``numba`` set its fused op
-for windows other than 2x2 with stride 2), the grouped ops (``minicnn/ops/conv.py``) use
-:func:`grouped_conv2d`, and ``minicnn.kernels.use`` fills what a set leaves out from these.
-Written against the input's array module (NumPy or CuPy).
+clamp and batch norm -> ReLU -> max pooling from its batch norm, ReLU and pooling. The
+``reference``, ``numpy`` and ``cupy`` sets build their convolution and fused ops this way
+(the ``numba`` set its fused pooling op for windows other than 2x2 with stride 2), the
+grouped ops (``minicnn/ops/conv.py``) use :func:`grouped_conv2d`, and
+``minicnn.kernels.use`` fills what a set leaves out from these. Written against the input's
+array module (NumPy or CuPy).
 """
 from __future__ import annotations
 
@@ -124,3 +125,23 @@ def compose_batchnorm_relu_maxpool(norm, relu, pool):
                                        need_x, need_w, need_b)
 
     return batchnorm_relu_maxpool_forward, batchnorm_relu_maxpool_backward
+
+
+def compose_batchnorm_clamp(norm):
+    """``batchnorm_clamp_forward`` and ``batchnorm_clamp_backward`` composed from
+    ``norm.batchnorm_apply``/``batchnorm_backward`` (a module or any object with those
+    functions): the batch norm, then the clamp as an array expression. Backward needs only
+    the output ``y``: ``low < y < high`` exactly where the batch norm's output was strictly
+    inside the bounds, where the clamp passed the gradient."""
+
+    def batchnorm_clamp_forward(x, mean, inv_std, weight, bias, low, high):
+        z = norm.batchnorm_apply(x, mean, inv_std, weight, bias)
+        return xp_of(z).clip(z, low, high).astype(z.dtype, copy=False)
+
+    def batchnorm_clamp_backward(g, y, x, mean, inv_std, weight, batch_stats, low, high,
+                                 need_x=True, need_w=True, need_b=True):
+        grad_z = xp_of(g).where((y > low) & (y < high), g, 0).astype(g.dtype, copy=False)
+        return norm.batchnorm_backward(grad_z, x, mean, inv_std, weight, batch_stats,
+                                       need_x, need_w, need_b)
+
+    return batchnorm_clamp_forward, batchnorm_clamp_backward

@@ -104,6 +104,17 @@ class KernelSet(Protocol):
     def relu_backward(self, g, y):
         """-> ``g * [y > 0]``, from the forward's output ``y``."""
 
+    def batchnorm_clamp_forward(self, x, mean, inv_std, weight, bias, low, high):
+        """-> ``min(max(batchnorm_apply(x, mean, inv_std, weight, bias), low), high)``, one op
+        that need not store the normalised tensor: ReLU is ``(low, high) = (0, inf)``, ReLU6
+        ``(0, 6)``, Hardtanh its ``(min_val, max_val)``."""
+
+    def batchnorm_clamp_backward(self, g, y, x, mean, inv_std, weight, batch_stats, low, high,
+                                 need_x=True, need_w=True, need_b=True):
+        """-> ``(grad_x, grad_w, grad_b)`` of :meth:`batchnorm_clamp_forward` from its output
+        ``y``: the gradient at the batch norm's output is ``g * [low < y < high]`` (zero on
+        the bounds, as torch's), then :meth:`batchnorm_backward`."""
+
     def batchnorm_relu_maxpool_forward(self, x, mean, inv_std, weight, bias, win):
         """-> ``(y, saved)``: ``y = maxpool2d_forward(relu_forward(batchnorm_apply(x, mean,
         inv_std, weight, bias)), win)[0]`` in one op that need not keep the normalised or

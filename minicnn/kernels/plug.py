@@ -15,7 +15,9 @@ write one kernel at a time:
   (``composed.compose_batchnorm_relu_maxpool``), as the reference set builds them. Each pair
   shares its ``saved`` state, so one of a pair without the other is a TypeError.
   ``depthwise_conv2d_forward``/``_backward``, when both are missing, are the set's
-  convolution called once per channel (``composed.compose_depthwise_conv2d``).
+  convolution called once per channel (``composed.compose_depthwise_conv2d``). A missing
+  ``batchnorm_clamp_forward`` or ``_backward`` (they share no state) is the set's own batch
+  norm followed by the clamp (``composed.compose_batchnorm_clamp``).
 - any other missing function comes from the set ``fill_from`` (default ``"reference"``);
   ``fill_from=None`` makes a missing function a TypeError instead.
 
@@ -30,6 +32,7 @@ import types
 
 from .. import backend
 from .composed import (
+    compose_batchnorm_clamp,
     compose_batchnorm_relu_maxpool,
     compose_conv2d,
     compose_depthwise_conv2d,
@@ -39,6 +42,8 @@ from .contract import NAMES, positional_count
 _PAIRS = {("conv2d_forward", "conv2d_backward"): "conv",
           ("depthwise_conv2d_forward", "depthwise_conv2d_backward"): "depthwise",
           ("batchnorm_relu_maxpool_forward", "batchnorm_relu_maxpool_backward"): "fused"}
+
+_CLAMP = ("batchnorm_clamp_forward", "batchnorm_clamp_backward")
 
 
 def _check_callable(module_name: str, name: str, fn) -> None:
@@ -69,7 +74,8 @@ def assemble(module, fill_from: str | None = "reference") -> tuple[types.SimpleN
             raise TypeError(f"minicnn.kernels.use: {module_name} defines {given} but not "
                             f"{missing}; the two share their saved state, give both or neither")
     parts = {name: own.get(name) for name in NAMES}
-    singles = [n for n in NAMES if parts[n] is None and not any(n in p for p in _PAIRS)]
+    singles = [n for n in NAMES if parts[n] is None and not any(n in p for p in _PAIRS)
+               and n not in _CLAMP]
     if singles:
         if fill_from is None:
             raise TypeError(f"minicnn.kernels.use: {module_name} lacks {singles} "
@@ -91,6 +97,8 @@ def assemble(module, fill_from: str | None = "reference") -> tuple[types.SimpleN
         (kernels.batchnorm_relu_maxpool_forward,
          kernels.batchnorm_relu_maxpool_backward) = compose_batchnorm_relu_maxpool(
             kernels, kernels, kernels)
+    for name, composed in zip(_CLAMP, compose_batchnorm_clamp(kernels)):
+        setattr(kernels, name, parts[name] or composed)
     filled = [name for name in NAMES if name not in own]
     return kernels, filled
 

@@ -62,7 +62,7 @@ class _BatchNorm(Module):
 
     def _check_and_count_batch(self, x, where: str) -> tuple:
         """Check ``x``, count the batch, and say ``(use_batch_stats, momentum)``; also used by
-        the fused batch norm -> ReLU -> max pooling (``minicnn/nn/fusion.py``)."""
+        the fused ops that start with a batch norm (``minicnn/nn/fusion.py``)."""
         check_input(where, x, self.layout.format(self.num_features), self.ndims, self.num_features)
         use_batch_stats = self.training or not self.track_running_stats
         check_values_per_channel(where, x, use_batch_stats)

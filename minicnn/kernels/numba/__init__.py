@@ -13,8 +13,9 @@ What makes it fast, in order of weight:
   mapped (and zero-filled by the kernel) again.
 - Batch norm (:mod:`.norm`), ReLU (:mod:`.activation`) and pooling (:mod:`.pool`) are
   single loops instead of a chain of array expressions that each read and write the whole
-  tensor, and batch norm -> ReLU -> 2x2 max pooling is one fused pass each way after the
-  batch statistics (:mod:`.fused`).
+  tensor; batch norm -> clamp (ReLU, ReLU6, Hardtanh) (:mod:`.norm_clamp`) and batch norm
+  -> ReLU -> 2x2 max pooling (:mod:`.fused`) are one fused pass each way after the batch
+  statistics.
 - ``@njit(cache=True)``: compiled once per machine and kept on disk; ``parallel=True``
   with ``prange`` over samples or channels, where the work is large enough.
 
@@ -29,6 +30,7 @@ from .conv import conv2d_backward, conv2d_forward
 from .conv_depthwise import depthwise_conv2d_backward, depthwise_conv2d_forward
 from .fused import batchnorm_relu_maxpool_backward, batchnorm_relu_maxpool_forward
 from .norm import batchnorm_apply, batchnorm_backward, batchnorm_stats
+from .norm_clamp import batchnorm_clamp_backward, batchnorm_clamp_forward
 from .pool import maxpool2d_backward, maxpool2d_forward
 from .window import col2im, im2col
 
@@ -37,5 +39,6 @@ __all__ = [  # the contract's functions (minicnn/kernels/contract.py), checked b
     "conv2d_backward", "depthwise_conv2d_forward",
     "depthwise_conv2d_backward", "batchnorm_stats", "batchnorm_inv_std", "batchnorm_update_running",
     "batchnorm_apply", "batchnorm_backward", "relu_forward", "relu_backward",
+    "batchnorm_clamp_forward", "batchnorm_clamp_backward",
     "batchnorm_relu_maxpool_forward", "batchnorm_relu_maxpool_backward"
 ]

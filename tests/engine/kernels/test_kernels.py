@@ -262,6 +262,51 @@ def test_fused_batchnorm_relu_maxpool_matches_reference(name, dtype, geometry, s
     close(only_x[0], expected[0], dtype, "fused gradient of the input alone")
 
 
+BOUNDS = [(0.0, np.inf), (0.0, 6.0), (-0.5, 0.8)]  # ReLU, ReLU6, a Hardtanh
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", SETS)
+@settings(max_examples=40, deadline=None)
+@given(shape=st.tuples(st.integers(1, 3), st.integers(1, 4), st.integers(1, 7),
+                       st.integers(1, 7)),
+       bounds=st.sampled_from(BOUNDS), seed=st.integers(0, 2**16), batch_stats=st.booleans())
+def test_batchnorm_clamp_matches_the_reference_batch_norm_then_the_clamp(name, dtype, shape,
+                                                                         bounds, seed,
+                                                                         batch_stats):
+    """Against the reference set's batch norm, then ``minimum(maximum(z, low), high)``, and
+    backward through the reference batch norm with ``g`` where ``low < z < high``: output
+    bit for bit the set's own batch norm then the clamp; gradients to rounding, one at a
+    time too."""
+    kernels, (low, high) = kernel_set(name), bounds
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) * 3).astype(dtype)
+    n, c = shape[:2]
+    mean, var = reference.batchnorm_stats(x)
+    inv_std = (1 / np.sqrt(var + 1e-5)).astype(dtype)
+    weight, bias = rng.uniform(0.5, 1.5, c).astype(dtype), rng.standard_normal(c).astype(dtype)
+    z = reference.batchnorm_apply(x, mean, inv_std, weight, bias)
+    args = [on(name, a) for a in (mean, inv_std, weight)]
+    xd = on(name, x)
+    y = kernels.batchnorm_clamp_forward(xd, *args, on(name, bias), low, high)
+    own_z = host(kernels.batchnorm_apply(xd, *args, on(name, bias)))
+    assert y.dtype == dtype
+    assert np.array_equal(host(y), np.minimum(np.maximum(own_z, low), high).astype(dtype))
+    close(y, np.minimum(np.maximum(z, low), high), dtype, "clamp forward")
+    g = rng.standard_normal(shape).astype(dtype)
+    inside = (z > low) & (z < high)
+    expected = reference.batchnorm_backward(np.where(inside, g, 0).astype(dtype), x, mean,
+                                            inv_std, weight, batch_stats)
+    ours = kernels.batchnorm_clamp_backward(on(name, g), y, xd, *args, batch_stats, low, high)
+    for part, a, b in zip(("input", "weight", "bias"), ours, expected):
+        close(a, b, dtype, f"clamp gradient of the {part}")
+    for k, part in enumerate(("input", "weight", "bias")):
+        alone = kernels.batchnorm_clamp_backward(on(name, g), y, xd, *args, batch_stats, low,
+                                                 high, *(j == k for j in range(3)))
+        assert all(alone[j] is None for j in range(3) if j != k)
+        close(alone[k], expected[k], dtype, f"clamp gradient of the {part} alone")
+
+
 @pytest.mark.parametrize("name", ["reference"] + SETS)
 def test_max_pool_ties_go_to_the_first_maximum_in_row_major_order(name):
     kernels = kernel_set(name)

@@ -101,6 +101,18 @@ def test_a_set_without_depthwise_kernels_runs_depthwise_layers_on_its_convolutio
     assert calls == {"conv2d_forward": 3, "conv2d_backward": 3}  # one call per channel
 
 
+def test_a_set_without_the_clamp_runs_batch_norm_then_relu6_on_its_own_batch_norm():
+    calls = {}
+    student = _student_module(["batchnorm_apply", "batchnorm_backward"], calls)
+    with kernels.use(student) as plugged:
+        assert {"batchnorm_clamp_forward", "batchnorm_clamp_backward"} <= set(plugged.filled)
+        x = minicnn.randn(2, 3, 4, 4).requires_grad_()
+        out = nn.Sequential(nn.BatchNorm2d(3), nn.ReLU6())(x)
+        assert out.grad_fn.function.__name__ == "BatchNormClampFunction"
+        out.sum().backward()
+    assert calls == {"batchnorm_apply": 1, "batchnorm_backward": 1}
+
+
 def test_the_contract_is_checked_before_anything_runs():
     bad_arity = types.ModuleType("student_kernels")
     bad_arity.im2col = lambda x: x
