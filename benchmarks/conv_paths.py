@@ -125,7 +125,8 @@ def layer_rows(args, torch):
                  if serves[kind](win) else float("nan") for kind in KERNELS]
         times.append(median_ms(torch_step(torch, x, weight, s, p), args.repeats)
                      if torch else float("nan"))
-        rows.append((f"{c}->{f}, {h}x{h}, {k}x{k}/{s}", times, conv.path(c, f, oh * oh, win)))
+        picked = conv.path(c, f, oh * oh, win, args.batch)
+        rows.append((f"{c}->{f}, {h}x{h}, {k}x{k}/{s}", times, picked))
     return rows
 
 

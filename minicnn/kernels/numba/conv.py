@@ -63,14 +63,20 @@ def _conv_backward(x, g3, wmat, grad_x, grad_ws, products, cols, scratches, need
 PATHS = ("one-channel", "winograd", "stacked", "pointwise", "per-sample")
 
 
-def path(channels: int, filters: int, pixels: int, win: Window) -> str:
+WINOGRAD_OUTPUTS = 128
+"""The fewest output pixels of a whole batch (``samples * OH*OW``) that Winograd takes:
+below it, the transforms of the weight and of its gradient (each the weight's size, and
+16/9 of it) cost more than the products they spare."""
+
+
+def path(channels: int, filters: int, pixels: int, win: Window, samples: int) -> str:
     """Which kernel convolves ``channels`` input and ``filters`` output channels with
-    ``pixels = OH*OW`` outputs per sample (forward and backward agree):
+    ``pixels = OH*OW`` outputs per sample, ``samples`` samples (forward and backward agree):
 
     - ``one-channel``: one input channel at stride 1, convolved directly
       (:mod:`.conv_one_channel`; at stride 2 its loops lose to im2col three times over);
-    - ``winograd``: 3 x 3 at stride 1 with at least 64 channels in and out
-      (:mod:`.conv_winograd`);
+    - ``winograd``: 3 x 3 at stride 1 with at least 64 channels in and out and at least
+      :data:`WINOGRAD_OUTPUTS` output pixels in the batch (:mod:`.conv_winograd`);
     - ``stacked``: the weight has more rows than a sample's columns (``pixels <
       filters``): all samples' columns in one product (:mod:`.conv_batched`);
     - ``pointwise``: 1 x 1 without padding, a product per sample on the NCHW planes
@@ -83,7 +89,8 @@ def path(channels: int, filters: int, pixels: int, win: Window) -> str:
     """
     if channels == 1 and win.sh == win.sw == 1:
         return "one-channel"
-    if conv_winograd.takes(win) and min(channels, filters) >= 64:
+    if (conv_winograd.takes(win) and min(channels, filters) >= 64
+            and samples * pixels >= WINOGRAD_OUTPUTS):
         return "winograd"
     if pixels < filters:
         return "stacked"
@@ -112,14 +119,14 @@ def conv2d_forward(x, weight, bias, win: Window):
     oh, ow = win.out_shape(h, w)
     bias = np.zeros(f, x.dtype) if bias is None else bias
     y = POOL.empty((n, f, oh, ow), x.dtype)
-    kind = path(c, f, oh * ow, win)
+    kind = path(c, f, oh * ow, win, n)
     if kind == "one-channel":
         conv_one_channel_forward(x, weight, bias, y, win)
     elif kind == "winograd":
         conv_winograd.forward(x, weight, bias, y, win)
     elif kind == "stacked":
-        conv_batched.forward(x, _pixel_major_weight(weight), bias, y.reshape(n, f, oh * ow),
-                             geometry(win, oh, ow))
+        conv_batched.forward(x, np.ascontiguousarray(weight).reshape(f, -1), bias,
+                             y.reshape(n, f, oh * ow), geometry(win, oh, ow))
     elif kind == "pointwise":
         conv_pointwise.forward(x, weight, bias, y, win)
     else:
@@ -157,7 +164,7 @@ def conv2d_backward(g, saved, x, weight, win: Window, need_x=True, need_w=True, 
         rest = conv2d_backward(g, saved, x, weight, win, False, need_w, need_b)
         return _input_gradient_by_convolution(g, weight, win), rest[1], rest[2]
     g3 = g.reshape(n, f, oh * ow)
-    kind = path(x.shape[1], f, oh * ow, win)
+    kind = path(x.shape[1], f, oh * ow, win, n)
     if kind == "one-channel" and (need_w or need_b):  # sums in float64, as its forward
         grad_w, grad_b = conv_one_channel_weight_bias_grads(g, x, weight, win)
         grad_x = None
@@ -171,20 +178,20 @@ def conv2d_backward(g, saved, x, weight, win: Window, need_x=True, need_w=True, 
     if kind == "winograd":
         grad_w = conv_winograd.backward(g, x, weight, win, grad_x, need_x, need_w)
         return (grad_x if need_x else None), grad_w, grad_b
-    wmat = _pixel_major_weight(weight)
     if kind == "stacked":
-        grad_wmat = conv_batched.backward(g3, x, wmat, grad_x, need_x, need_w,
-                                          geometry(win, oh, ow))
-    else:
-        threads, depth = numba.get_num_threads(), wmat.shape[1]
-        grad_ws = np.zeros((threads, f, depth), x.dtype)
-        products = POOL.empty((threads, f, depth), x.dtype)
-        _conv_backward(x, g3, wmat, grad_x, grad_ws, products,
-                       *_thread_buffers(x, oh, ow, depth), need_x, need_w,
-                       *geometry(win, oh, ow))
-        grad_wmat = grad_ws.sum(axis=0) if need_w else None
+        grad_w = conv_batched.backward(g3, x, np.ascontiguousarray(weight).reshape(f, -1),
+                                       grad_x, need_x, need_w, geometry(win, oh, ow))
+        return (grad_x if need_x else None), (None if grad_w is None
+                                              else grad_w.reshape(weight.shape)), grad_b
+    wmat = _pixel_major_weight(weight)
+    threads, depth = numba.get_num_threads(), wmat.shape[1]
+    grad_ws = np.zeros((threads, f, depth), x.dtype)
+    products = POOL.empty((threads, f, depth), x.dtype)
+    _conv_backward(x, g3, wmat, grad_x, grad_ws, products, *_thread_buffers(x, oh, ow, depth),
+                   need_x, need_w, *geometry(win, oh, ow))
     grad_w = None
-    if grad_wmat is not None:
+    if need_w:
         c, kh, kw = weight.shape[1:]
-        grad_w = np.ascontiguousarray(grad_wmat.reshape(f, kh, kw, c).transpose(0, 3, 1, 2))
+        grad_w = np.ascontiguousarray(grad_ws.sum(axis=0).reshape(f, kh, kw, c)
+                                      .transpose(0, 3, 1, 2))
     return (grad_x if need_x else None), grad_w, grad_b

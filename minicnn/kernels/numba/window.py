@@ -24,7 +24,7 @@ def valid_range(offset, stride, size, out):
 
 
 @njit(cache=True)
-def _im2col_sample(x, col, pad, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+def im2col_sample(x, col, pad, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
     """x ``(C, H, W)`` -> col ``(C*kh*kw, oh*ow)``, ``pad`` where the window reads padding.
     With stride 1 each output row is one contiguous slice copy."""
     channels, h, w = x.shape
@@ -50,7 +50,7 @@ def _im2col_sample(x, col, pad, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
 
 
 @njit(cache=True)
-def _col2im_sample(col, x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+def col2im_sample(col, x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
     """The adjoint: add col ``(C*kh*kw, oh*ow)`` back into x ``(C, H, W)`` (zeroed first)."""
     channels, h, w = x.shape
     x[:] = 0
@@ -74,13 +74,13 @@ def _col2im_sample(col, x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
 @njit(parallel=True, cache=True)
 def _im2col_batch(x, col, pad, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
     for k in prange(x.shape[0]):
-        _im2col_sample(x[k], col[k], pad, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+        im2col_sample(x[k], col[k], pad, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
 
 
 @njit(parallel=True, cache=True)
 def _col2im_batch(col, x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
     for k in prange(x.shape[0]):
-        _col2im_sample(col[k], x[k], kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+        col2im_sample(col[k], x[k], kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
 
 
 @njit(cache=True)

@@ -80,20 +80,23 @@ def test_the_input_gradient_is_a_convolution_where_filters_are_fewer_at_stride_o
     assert not conv.input_gradient_as_convolution(48, 12, Window(3, 3, 1, 1, 3, 3))
 
 
-@pytest.mark.parametrize(("channels", "filters", "pixels", "win", "kind"), [
-    (1, 16, 128 * 128, Window(3, 3, 1, 1, 1, 1), "one-channel"),
-    (1, 16, 63 * 63, Window(3, 3, 2, 2), "per-sample"),
-    (128, 128, 16 * 16, Window(3, 3, 1, 1, 1, 1), "winograd"),
-    (512, 512, 2 * 2, Window(3, 3, 1, 1, 1, 1), "winograd"),
-    (64, 64, 32 * 32, Window(3, 3, 1, 1, 1, 1), "winograd"),
-    (32, 64, 32 * 32, Window(3, 3, 1, 1, 1, 1), "per-sample"),
-    (256, 512, 4 * 4, Window(3, 3, 2, 2, 1, 1), "stacked"),
-    (256, 512, 4 * 4, Window(1, 1, 2, 2), "stacked"),
-    (24, 144, 32 * 32, Window(1, 1), "pointwise"),
-    (64, 128, 16 * 16, Window(3, 3, 2, 2, 1, 1), "per-sample")])
+@pytest.mark.parametrize(("channels", "filters", "pixels", "win", "samples", "kind"), [
+    (1, 16, 128 * 128, Window(3, 3, 1, 1, 1, 1), 32, "one-channel"),
+    (1, 16, 63 * 63, Window(3, 3, 2, 2), 32, "per-sample"),
+    (128, 128, 16 * 16, Window(3, 3, 1, 1, 1, 1), 32, "winograd"),
+    (512, 512, 2 * 2, Window(3, 3, 1, 1, 1, 1), 32, "winograd"),
+    (128, 256, 8 * 8, Window(3, 3, 1, 1, 1, 1), 2, "winograd"),
+    (512, 512, 4 * 4, Window(3, 3, 1, 1, 1, 1), 2, "stacked"),
+    (512, 512, 2 * 2, Window(3, 3, 1, 1, 1, 1), 8, "stacked"),
+    (64, 64, 32 * 32, Window(3, 3, 1, 1, 1, 1), 1, "winograd"),
+    (32, 64, 32 * 32, Window(3, 3, 1, 1, 1, 1), 32, "per-sample"),
+    (256, 512, 4 * 4, Window(3, 3, 2, 2, 1, 1), 32, "stacked"),
+    (256, 512, 4 * 4, Window(1, 1, 2, 2), 32, "stacked"),
+    (24, 144, 32 * 32, Window(1, 1), 32, "pointwise"),
+    (64, 128, 16 * 16, Window(3, 3, 2, 2, 1, 1), 32, "per-sample")])
 def test_the_path_each_layer_of_the_benchmarked_networks_takes(channels, filters, pixels, win,
-                                                                kind):
-    assert conv.path(channels, filters, pixels, win) == kind
+                                                                samples, kind):
+    assert conv.path(channels, filters, pixels, win, samples) == kind
 
 
 DEPTHWISE = [  # (N, C, H, W, window): batch 1, odd sizes, stride above the kernel, dilation
