@@ -15,7 +15,8 @@ gradient):
     dcols  (B*P, K) = gP (B*P, F)    @ W (F, K)          dx[n] = col2im(dcols[n*P:(n+1)*P]^T)
 
 The weight and its gradient stay in the layer's own layout, so nothing the size of the
-weight is copied or transposed (at batch 2 such copies outweighed the products). Each
+weight is copied or transposed (where the batch is small, such copies cost more than the
+products). Each
 product is split by rows over the threads (single-threaded BLAS each); im2col, col2im and
 the gradient's two layouts are spread over the samples. Samples are taken in blocks whose
 columns fit :data:`BLOCK_BYTES`, so the workspace stays bounded at any batch size; its

@@ -1,10 +1,11 @@
 """The ``numba`` set's ``im2col`` and ``col2im``, in two column layouts.
 
 Channel-major, ``(C*kh*kw, OH*OW)`` per sample, serves the contract's ``im2col``/``col2im``
-(average pooling reads that layout as it is); with stride 1 each output row is one
-contiguous slice copy. Pixel-major, ``(OH*OW, kh*kw*C)`` with the channels innermost, is
-the layout convolution multiplies (:mod:`.conv`): each output pixel and tap copies C
-consecutive numbers.
+(average pooling reads that layout as it is) and the stacked convolution
+(:mod:`.conv_batched`, whose products take the weight as it is stored); with stride 1 each
+output row is one contiguous slice copy. Pixel-major, ``(OH*OW, kh*kw*C)`` with the
+channels innermost, is the layout the per-sample convolution multiplies (:mod:`.conv`):
+each output pixel and tap copies C consecutive numbers.
 """
 from __future__ import annotations
 
