@@ -1,9 +1,10 @@
 """The ``numba`` set's convolution: :func:`path` picks a kernel by the layer's shape.
 
 This module's own kernel spreads whole samples over the threads: each writes one
-sample's pixel-major im2col columns (:mod:`.window`) into its own scratch buffer (small
-enough to stay in cache) and multiplies them with single-threaded BLAS straight away.
-Nothing of ``col`` is kept for backward: it is rebuilt per sample. One threading system
+sample's pixel-major im2col columns (:mod:`.window`), a band of output rows at a time,
+into its own scratch buffer (small enough to stay in cache: :data:`BAND_BYTES`) and
+multiplies them with single-threaded BLAS straight away. Nothing of ``col`` is kept for
+backward: it is rebuilt per band. One threading system
 (Numba's) keeps the cores busy; BLAS threads spinning beside Numba's would fight them for
 the same cores. Scratch buffers and outputs come from :data:`minicnn.kernels.memory.POOL`.
 """
@@ -17,47 +18,82 @@ from ..memory import POOL
 from ..window import Window
 from . import conv_batched, conv_pointwise, conv_winograd
 from .conv_one_channel import conv_one_channel_forward, conv_one_channel_weight_bias_grads
-from .window import col2im_pixel_major, geometry, im2col_pixel_major
+from .window import (
+    add_pixel_major_rows,
+    from_channels_last,
+    geometry,
+    pixel_major_rows,
+    to_channels_last,
+)
+
+BAND_BYTES = 4 << 20
+"""The most bytes of one sample's columns built at a time: larger samples are convolved a
+band of output rows after another, so each band's columns are still in cache when they are
+multiplied (at least one output row per band)."""
+
+
+def band_rows(oh: int, ow: int, depth: int, itemsize: int) -> int:
+    """Output rows per band: as many as fit :data:`BAND_BYTES` of columns, at least one."""
+    return max(1, min(oh, BAND_BYTES // max(ow * depth * itemsize, 1)))
 
 
 @njit(parallel=True, cache=True)
-def _conv_forward(x, wmat_t, bias, y, cols, scratches, outs,
+def _conv_forward(x, wmat_t, bias, y, cols, scratches, outs, band,
                   kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """Each thread takes whole samples: pixel-major im2col into its own ``cols[thread]``,
-    then one single-threaded BLAS product ``y_k^T = col^T @ W'^T`` while the columns are
-    in cache (``W'`` the weight ``(F, kh*kw*C)`` with columns ordered (i, j, c)), and
-    ``y[k]`` is its transpose plus the bias."""
+    """Each thread takes whole samples, a band of output rows at a time: pixel-major im2col
+    of the band into its own ``cols[thread]``, then one single-threaded BLAS product
+    ``y_band^T = col^T @ W'^T`` while the columns are in cache (``W'`` the weight
+    ``(F, kh*kw*C)`` with columns ordered (i, j, c)), and ``y[k]``'s band is its transpose
+    plus the bias."""
     filters = wmat_t.shape[1]
     for k in prange(x.shape[0]):
         thread = numba.get_thread_id()
-        col_t, out_t = cols[thread], outs[thread]
-        im2col_pixel_major(x[k], scratches[thread], col_t,
-                           kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
-        np.dot(col_t, wmat_t, out_t)
-        for f in range(filters):
-            row, b = y[k, f], bias[f]
-            for p in range(row.size):
-                row[p] = out_t[p, f] + b
+        col_t, out_t, scratch = cols[thread], outs[thread], scratches[thread]
+        to_channels_last(x[k], scratch)
+        for lo in range(0, oh, band):
+            hi = min(lo + band, oh)
+            rows, first = (hi - lo) * ow, lo * ow
+            pixel_major_rows(scratch, col_t, lo, hi, kh, kw, sh, sw, ph, pw, dh, dw, ow)
+            np.dot(col_t[:rows], wmat_t, out_t[:rows])
+            for f in range(filters):
+                row, b = y[k, f], bias[f]
+                for p in range(rows):
+                    row[first + p] = out_t[p, f] + b
 
 
 @njit(parallel=True, cache=True)
-def _conv_backward(x, g3, wmat, grad_x, grad_ws, products, cols, scratches, need_x, need_w,
-                   kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """Per sample: rebuild the pixel-major ``col^T``; ``dW'[thread] += g_k @ col^T``; then
-    the columns' gradient ``dcol^T = g_k^T @ W'`` into the same buffer and col2im from it
-    into ``dx[k]``. Each thread sums its own dW' (columns (i, j, c)); the caller adds
-    them up and reorders them."""
+def _conv_backward(x, g3, wmat, grad_x, grad_ws, products, cols, scratches, grad_scratches,
+                   g_bands, need_x, need_w, band, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """Per sample, a band of output rows at a time: rebuild the band's pixel-major
+    ``col^T``; ``dW'[thread] += g_band @ col^T``; then the columns' gradient
+    ``dcol^T = g_band^T @ W'`` into the same buffer, added into the channels-last input
+    gradient, which becomes ``dx[k]`` after the last band. Each thread sums its own dW'
+    (columns (i, j, c)); the caller adds them up and reorders them."""
+    filters = g3.shape[1]
     for k in prange(x.shape[0]):
         thread = numba.get_thread_id()
-        col_t, scratch = cols[thread], scratches[thread]
+        col_t, scratch, grad_scratch = cols[thread], scratches[thread], grad_scratches[thread]
         if need_w:
-            im2col_pixel_major(x[k], scratch, col_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
-            np.dot(g3[k], col_t, products[thread])
-            grad_ws[thread] += products[thread]
+            to_channels_last(x[k], scratch)
         if need_x:
-            np.dot(g3[k].T, wmat, col_t)
-            col2im_pixel_major(col_t, scratch, grad_x[k],
-                               kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+            grad_scratch[:] = 0
+        for lo in range(0, oh, band):
+            hi = min(lo + band, oh)
+            rows, first = (hi - lo) * ow, lo * ow
+            g_k = g3[k]
+            if rows < g_k.shape[1]:  # the band's gradient, contiguous for BLAS
+                g_k = g_bands[thread][:filters * rows].reshape(filters, rows)
+                g_k[:, :] = g3[k][:, first:first + rows]
+            if need_w:
+                pixel_major_rows(scratch, col_t, lo, hi, kh, kw, sh, sw, ph, pw, dh, dw, ow)
+                np.dot(g_k, col_t[:rows], products[thread])
+                grad_ws[thread] += products[thread]
+            if need_x:
+                np.dot(g_k.T, wmat, col_t[:rows])
+                add_pixel_major_rows(col_t, grad_scratch, lo, hi, kh, kw, sh, sw, ph, pw, dh,
+                                     dw, ow)
+        if need_x:
+            from_channels_last(grad_scratch, grad_x[k])
 
 
 PATHS = ("one-channel", "winograd", "stacked", "pointwise", "per-sample")
@@ -104,10 +140,11 @@ def _pixel_major_weight(weight) -> np.ndarray:
     return np.ascontiguousarray(weight.transpose(0, 2, 3, 1)).reshape(weight.shape[0], -1)
 
 
-def _thread_buffers(x, oh: int, ow: int, depth: int) -> tuple:
-    """Each thread's pixel-major columns ``(oh*ow, depth)`` and ``(H, W, C)`` scratch."""
+def _thread_buffers(x, band: int, ow: int, depth: int) -> tuple:
+    """Each thread's pixel-major columns for a band ``(band*ow, depth)`` and ``(H, W, C)``
+    scratch."""
     threads, (c, h, w) = numba.get_num_threads(), x.shape[1:]
-    return (POOL.empty((threads, oh * ow, depth), x.dtype),
+    return (POOL.empty((threads, band * ow, depth), x.dtype),
             POOL.empty((threads, h, w, c), x.dtype))
 
 
@@ -131,9 +168,10 @@ def conv2d_forward(x, weight, bias, win: Window):
         conv_pointwise.forward(x, weight, bias, y, win)
     else:
         wmat_t = np.ascontiguousarray(_pixel_major_weight(weight).T)
-        cols, scratches = _thread_buffers(x, oh, ow, wmat_t.shape[0])
-        outs = POOL.empty((numba.get_num_threads(), oh * ow, f), x.dtype)
-        _conv_forward(x, wmat_t, bias, y.reshape(n, f, oh * ow), cols, scratches, outs,
+        band = band_rows(oh, ow, wmat_t.shape[0], x.itemsize)
+        cols, scratches = _thread_buffers(x, band, ow, wmat_t.shape[0])
+        outs = POOL.empty((numba.get_num_threads(), band * ow, f), x.dtype)
+        _conv_forward(x, wmat_t, bias, y.reshape(n, f, oh * ow), cols, scratches, outs, band,
                       *geometry(win, oh, ow))
     return y, None
 
@@ -185,10 +223,14 @@ def conv2d_backward(g, saved, x, weight, win: Window, need_x=True, need_w=True, 
                                               else grad_w.reshape(weight.shape)), grad_b
     wmat = _pixel_major_weight(weight)
     threads, depth = numba.get_num_threads(), wmat.shape[1]
+    band = band_rows(oh, ow, depth, x.itemsize)
     grad_ws = np.zeros((threads, f, depth), x.dtype)
     products = POOL.empty((threads, f, depth), x.dtype)
-    _conv_backward(x, g3, wmat, grad_x, grad_ws, products, *_thread_buffers(x, oh, ow, depth),
-                   need_x, need_w, *geometry(win, oh, ow))
+    cols, scratches = _thread_buffers(x, band, ow, depth)
+    grad_scratches = POOL.empty(scratches.shape, x.dtype)
+    g_bands = POOL.empty((threads, f * band * ow), x.dtype)
+    _conv_backward(x, g3, wmat, grad_x, grad_ws, products, cols, scratches, grad_scratches,
+                   g_bands, need_x, need_w, band, *geometry(win, oh, ow))
     grad_w = None
     if need_w:
         c, kh, kw = weight.shape[1:]

@@ -97,18 +97,24 @@ def padded_channels_last(src, plane, ph, pw):
 
 
 @njit(cache=True)
-def im2col_pixel_major(x, scratch, col_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """im2col in the pixel-major layout: x ``(C, H, W)`` is transposed into ``scratch
-    (H, W, C)``, then ``col_t (oh*ow, kh*kw*C)`` gets, for each output pixel and tap
-    (i, j), the C channel values of the pixel the tap reads (zeros for padding): a copy
-    of C consecutive numbers. Columns are ordered (i, j, c)."""
+def to_channels_last(x, scratch):
+    """``scratch (H, W, C) = x (C, H, W)`` transposed."""
     channels, h, w = x.shape
     for c in range(channels):
         for y in range(h):
             for xx in range(w):
                 scratch[y, xx, c] = x[c, y, xx]
-    for oy in range(oh):
-        band = col_t[oy * ow:(oy + 1) * ow]
+
+
+@njit(cache=True)
+def pixel_major_rows(scratch, col_t, oy_lo, oy_hi, kh, kw, sh, sw, ph, pw, dh, dw, ow):
+    """Output rows ``oy_lo .. oy_hi - 1`` of the pixel-major im2col from ``scratch
+    (H, W, C)`` (the input channels last): ``col_t[(oy - oy_lo)*ow + ox]`` gets, for each
+    tap (i, j), the C channel values of the pixel the tap reads (zeros for padding), a
+    copy of C consecutive numbers. Columns are ordered (i, j, c)."""
+    h, w, channels = scratch.shape
+    for oy in range(oy_lo, oy_hi):
+        band = col_t[(oy - oy_lo) * ow:(oy - oy_lo + 1) * ow]
         for i in range(kh):
             y = oy * sh + i * dh - ph
             for j in range(kw):
@@ -129,14 +135,12 @@ def im2col_pixel_major(x, scratch, col_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow
 
 
 @njit(cache=True)
-def col2im_pixel_major(col_t, scratch, x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """The adjoint of :func:`im2col_pixel_major`: ``col_t`` is added into ``scratch
-    (H, W, C)`` (C consecutive numbers per output pixel and tap), then ``x (C, H, W)``
-    is its transpose."""
-    channels, h, w = x.shape
-    scratch[:] = 0
-    for oy in range(oh):
-        band = col_t[oy * ow:(oy + 1) * ow]
+def add_pixel_major_rows(col_t, scratch, oy_lo, oy_hi, kh, kw, sh, sw, ph, pw, dh, dw, ow):
+    """The adjoint of :func:`pixel_major_rows`: those output rows of ``col_t`` are added
+    into ``scratch (H, W, C)`` (C consecutive numbers per output pixel and tap)."""
+    h, w, channels = scratch.shape
+    for oy in range(oy_lo, oy_hi):
+        band = col_t[(oy - oy_lo) * ow:(oy - oy_lo + 1) * ow]
         for i in range(kh):
             y = oy * sh + i * dh - ph
             if y < 0 or y >= h:
@@ -150,6 +154,12 @@ def col2im_pixel_major(col_t, scratch, x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow
                     pixel, src = dst[ox * sw + x0], band[ox]
                     for c in range(channels):
                         pixel[c] += src[c0 + c]
+
+
+@njit(cache=True)
+def from_channels_last(scratch, x):
+    """``x (C, H, W) = scratch (H, W, C)`` transposed."""
+    channels, h, w = x.shape
     for c in range(channels):
         for y in range(h):
             for xx in range(w):

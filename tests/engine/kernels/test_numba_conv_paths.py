@@ -1,7 +1,7 @@
 """The ``numba`` set's convolution kernels (``minicnn/kernels/numba/conv.py`` and the
 modules its ``path`` picks from), each forced on every geometry it serves, against the
 reference in float32 and float64: batch 1, odd sizes, stride larger than the kernel,
-padding, dilation, and the batch split into several blocks."""
+padding, dilation, and the work split into several blocks of samples or bands of rows."""
 import numpy as np
 import pytest
 
@@ -45,11 +45,15 @@ def close(ours, expected, dtype, what):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("block_bytes", [conv_batched.BLOCK_BYTES, 1], ids=["one", "blocks"])
+@pytest.mark.parametrize("split", [False, True], ids=["whole", "split"])
 @pytest.mark.parametrize(("geometry", "kind"), CASES, ids=str)
-def test_every_path_matches_the_reference(monkeypatch, geometry, kind, block_bytes, dtype):
+def test_every_path_matches_the_reference(monkeypatch, geometry, kind, split, dtype):
+    """``split``: the stacked product takes one sample per block and the per-sample one
+    one output row per band."""
     monkeypatch.setattr(conv, "path", lambda *shape: kind)
-    monkeypatch.setattr(conv_batched, "BLOCK_BYTES", block_bytes)
+    if split:
+        monkeypatch.setattr(conv_batched, "BLOCK_BYTES", 1)
+        monkeypatch.setattr(conv, "BAND_BYTES", 1)
     n, c, h, w, f, win = geometry
     rng = np.random.default_rng(7)
     x = rng.standard_normal((n, c, h, w)).astype(dtype)
