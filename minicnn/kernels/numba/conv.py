@@ -4,9 +4,9 @@ This module's own kernel spreads whole samples over the threads: each writes one
 sample's pixel-major im2col columns (:mod:`.window`), a band of output rows at a time,
 into its own scratch buffer (small enough to stay in cache: :data:`BAND_BYTES`) and
 multiplies them with single-threaded BLAS straight away. Nothing of ``col`` is kept for
-backward: it is rebuilt per band. One threading system
-(Numba's) keeps the cores busy; BLAS threads spinning beside Numba's would fight them for
-the same cores. Scratch buffers and outputs come from :data:`minicnn.kernels.memory.POOL`.
+backward: it is rebuilt per band. One threading system (Numba's) keeps the cores busy;
+BLAS threads spinning beside Numba's would fight them for the same cores. Scratch buffers
+and outputs come from :data:`minicnn.kernels.memory.POOL`.
 """
 from __future__ import annotations
 
