@@ -9,8 +9,13 @@ import torch.nn.functional as TF
 import minicnn
 from minicnn import nn
 from minicnn.nn.fusion import batch_norm_clamp
-from tests.engine.nn.test_fusion import FUSED, last_op, run
-from tests.engine.torch_oracle import assert_matches, copy_parameters, run_both
+from tests.engine.nn.test_fusion import (
+    FUSED,
+    check_against_layer_by_layer,
+    check_against_torch,
+    check_functional_against_torch,
+    last_op,
+)
 
 CLAMPED = "BatchNormClampFunction"
 ACTIVATIONS = {"relu": lambda lib: lib.nn.ReLU(), "relu6": lambda lib: lib.nn.ReLU6(),
@@ -28,18 +33,8 @@ def block(lib, activation):
 @pytest.mark.parametrize("training", [True, False])
 def test_fused_equals_layer_by_layer(activation, training):
     x = minicnn.Tensor(np.random.default_rng(1).standard_normal((4, 2, 5, 7)) * 3)
-    minicnn.manual_seed(0)
-    fused = block(minicnn, activation).train(training)
-    minicnn.manual_seed(0)
-    layered = block(minicnn, activation).train(training)
-    out, grads, buffers = run(fused, x, True)
-    out_ref, grads_ref, buffers_ref = run(layered, x, False)
-    assert last_op(out) == CLAMPED and last_op(out_ref) != CLAMPED
-    np.testing.assert_array_equal(out.detach().numpy(), out_ref.detach().numpy())
-    for ours, expected in zip(grads, grads_ref):
-        np.testing.assert_allclose(ours, expected, rtol=1e-10, atol=1e-12)
-    for ours, expected in zip(buffers, buffers_ref):
-        np.testing.assert_array_equal(ours, expected)
+    ops = check_against_layer_by_layer(lambda: block(minicnn, activation).train(training), x)
+    assert ops[0] == CLAMPED and ops[1] != CLAMPED
 
 
 @pytest.mark.oracle
@@ -48,14 +43,8 @@ def test_fused_equals_layer_by_layer(activation, training):
 def test_fused_equals_torch(activation, training):
     torch.manual_seed(0)
     theirs = block(torch, activation).train(training)
-    ours = block(minicnn, activation).train(training)
-    copy_parameters(ours, theirs)
     x = np.random.default_rng(2).standard_normal((3, 2, 6, 5)) * 3
-    assert last_op(ours(minicnn.tensor(x))) == CLAMPED
-    copy_parameters(ours, theirs)  # the check above moved the running statistics
-    run_both(ours, theirs, x, np.float64)
-    for name, buffer in theirs.named_buffers():
-        assert_matches(dict(ours.named_buffers())[name], buffer, np.float64, name)
+    check_against_torch(block(minicnn, activation).train(training), theirs, x, CLAMPED)
 
 
 @pytest.mark.oracle
@@ -67,22 +56,14 @@ def test_the_functional_form_on_float32_equals_torchs_two_functions(training):
     x = (rng.standard_normal((2, 3, 7, 6)) * 4).astype(np.float32)
     w, b = rng.uniform(0.5, 2, 3).astype(np.float32), rng.standard_normal(3).astype(np.float32)
     mean, var = rng.standard_normal(3).astype(np.float32), rng.uniform(0.5, 2, 3).astype(np.float32)
-    ours = [minicnn.tensor(a, requires_grad=True) for a in (x, w, b)]
-    theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
-    stats_ours = [minicnn.tensor(a.copy()) for a in (mean, var)]
-    stats_theirs = [torch.tensor(a.copy()) for a in (mean, var)]
-    y = batch_norm_clamp(ours[0], *stats_ours, ours[1], ours[2], training, 0.1, 1e-5, 0.0, 6.0)
-    expected = TF.relu6(TF.batch_norm(theirs[0], *stats_theirs, theirs[1], theirs[2], training,
-                                      0.1, 1e-5))
-    assert last_op(y) == CLAMPED and y.dtype == minicnn.float32
-    assert_matches(y, expected, np.float32, "output")
-    g = rng.standard_normal(expected.shape).astype(np.float32)
-    y.backward(minicnn.tensor(g))
-    expected.backward(torch.tensor(g))
-    for name, a, t in zip(("input", "weight", "bias"), ours, theirs):
-        assert_matches(a.grad, t.grad, np.float32, f"gradient of the {name}")
-    for name, a, t in zip(("running_mean", "running_var"), stats_ours, stats_theirs):
-        assert_matches(a, t, np.float32, name)
+
+    def ours(x, mean, var, w, b):
+        return batch_norm_clamp(x, mean, var, w, b, training, 0.1, 1e-5, 0.0, 6.0)
+
+    def theirs(x, mean, var, w, b):
+        return TF.relu6(TF.batch_norm(x, mean, var, w, b, training, 0.1, 1e-5))
+
+    check_functional_against_torch(ours, theirs, (x, w, b, mean, var), rng, CLAMPED)
 
 
 def test_a_run_with_max_pooling_takes_the_pooling_op_and_other_pairs_stay_apart():

@@ -36,24 +36,66 @@ def run(model, x, fused: bool):
     return out, [p.grad.numpy() for p in model.parameters()], [b.numpy() for b in model.buffers()]
 
 
+def check_against_layer_by_layer(build, x) -> tuple[str, str]:
+    """Two models from ``build()`` (same seed), one fused and one layer by layer, on ``x``:
+    the same outputs (bit for bit), gradients and running statistics. Returns the names of
+    the ops that made the two outputs."""
+    minicnn.manual_seed(0)
+    fused = build()
+    minicnn.manual_seed(0)
+    layered = build()
+    out, grads, buffers = run(fused, x, True)
+    out_ref, grads_ref, buffers_ref = run(layered, x, False)
+    np.testing.assert_array_equal(out.detach().numpy(), out_ref.detach().numpy())
+    for ours, expected in zip(grads, grads_ref):
+        np.testing.assert_allclose(ours, expected, rtol=1e-10, atol=1e-12)
+    for ours, expected in zip(buffers, buffers_ref):
+        np.testing.assert_array_equal(ours, expected)
+    return last_op(out), last_op(out_ref)
+
+
+def check_against_torch(ours, theirs, x, op: str) -> None:
+    """The minicnn model (its output made by ``op``) against torch's on ``x``, float64:
+    output, input and parameter gradients, and the running statistics after the step."""
+    copy_parameters(ours, theirs)
+    assert last_op(ours(minicnn.tensor(x))) == op
+    copy_parameters(ours, theirs)  # the check above moved the running statistics
+    run_both(ours, theirs, x, np.float64)
+    for name, buffer in theirs.named_buffers():
+        assert_matches(dict(ours.named_buffers())[name], buffer, np.float64, name)
+
+
+def check_functional_against_torch(ours_fn, theirs_fn, arrays, rng, op: str) -> None:
+    """``ours_fn(x, mean, var, w, b)`` (its output made by ``op``) against
+    ``theirs_fn`` on torch tensors, ``arrays = (x, w, b, mean, var)`` in one dtype: output,
+    the gradients of x, w and b, and the running statistics they moved."""
+    x, w, b, mean, var = arrays
+    dtype = x.dtype.type
+    ours = [minicnn.tensor(a, requires_grad=True) for a in (x, w, b)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+    stats_ours = [minicnn.tensor(a.copy()) for a in (mean, var)]
+    stats_theirs = [torch.tensor(a.copy()) for a in (mean, var)]
+    y = ours_fn(ours[0], *stats_ours, ours[1], ours[2])
+    expected = theirs_fn(theirs[0], *stats_theirs, theirs[1], theirs[2])
+    assert last_op(y) == op and y.dtype == x.dtype
+    assert_matches(y, expected, dtype, "output")
+    g = rng.standard_normal(expected.shape).astype(dtype)
+    y.backward(minicnn.tensor(g))
+    expected.backward(torch.tensor(g))
+    for name, a, t in zip(("input", "weight", "bias"), ours, theirs):
+        assert_matches(a.grad, t.grad, dtype, f"gradient of the {name}")
+    for name, a, t in zip(("running_mean", "running_var"), stats_ours, stats_theirs):
+        assert_matches(a, t, dtype, name)
+
+
 @pytest.mark.parametrize("pool", [2, 3])
 @pytest.mark.parametrize("training", [True, False])
 def test_fused_equals_layer_by_layer(pool, training):
     """The fused op (Numba's one-pass kernels for 2x2 windows, the composition otherwise)
     against the three layers one by one: outputs, every gradient and the running statistics."""
     x = minicnn.Tensor(np.random.default_rng(1).standard_normal((4, 2, 7, 9)))
-    minicnn.manual_seed(0)
-    fused = block(minicnn, pool).train(training)
-    minicnn.manual_seed(0)
-    layered = block(minicnn, pool).train(training)
-    out, grads, buffers = run(fused, x, True)
-    out_ref, grads_ref, buffers_ref = run(layered, x, False)
-    assert (last_op(out), last_op(out_ref)) == (FUSED, LAYERED)
-    np.testing.assert_array_equal(out.detach().numpy(), out_ref.detach().numpy())
-    for ours, expected in zip(grads, grads_ref):
-        np.testing.assert_allclose(ours, expected, rtol=1e-10, atol=1e-12)
-    for ours, expected in zip(buffers, buffers_ref):
-        np.testing.assert_array_equal(ours, expected)
+    ops = check_against_layer_by_layer(lambda: block(minicnn, pool).train(training), x)
+    assert ops == (FUSED, LAYERED)
 
 
 @pytest.mark.oracle
@@ -64,14 +106,8 @@ def test_fused_equals_torch(pool, training):
     the running statistics after the step."""
     torch.manual_seed(0)
     theirs = block(torch, pool).train(training)
-    ours = block(minicnn, pool).train(training)
-    copy_parameters(ours, theirs)
     x = np.random.default_rng(2).standard_normal((3, 2, 8, 10))
-    assert last_op(ours(minicnn.tensor(x))) == FUSED
-    copy_parameters(ours, theirs)  # the check above moved the running statistics
-    run_both(ours, theirs, x, np.float64)
-    for name, buffer in theirs.named_buffers():
-        assert_matches(dict(ours.named_buffers())[name], buffer, np.float64, name)
+    check_against_torch(block(minicnn, pool).train(training), theirs, x, FUSED)
 
 
 @pytest.mark.oracle
@@ -82,23 +118,16 @@ def test_the_functional_form_equals_torchs_three_functions(training):
     rng = np.random.default_rng(3)
     x, w, b = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal(3), rng.standard_normal(3)
     mean, var = rng.standard_normal(3), rng.uniform(0.5, 2, 3)
-    ours = [minicnn.tensor(a, requires_grad=True) for a in (x, w, b)]
-    theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
-    stats_ours = [minicnn.tensor(a.copy()) for a in (mean, var)]
-    stats_theirs = [torch.tensor(a.copy()) for a in (mean, var)]
-    y = batch_norm_relu_max_pool2d(ours[0], *stats_ours, ours[1], ours[2], training, 0.1,
-                                   1e-5, kernel_size=3, stride=2, padding=1)
-    expected = torch.nn.functional.max_pool2d(torch.relu(torch.nn.functional.batch_norm(
-        theirs[0], *stats_theirs, theirs[1], theirs[2], training, 0.1, 1e-5)), 3, 2, 1)
-    assert last_op(y) == FUSED
-    assert_matches(y, expected, np.float64, "output")
-    g = rng.standard_normal(expected.shape)
-    y.backward(minicnn.tensor(g))
-    expected.backward(torch.tensor(g))
-    for name, a, t in zip(("input", "weight", "bias"), ours, theirs):
-        assert_matches(a.grad, t.grad, np.float64, f"gradient of the {name}")
-    for name, a, t in zip(("running_mean", "running_var"), stats_ours, stats_theirs):
-        assert_matches(a, t, np.float64, name)
+
+    def ours(x, mean, var, w, b):
+        return batch_norm_relu_max_pool2d(x, mean, var, w, b, training, 0.1, 1e-5,
+                                          kernel_size=3, stride=2, padding=1)
+
+    def theirs(x, mean, var, w, b):
+        return torch.nn.functional.max_pool2d(torch.relu(torch.nn.functional.batch_norm(
+            x, mean, var, w, b, training, 0.1, 1e-5)), 3, 2, 1)
+
+    check_functional_against_torch(ours, theirs, (x, w, b, mean, var), rng, FUSED)
 
 
 @pytest.mark.oracle
