@@ -101,25 +101,16 @@ def _batch_norm(training: bool, affine: bool = True):
     return build
 
 
-def _batch_norm_relu_max_pool(training: bool, shape, **pool):
+def _batch_norm_fused(op, training: bool, shape, **options):
+    """A fused op that starts with a batch norm (``nn.fusion``): ``op(x, mean, var, w, b,
+    training=training, **options)`` on ``x`` of ``shape``, gradients of x, w and b."""
     def build():
         rng = _rng()
         x = leaf(rng.standard_normal(shape))
         mean, var = rng.standard_normal(shape[1]), rng.uniform(0.5, 2.0, shape[1])
         w, b = leaf(rng.uniform(0.5, 2.0, shape[1])), leaf(rng.standard_normal(shape[1]))
-        return (lambda x, w, b: batch_norm_relu_max_pool2d(x, mean.copy(), var.copy(), w, b,
-                                                           training=training, **pool)), (x, w, b)
-    return build
-
-
-def _batch_norm_clamp(training: bool, shape, low: float, high: float):
-    def build():
-        rng = _rng()
-        x = leaf(rng.standard_normal(shape))
-        mean, var = rng.standard_normal(shape[1]), rng.uniform(0.5, 2.0, shape[1])
-        w, b = leaf(rng.uniform(0.5, 2.0, shape[1])), leaf(rng.standard_normal(shape[1]))
-        return (lambda x, w, b: batch_norm_clamp(x, mean.copy(), var.copy(), w, b,
-                                                 training=training, low=low, high=high)), (x, w, b)
+        return (lambda x, w, b: op(x, mean.copy(), var.copy(), w, b, training=training,
+                                   **options)), (x, w, b)
     return build
 
 
@@ -315,15 +306,16 @@ CASES: list[Case] = [
     Case("batch_norm", "evaluation, running stats", _batch_norm(False)),
     Case("batch_norm", "training, no affine", _batch_norm(True, affine=False)),
     Case("batch_norm_clamp", "training, ReLU's bounds on (3,2,4,5)",
-         _batch_norm_clamp(True, (3, 2, 4, 5), 0.0, np.inf)),
+         _batch_norm_fused(batch_norm_clamp, True, (3, 2, 4, 5), low=0.0, high=np.inf)),
     Case("batch_norm_clamp", "evaluation, Hardtanh(-0.5, 0.8)'s bounds",
-         _batch_norm_clamp(False, (2, 3, 4, 4), -0.5, 0.8)),
+         _batch_norm_fused(batch_norm_clamp, False, (2, 3, 4, 4), low=-0.5, high=0.8)),
     Case("batch_norm_relu_max_pool2d", "training, k2 on (3,2,5,7)",
-         _batch_norm_relu_max_pool(True, (3, 2, 5, 7), kernel_size=2)),
+         _batch_norm_fused(batch_norm_relu_max_pool2d, True, (3, 2, 5, 7), kernel_size=2)),
     Case("batch_norm_relu_max_pool2d", "evaluation, k2",
-         _batch_norm_relu_max_pool(False, (2, 2, 4, 4), kernel_size=2)),
+         _batch_norm_fused(batch_norm_relu_max_pool2d, False, (2, 2, 4, 4), kernel_size=2)),
     Case("batch_norm_relu_max_pool2d", "training, k3 s2 pad 1",
-         _batch_norm_relu_max_pool(True, (2, 2, 5, 5), kernel_size=3, stride=2, padding=1)),
+         _batch_norm_fused(batch_norm_relu_max_pool2d, True, (2, 2, 5, 5), kernel_size=3,
+                           stride=2, padding=1)),
     Case("linear", "x(3,5) W(4,5) b(4)", lambda: (F.linear, (leaf(_rng().standard_normal((3, 5))),
                                                             leaf(_rng(1).standard_normal((4, 5))),
                                                             leaf(_rng(2).standard_normal(4))))),
