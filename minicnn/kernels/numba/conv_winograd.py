@@ -116,11 +116,12 @@ def _tile_block(src, planes, patches, coef, side, dst, ph, pw, tiles):
 
 
 @njit(parallel=True, cache=True)
-def _untile_block(src, planes, patches, coef, side, bias, with_bias, dst, ph, pw, tiles):
+def _untile_block(src, planes, patches, coef, side, bias, dst, ph, pw, tiles):
     """The other way: ``coef @ src[:, tile rows]`` per tile row, its ``side`` x ``side``
     patches added into a zeroed channels-last plane, and ``dst[n]`` ``(D, H, W)`` the plane
-    from offset ``ph``, ``pw`` (plus ``bias`` per channel when ``with_bias``). With ``A^T (x)
-    A^T`` and side 2 it is the output ``y``; with ``B (x) B`` and side 4 the input gradient."""
+    from offset ``ph``, ``pw`` plus ``bias`` per channel. With ``A^T (x) A^T``, side 2 and
+    the layer's bias it is the output ``y``; with ``B (x) B``, side 4 and zeros the input
+    gradient."""
     th, tw = tiles[0], tiles[1]
     depth, h, w = dst.shape[1], dst.shape[2], dst.shape[3]
     for k in prange(dst.shape[0]):
@@ -134,10 +135,7 @@ def _untile_block(src, planes, patches, coef, side, bias, with_bias, dst, ph, pw
             b = bias[d]
             for yy in range(h):
                 for xx in range(w):
-                    if with_bias:
-                        dst[k, d, yy, xx] = plane[ph + yy, pw + xx, d] + b
-                    else:
-                        dst[k, d, yy, xx] = plane[ph + yy, pw + xx, d]
+                    dst[k, d, yy, xx] = plane[ph + yy, pw + xx, d] + b
 
 
 @njit(parallel=True, cache=True)
@@ -256,7 +254,7 @@ def forward(x, weight, bias, y, win):
                     win.ph, win.pw, work.tiles)
         _products_with_transposed(v, u_t, m)
         _untile_block(m.reshape(16, -1), work.outputs, work.patches, work.output, 2, bias,
-                      True, y[block], 0, 0, work.tiles)
+                      y[block], 0, 0, work.tiles)
 
 
 def backward(g, x, weight, win, grad_x, need_x: bool, need_w: bool):
@@ -275,22 +273,19 @@ def backward(g, x, weight, win, grad_x, need_x: bool, need_w: bool):
             dm, v = _output_gradient(g[block], work, block)
             _products(dm, u_t, v)
             _untile_block(v.reshape(16, -1), work.inputs, work.patches, work.input_adjoint, 4,
-                          no_bias, False, grad_x[block], win.ph, win.pw, work.tiles)
+                          no_bias, grad_x[block], win.ph, win.pw, work.tiles)
         u_t = dm = v = None  # back to the pool before dU takes a block of U's size
     if not need_w:
         return None
     du_t = POOL.empty((16, f, c), x.dtype)
-    product = du_t if len(blocks) == 1 else np.empty_like(du_t)  # one block: no sum
+    product = np.empty_like(du_t) if len(blocks) > 1 else None
     for k, block in enumerate(blocks):
         dm, v = _output_gradient(g[block], work, block)
         _tile_block(x[block], work.inputs, work.patches, work.input, 4, v.reshape(16, -1),
                     win.ph, win.pw, work.tiles)
-        _products_of_transposed(dm, v, product)
-        if product is not du_t:
-            if k == 0:
-                du_t[:] = product
-            else:
-                du_t += product
+        _products_of_transposed(dm, v, du_t if k == 0 else product)  # the first block: dU
+        if k:
+            du_t += product
     grad_w = np.empty((f, c, 3, 3), x.dtype)
     _weight_gradient(du_t, grad_w)
     return grad_w
