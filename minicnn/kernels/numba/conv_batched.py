@@ -113,18 +113,17 @@ def backward(g, x, weight, grad_x, need_x: bool, need_w: bool, geometry):
     n, f, p = g.shape
     depth, threads = weight.shape[1], numba.get_num_threads()
     blocks = sample_blocks(n, p * depth * x.itemsize)
-    zeros_or_empty = np.zeros if len(blocks) > 1 else np.empty  # one block writes it all
-    grad_w = zeros_or_empty((f, depth), x.dtype) if need_w else None
-    product = np.empty((f, depth), x.dtype) if need_w and len(blocks) > 1 else grad_w
-    for block in blocks:
+    grad_w = np.empty((f, depth), x.dtype) if need_w else None
+    product = np.empty((f, depth), x.dtype) if need_w and len(blocks) > 1 else None
+    for k, block in enumerate(blocks):
         rows = (block.stop - block.start) * p
         g_rows, g_filters = POOL.empty((rows, f), g.dtype), POOL.empty((f, rows), g.dtype)
         _stack_gradient(g[block], g_rows, g_filters)
         if need_w:
             cols = POOL.empty((depth, rows), x.dtype)
             _im2col_columns(x[block], cols, *geometry)
-            _dot_by_rows(g_filters, cols.T, product, threads)
-            if product is not grad_w:
+            _dot_by_rows(g_filters, cols.T, grad_w if k == 0 else product, threads)
+            if k:  # the first block wrote dW itself
                 grad_w += product
         if need_x:
             grad_cols = POOL.empty((rows, depth), x.dtype)
