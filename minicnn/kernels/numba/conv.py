@@ -228,7 +228,7 @@ def conv2d_backward(g, saved, x, weight, win: Window, need_x=True, need_w=True, 
     products = POOL.empty((threads, f, depth), x.dtype)
     cols, scratches = _thread_buffers(x, band, ow, depth)
     grad_scratches = POOL.empty(scratches.shape, x.dtype)
-    g_bands = POOL.empty((threads, f * band * ow), x.dtype)
+    g_bands = POOL.empty((threads, f * band * ow if band < oh else 0), x.dtype)  # banded only
     _conv_backward(x, g3, wmat, grad_x, grad_ws, products, cols, scratches, grad_scratches,
                    g_bands, need_x, need_w, band, *geometry(win, oh, ow))
     grad_w = None
