@@ -65,9 +65,9 @@ def _conv_forward(x, wmat_t, bias, y, cols, scratches, outs, band,
 def _conv_backward(x, g3, wmat, grad_x, grad_ws, products, cols, scratches, grad_scratches,
                    g_bands, need_x, need_w, band, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
     """Per sample, a band of output rows at a time: rebuild the band's pixel-major
-    ``col^T``; ``dW'^T[thread] += col @ g_band^T`` (``(kh*kw*C, F)``: with the columns'
-    depth as the product's rows, BLAS runs 5-25% faster than ``g_band @ col^T`` on the
-    layers of ``benchmarks/conv_paths.py``); then the columns' gradient
+    ``col^T``; ``dW'^T[thread] += col @ g_band^T``, ``(kh*kw*C, F)`` (with the columns'
+    depth as the product's rows rather than ``g_band @ col^T``'s ``F``, which BLAS runs
+    faster on these layers' shapes); then the columns' gradient
     ``dcol^T = g_band^T @ W'`` into the same buffer, added into the channels-last input
     gradient, which becomes ``dx[k]`` after the last band. Each thread sums its own dW'^T
     (rows (i, j, c)); the caller adds them up and reorders them."""
