@@ -107,6 +107,12 @@ below it, the transforms of the weight and of its gradient (each the weight's si
 16/9 of it) cost more than the products they spare."""
 
 
+POINTWISE_FILTERS_PER_PIXEL = 16
+"""The most filters per output pixel of a sample that a 1 x 1 convolution takes a product
+per sample for: with more, each sample's product is too thin (16 columns against 1000
+rows, and the weight gradient rewritten per sample), and one stacked product wins."""
+
+
 def path(channels: int, filters: int, pixels: int, win: Window, samples: int) -> str:
     """Which kernel convolves ``channels`` input and ``filters`` output channels with
     ``pixels = OH*OW`` outputs per sample, ``samples`` samples (forward and backward agree):
@@ -115,10 +121,11 @@ def path(channels: int, filters: int, pixels: int, win: Window, samples: int) ->
       (:mod:`.conv_one_channel`; at stride 2 its loops lose to im2col three times over);
     - ``winograd``: 3 x 3 at stride 1 with at least 64 channels in and out and at least
       :data:`WINOGRAD_OUTPUTS` output pixels in the batch (:mod:`.conv_winograd`);
+    - ``pointwise``: 1 x 1 without padding, a product per sample on the NCHW planes
+      (:mod:`.conv_pointwise`), unless a sample has fewer than ``filters /``
+      :data:`POINTWISE_FILTERS_PER_PIXEL` output pixels;
     - ``stacked``: the weight has more rows than a sample's columns (``pixels <
       filters``): all samples' columns in one product (:mod:`.conv_batched`);
-    - ``pointwise``: 1 x 1 without padding, a product per sample on the NCHW planes
-      (:mod:`.conv_pointwise`);
     - ``per-sample``: im2col and a product per sample, in cache (this module).
 
     ``benchmarks/conv_paths.py`` times the paths on the layers of VGG, ResNet and
@@ -130,10 +137,10 @@ def path(channels: int, filters: int, pixels: int, win: Window, samples: int) ->
     if (conv_winograd.takes(win) and min(channels, filters) >= 64
             and samples * pixels >= WINOGRAD_OUTPUTS):
         return "winograd"
+    if conv_pointwise.takes(win) and pixels * POINTWISE_FILTERS_PER_PIXEL >= filters:
+        return "pointwise"
     if pixels < filters:
         return "stacked"
-    if conv_pointwise.takes(win):
-        return "pointwise"
     return "per-sample"
 
 

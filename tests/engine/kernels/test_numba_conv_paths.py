@@ -96,7 +96,11 @@ def test_the_input_gradient_is_a_convolution_where_filters_are_fewer_at_stride_o
     (32, 64, 32 * 32, Window(3, 3, 1, 1, 1, 1), 32, "per-sample"),
     (256, 512, 4 * 4, Window(3, 3, 2, 2, 1, 1), 32, "stacked"),
     (256, 512, 4 * 4, Window(1, 1, 2, 2), 32, "stacked"),
+    (320, 1280, 4 * 4, Window(1, 1), 32, "stacked"),
     (24, 144, 32 * 32, Window(1, 1), 32, "pointwise"),
+    (576, 96, 8 * 8, Window(1, 1), 128, "pointwise"),
+    (96, 576, 8 * 8, Window(1, 1), 32, "pointwise"),
+    (960, 160, 4 * 4, Window(1, 1), 8, "pointwise"),
     (64, 128, 16 * 16, Window(3, 3, 2, 2, 1, 1), 32, "per-sample")])
 def test_the_path_each_layer_of_the_benchmarked_networks_takes(channels, filters, pixels, win,
                                                                 samples, kind):
