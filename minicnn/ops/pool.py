@@ -100,18 +100,28 @@ def _averaging_matrix(size: int, out: int, like):
     return to_device(a.astype(like.dtype), device_of(like))
 
 
+def _each_plane(left, x, right):
+    """``left @ plane @ right.T`` for every plane of ``x (..., H, W)``: ``(..., L, R)`` for
+    ``left (L, H)`` and ``right (R, W)``, as two products over all planes at once (a stack
+    of small matrix products runs one tiny product per plane)."""
+    lead, (h, w) = x.shape[:-2], x.shape[-2:]
+    rows = (x.reshape(-1, w) @ right.T).reshape(-1, h, right.shape[0])  # (planes, H, R)
+    out = xp_of(x).tensordot(left, rows, axes=([1], [1]))  # (L, planes, R)
+    return out.transpose(1, 0, 2).reshape(lead + (left.shape[0], right.shape[0]))
+
+
 class AdaptiveAvgPool2dFunction(Function):
     @staticmethod
     def forward(ctx, x, output_size=(1, 1)):
         ah = _averaging_matrix(x.shape[-2], output_size[0], x)
         aw = _averaging_matrix(x.shape[-1], output_size[1], x)
         ctx.save_for_backward(ah, aw)
-        return (ah @ x) @ aw.T
+        return _each_plane(ah, x, aw)
 
     @staticmethod
     def backward(ctx, g):
         ah, aw = ctx.saved_tensors
-        return (ah.T @ g) @ aw
+        return _each_plane(ah.T, g, aw.T)
 
 
 def adaptive_max(x, output_size) -> tuple:
