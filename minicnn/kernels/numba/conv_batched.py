@@ -105,6 +105,7 @@ def forward(x, weight, bias, y, geometry):
         _im2col_columns(x[block], cols, *geometry)
         _dot_by_rows(weight, cols, out, threads)
         _unstack_output(out, bias, y[block])
+        del cols, out  # back to the pool before the next block takes its pair
 
 
 def backward(g, x, weight, grad_x, need_x: bool, need_w: bool, geometry):
@@ -129,4 +130,5 @@ def backward(g, x, weight, grad_x, need_x: bool, need_w: bool, geometry):
             grad_cols = POOL.empty((rows, depth), x.dtype)
             _dot_by_rows(g_rows, weight, grad_cols, threads)
             _col2im_rows(grad_cols, grad_x[block], *geometry)
+        g_rows = g_filters = cols = grad_cols = None  # back to the pool for the next block
     return grad_w

@@ -255,6 +255,7 @@ def forward(x, weight, bias, y, win):
         _products_with_transposed(v, u_t, m)
         _untile_block(m.reshape(16, -1), work.outputs, work.patches, work.output, 2, bias,
                       y[block], 0, 0, work.tiles)
+        del v, m  # back to the pool before the next block takes its pair
 
 
 def backward(g, x, weight, win, grad_x, need_x: bool, need_w: bool):
@@ -268,13 +269,14 @@ def backward(g, x, weight, win, grad_x, need_x: bool, need_w: bool):
     work = _Workspace(x, oh, ow, f)
     blocks = conv_batched.sample_blocks(n, 16 * work.count * max(c, f) * x.itemsize)
     if need_x:
-        u_t, dm, v, no_bias = transformed_weight(weight), None, None, np.zeros(c, x.dtype)
+        u_t, no_bias = transformed_weight(weight), np.zeros(c, x.dtype)
         for block in blocks:
             dm, v = _output_gradient(g[block], work, block)
             _products(dm, u_t, v)
             _untile_block(v.reshape(16, -1), work.inputs, work.patches, work.input_adjoint, 4,
                           no_bias, grad_x[block], win.ph, win.pw, work.tiles)
-        u_t = dm = v = None  # back to the pool before dU takes a block of U's size
+            del dm, v
+        u_t = None  # back to the pool before dU takes a block of U's size
     if not need_w:
         return None
     du_t = POOL.empty((16, f, c), x.dtype)
@@ -286,6 +288,7 @@ def backward(g, x, weight, win, grad_x, need_x: bool, need_w: bool):
         _products_of_transposed(dm, v, du_t if k == 0 else product)  # the first block: dU
         if k:
             du_t += product
+        del dm, v
     grad_w = np.empty((f, c, 3, 3), x.dtype)
     _weight_gradient(du_t, grad_w)
     return grad_w
