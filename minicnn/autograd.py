@@ -289,3 +289,4 @@ def backward(root: Tensor, grad_root, retain_graph: bool = False) -> None:
                     g = g.astype(dtype)
                 key = id(parent)
                 grads[key] = g if key not in grads else grads[key] + g
+            input_grads = g = None  # a leaf's .grad may then take its gradient (no copy)

@@ -12,6 +12,8 @@ Python's protocols and the comparisons in ``protocol.py``, the methods that call
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from .. import backend, dtypes
@@ -252,8 +254,22 @@ class Tensor(InplaceMixin, ProtocolMixin, TensorFunctions):
         backward(self, grad, retain_graph)
 
     def _accumulate_grad(self, grad) -> None:
+        """Add the gradient backward has summed for this leaf to ``.grad``.
+
+        The first time, ``.grad`` takes ``grad`` itself when nothing else can reach its
+        memory, as torch's AccumulateGrad takes an incoming gradient no one else holds (no
+        copy, and no second array of the leaf's size while backward runs); otherwise a copy.
+        Nothing else reaches it when it is C-contiguous and either owns its memory or views
+        all of an array that only it holds (a kernel's ``(F, C*kh*kw)`` product reshaped),
+        and the CPython reference counts are those of :data:`_ALONE`.
+        """
         if self.grad is None:
-            self.grad = Tensor(grad.copy())
+            views_all_of_an_owner = grad.base is not None and (
+                type(grad.base) is type(grad) and grad.base.base is None
+                and grad.base.nbytes == grad.nbytes)
+            alone = (grad.flags.c_contiguous and (grad.base is None or views_all_of_an_owner)
+                     and _reference_counts(grad) == _ALONE[grad.base is not None])
+            self.grad = Tensor(grad if alone else grad.copy())
         else:
             self.grad.array = self.grad.array + grad
 
@@ -465,6 +481,27 @@ def from_numpy(array: np.ndarray) -> Tensor:
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy(): expected a numpy.ndarray, got {type(array).__name__}")
     return Tensor(array)
+
+
+def _reference_counts(array) -> tuple[int, int]:
+    """CPython reference counts of ``array`` and of its base (0 without one)."""
+    return sys.getrefcount(array), 0 if array.base is None else sys.getrefcount(array.base)
+
+
+def _read_as_accumulate_grad_does(array) -> tuple[int, int]:
+    return _reference_counts(array)  # one call between, as backward -> _accumulate_grad
+
+
+def _alone() -> tuple[tuple[int, int], tuple[int, int]]:
+    """The counts ``Tensor._accumulate_grad`` reads for an array that only its caller's
+    variable holds, owning its memory and as the only view of an array: measured through
+    the same calls, so that they hold on any interpreter version."""
+    owner = np.empty(4)
+    view = np.empty(4).reshape(2, 2)
+    return _read_as_accumulate_grad_does(owner), _read_as_accumulate_grad_does(view)
+
+
+_ALONE = _alone()
 
 
 def zeros(*size, dtype=float32, device=None, requires_grad: bool = False) -> Tensor:

@@ -132,3 +132,42 @@ def test_inference_mode_records_nothing_and_false_changes_nothing(engine):
     def predict(t):
         return t * 2
     assert not predict(x).requires_grad
+
+
+def test_a_leaf_takes_a_gradient_nothing_else_holds_and_copies_one_that_is_held():
+    owner = minicnn.zeros(2, 3, requires_grad=True)
+    gradient = np.ones((2, 3))  # held by this variable only, as backward holds its own
+    owner._accumulate_grad(gradient)
+    assert owner.grad.array is gradient  # taken, not copied
+    viewed = minicnn.zeros(2, 3, requires_grad=True)
+    gradient = np.ones(6).reshape(2, 3)  # a kernel's product reshaped: all of its base
+    viewed._accumulate_grad(gradient)
+    assert viewed.grad.array is gradient
+    held = minicnn.zeros(2, 3, requires_grad=True)
+    gradient = np.ones((2, 3))
+    elsewhere = [gradient]  # a second holder: .grad is a copy
+    held._accumulate_grad(gradient)
+    assert not np.shares_memory(held.grad.array, elsewhere[0])
+    part = minicnn.zeros(3, requires_grad=True)
+    gradient = np.ones((2, 3))[0]  # a view of part of an array: a copy
+    part._accumulate_grad(gradient)
+    assert not np.shares_memory(part.grad.array, gradient)
+    strided = minicnn.zeros(3, 2, requires_grad=True)
+    gradient = np.ones((2, 3)).T.copy(order="F")  # owns its memory, not C-contiguous
+    strided._accumulate_grad(gradient)
+    assert strided.grad.array is not gradient and strided.grad.array.flags.c_contiguous
+
+
+def test_leaves_never_share_a_gradient_array_with_each_other_or_the_caller():
+    a = minicnn.ones(2, 3, requires_grad=True)
+    b = minicnn.ones(2, 3, requires_grad=True)
+    ((a + b) * 2).backward(minicnn.ones(2, 3))  # Add hands one array to both leaves
+    assert not np.shares_memory(a.grad.array, b.grad.array)
+    a.grad.array += 1
+    assert np.all(b.grad.numpy() == 2) and np.all(a.grad.numpy() == 3)
+    x = minicnn.ones(2, 3, requires_grad=True)
+    seed = minicnn.full((2, 3), 5.0)
+    (x + 0).backward(seed)  # Add passes the caller's gradient through unchanged
+    assert not np.shares_memory(x.grad.array, seed.array)
+    seed.array[...] = 0
+    assert np.all(x.grad.numpy() == 5)
