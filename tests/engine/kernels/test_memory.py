@@ -1,6 +1,7 @@
 """The caching allocator (``minicnn/kernels/memory.py``): a freed block serves the next request
 of a size it fits, whatever its shape and dtype; a live array's block is never handed out;
-small arrays are not pooled; a freshly mapped block gives back as many free bytes."""
+small arrays are not pooled; a freshly mapped block gives back as many free bytes; kernels
+looping over sample blocks hold one block's buffers at a time."""
 import gc
 
 import numpy as np
@@ -79,3 +80,40 @@ def test_small_arrays_are_not_pooled_and_release_drops_the_free_blocks():
     assert pool.held_bytes() == MIB + PAGE  # rounded up to whole pages
     pool.release()
     assert pool.held_bytes() == 0
+
+
+def pages(nbytes: int) -> int:
+    return -(-nbytes // PAGE) * PAGE
+
+
+def test_a_convolution_over_several_sample_blocks_holds_one_blocks_buffers_at_a_time():
+    from minicnn.kernels.memory import POOL
+    from minicnn.kernels.numba import conv_batched, conv_winograd
+    from minicnn.kernels.numba.window import geometry
+    from minicnn.kernels.window import Window
+
+    rng = np.random.default_rng(0)
+    win = Window(3, 3, 1, 1, 1, 1)
+    # stacked: 16 -> 64 channels at 32 x 32, 7 samples a block (3 blocks); each block's
+    # columns (144, 7 * 1024) and output (64, 7 * 1024) come from the pool
+    x = rng.standard_normal((21, 16, 32, 32), dtype=np.float32)
+    weight = rng.standard_normal((64, 16 * 9), dtype=np.float32)
+    y = np.empty((21, 64, 32 * 32), np.float32)
+    assert len(conv_batched.sample_blocks(21, 1024 * 144 * 4)) == 3
+    gc.collect()  # no other test's arrays come back to the pool during the call
+    POOL.release()
+    conv_batched.forward(x, weight, np.zeros(64, np.float32), y, geometry(win, 32, 32))
+    gc.collect()
+    assert POOL.held_bytes() == pages(144 * 7168 * 4) + pages(64 * 7168 * 4)
+    # Winograd: 64 -> 64 channels at 16 x 16, 16 samples a block (3 blocks); each block's
+    # V and M (16, 16 * 64 tiles, 64) come from the pool
+    x = rng.standard_normal((48, 64, 16, 16), dtype=np.float32)
+    weight = rng.standard_normal((64, 64, 3, 3), dtype=np.float32)
+    y = np.empty((48, 64, 16, 16), np.float32)
+    assert len(conv_batched.sample_blocks(48, 16 * 64 * 64 * 4)) == 3
+    gc.collect()
+    POOL.release()
+    conv_winograd.forward(x, weight, np.zeros(64, np.float32), y, win)
+    gc.collect()
+    assert POOL.held_bytes() == 2 * pages(16 * 1024 * 64 * 4)
+    POOL.release()
