@@ -259,15 +259,17 @@ class Tensor(InplaceMixin, ProtocolMixin, TensorFunctions):
         The first time, ``.grad`` takes ``grad`` itself when nothing else can reach its
         memory, as torch's AccumulateGrad takes an incoming gradient no one else holds (no
         copy, and no second array of the leaf's size while backward runs); otherwise a copy.
-        Nothing else reaches it when it is C-contiguous and either owns its memory or views
-        all of an array that only it holds (a kernel's ``(F, C*kh*kw)`` product reshaped),
-        and the CPython reference counts are those of :data:`_ALONE`.
+        Nothing else reaches it when it is a writeable, C-contiguous NumPy array that either
+        owns its memory or views all of an array that only it holds (a kernel's
+        ``(F, C*kh*kw)`` product reshaped), and the CPython reference counts are those of
+        :data:`_ALONE`. A CuPy gradient is copied, as before: this is not checked on a GPU.
         """
         if self.grad is None:
             views_all_of_an_owner = grad.base is not None and (
-                type(grad.base) is type(grad) and grad.base.base is None
+                type(grad.base) is np.ndarray and grad.base.base is None
                 and grad.base.nbytes == grad.nbytes)
-            alone = (grad.flags.c_contiguous and (grad.base is None or views_all_of_an_owner)
+            alone = (type(grad) is np.ndarray and grad.flags.writeable
+                     and grad.flags.c_contiguous and (grad.base is None or views_all_of_an_owner)
                      and _reference_counts(grad) == _ALONE[grad.base is not None])
             self.grad = Tensor(grad if alone else grad.copy())
         else:

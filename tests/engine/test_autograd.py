@@ -152,6 +152,11 @@ def test_a_leaf_takes_a_gradient_nothing_else_holds_and_copies_one_that_is_held(
     gradient = np.ones((2, 3))[0]  # a view of part of an array: a copy
     part._accumulate_grad(gradient)
     assert not np.shares_memory(part.grad.array, gradient)
+    frozen = minicnn.zeros(2, 3, requires_grad=True)
+    gradient = np.ones((2, 3))
+    gradient.flags.writeable = False  # .grad must take in-place updates: a copy
+    frozen._accumulate_grad(gradient)
+    assert frozen.grad.array is not gradient and frozen.grad.array.flags.writeable
     strided = minicnn.zeros(3, 2, requires_grad=True)
     gradient = np.ones((2, 3)).T.copy(order="F")  # owns its memory, not C-contiguous
     strided._accumulate_grad(gradient)
