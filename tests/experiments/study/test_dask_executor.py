@@ -48,9 +48,9 @@ def test_a_killed_worker_costs_nothing_but_a_retry(tmp_path):
                   seeds=(0,), proposal_split=False)
     out = tmp_path / "dask"
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=":0") as cluster, \
-            Client(cluster) as client:
-        victim = sorted(client.run(os.getpid).values())[0]
+                      dashboard_address=":0") as cluster:
+        with Client(cluster) as client:  # closed first: one client in the process at a time
+            victim = sorted(client.run(os.getpid).values())[0]
 
         def kill_when_started():
             deadline = time.time() + 120
