@@ -15,7 +15,9 @@ def _private_key_folder(tmp_path_factory):
     (never in the real ~/.config); tests that need their own key set MINICNN_PSEUDONYM_KEY.
 
     The key is the same in every session: pseudonyms decide the patient-grouped folds, so a
-    random key would give every session other splits and other trained models."""
+    random key would give every session other splits and other trained models. It is
+    written here, not by ``experiments.scans.pseudonyms``, so that the engine's tests load no
+    study code."""
     secret = tmp_path_factory.mktemp("keys") / "secret"
     secret.mkdir(mode=0o700)
     key = secret / "pseudonym.key"
