@@ -98,7 +98,8 @@ def _conv_backward(x, g3, wmat, grad_x, grad_ws, products, cols, scratches, grad
             from_channels_last(grad_scratch, grad_x[k])
 
 
-PATHS = ("one-channel", "winograd", "stacked", "pointwise", "per-sample")
+PATHS = ("one-channel", "winograd", "winograd-per-sample", "stacked", "pointwise",
+         "per-sample")
 
 
 WINOGRAD_OUTPUTS = 128
@@ -106,6 +107,12 @@ WINOGRAD_OUTPUTS = 128
 below it, the transforms of the weight and of its gradient (each the weight's size, and
 16/9 of it) cost more than the products they spare."""
 
+
+WINOGRAD_PER_SAMPLE = (16, 256, 8)
+"""Where Winograd goes per sample rather than in blocks of samples: at least 16 channels in
+and out, 256 output pixels per sample and 8 samples. On smaller maps the weight, which each
+thread reads whole per sample, outweighs a sample's products (128->256 at 8 x 8 and below);
+at batch 2 a block's 16 products keep both threads as busy."""
 
 POINTWISE_FILTERS_PER_PIXEL = 16
 """The most filters per output pixel of a sample that a 1 x 1 convolution takes a product
@@ -119,8 +126,10 @@ def path(channels: int, filters: int, pixels: int, win: Window, samples: int) ->
 
     - ``one-channel``: one input channel at stride 1, convolved directly
       (:mod:`.conv_one_channel`; at stride 2 its loops lose to im2col three times over);
+    - ``winograd-per-sample``: 3 x 3 at stride 1 on samples large enough
+      (:data:`WINOGRAD_PER_SAMPLE`), each thread taking whole samples (:mod:`.conv_winograd`);
     - ``winograd``: 3 x 3 at stride 1 with at least 64 channels in and out and at least
-      :data:`WINOGRAD_OUTPUTS` output pixels in the batch (:mod:`.conv_winograd`);
+      :data:`WINOGRAD_OUTPUTS` output pixels in the batch, in blocks of samples;
     - ``pointwise``: 1 x 1 without padding, a product per sample on the NCHW planes
       (:mod:`.conv_pointwise`), unless a sample has fewer than ``filters /``
       :data:`POINTWISE_FILTERS_PER_PIXEL` output pixels;
@@ -128,12 +137,16 @@ def path(channels: int, filters: int, pixels: int, win: Window, samples: int) ->
       filters``): all samples' columns in one product (:mod:`.conv_batched`);
     - ``per-sample``: im2col and a product per sample, in cache (this module).
 
-    ``benchmarks/conv_paths.py`` times the paths on the layers of VGG, ResNet and
-    MobileNet at CIFAR size; its figures, which drew these lines, are in
+    ``benchmarks/conv_paths.py`` times the paths on the layers of VGG, ResNet, MobileNet
+    and the SimpleCNN at CIFAR size; its figures, which drew these lines, are in
     ``benchmarks/RESULTS.md``.
     """
     if channels == 1 and win.sh == win.sw == 1:
         return "one-channel"
+    least_channels, least_pixels, least_samples = WINOGRAD_PER_SAMPLE
+    if (conv_winograd.takes(win) and min(channels, filters) >= least_channels
+            and pixels >= least_pixels and samples >= least_samples):
+        return "winograd-per-sample"
     if (conv_winograd.takes(win) and min(channels, filters) >= 64
             and samples * pixels >= WINOGRAD_OUTPUTS):
         return "winograd"
@@ -168,8 +181,8 @@ def conv2d_forward(x, weight, bias, win: Window):
     kind = path(c, f, oh * ow, win, n)
     if kind == "one-channel":
         conv_one_channel_forward(x, weight, bias, y, win)
-    elif kind == "winograd":
-        conv_winograd.forward(x, weight, bias, y, win)
+    elif kind in ("winograd", "winograd-per-sample"):
+        conv_winograd.forward(x, weight, bias, y, win, kind == "winograd-per-sample")
     elif kind == "stacked":
         conv_batched.forward(x, np.ascontiguousarray(weight).reshape(f, -1), bias,
                              y.reshape(n, f, oh * ow), geometry(win, oh, ow))
@@ -222,8 +235,9 @@ def conv2d_backward(g, saved, x, weight, win: Window, need_x=True, need_w=True, 
     if kind == "pointwise":
         return (*conv_pointwise.backward(g, x, weight, win, need_x, need_w), grad_b)
     grad_x = POOL.empty(x.shape, x.dtype) if need_x else np.empty((n, 0, 0, 0), x.dtype)
-    if kind == "winograd":
-        grad_w = conv_winograd.backward(g, x, weight, win, grad_x, need_x, need_w)
+    if kind in ("winograd", "winograd-per-sample"):
+        grad_w = conv_winograd.backward(g, x, weight, win, grad_x, need_x, need_w,
+                                        kind == "winograd-per-sample")
         return (grad_x if need_x else None), grad_w, grad_b
     if kind == "stacked":
         grad_w = conv_batched.backward(g3, x, np.ascontiguousarray(weight).reshape(f, -1),

@@ -22,10 +22,20 @@ is the adjoint of each step: ``dM = A dy A^T`` per tile, then
 Transforms run per sample over the threads: the sample goes into a zero-padded
 channels-last plane, each tile row's patches are gathered into rows of contiguous numbers,
 and a transform is a small product with 0/+-1 coefficients over those rows (one loop over
-contiguous numbers per coefficient, which vectorises). The 16 products are spread over the
-threads with single-threaded BLAS. Samples are taken in blocks whose transformed input fits
-:data:`minicnn.kernels.numba.conv_batched.BLOCK_BYTES`. Rounding differs from the direct
-product (the transforms add and halve), within float32's and float64's precision.
+contiguous numbers per coefficient, which vectorises). The products run two ways, both with
+single-threaded BLAS:
+
+- in blocks of samples whose transformed input fits
+  :data:`minicnn.kernels.numba.conv_batched.BLOCK_BYTES`, the 16 products of a block spread
+  over the threads: each reads ``U`` once per block, which pays where the weight is large
+  and the maps are small;
+- per sample (``per_sample``), each thread transforming, multiplying and untransforming
+  whole samples while their numbers are in cache, reading all of ``U`` per sample: that pays
+  where the weight is small and the maps are large (:func:`minicnn.kernels.numba.conv.path`
+  draws the line).
+
+Rounding differs from the direct product (the transforms add and halve), within float32's
+and float64's precision.
 """
 from __future__ import annotations
 
@@ -98,44 +108,103 @@ def _scatter_tiles(rows, plane, ty, tiles_w, side):
                     out[c] += src[c]
 
 
-@njit(parallel=True, cache=True)
-def _tile_block(src, planes, patches, coef, side, dst, ph, pw, tiles):
-    """Every sample of the block, tiled: ``src[n]`` ``(D, H, W)`` into a zero-padded
-    channels-last plane (offset ``ph``, ``pw``), each tile row's ``side`` x ``side``
-    patches gathered, then ``dst[:, tile rows] = coef @ patches`` (``dst (16, T*D)``). With
+@njit(cache=True)
+def _tile_sample(src, plane, rows, coef, side, dst, dst_lo, ph, pw, th, tw):
+    """One sample ``src (D, H, W)`` into the zero-padded channels-last ``plane`` (offset
+    ``ph``, ``pw``), each of its ``th`` tile rows' ``side`` x ``side`` patches gathered,
+    then ``dst[:, dst_lo + tile rows] = coef @ patches`` (``dst (16, ...)``). With
     ``B^T (x) B^T`` and side 4 it is the input transform ``V``; with ``A (x) A`` and side 2
     the output gradient's ``dM``."""
+    depth = src.shape[0]
+    padded_channels_last(src, plane, ph, pw)
+    for ty in range(th):
+        _gather_tiles(plane, ty, tw, side, rows)
+        _rows_product(coef, rows, 0, dst, dst_lo + ty * tw * depth, tw * depth)
+
+
+@njit(cache=True)
+def _untile_sample(src, src_lo, plane, rows, coef, side, bias, dst, ph, pw, th, tw):
+    """The other way: ``coef @ src[:, src_lo + tile rows]`` per tile row, its ``side`` x
+    ``side`` patches added into the zeroed channels-last ``plane``, and ``dst (D, H, W)``
+    the plane from offset ``ph``, ``pw`` plus ``bias`` per channel. With ``A^T (x) A^T``,
+    side 2 and the layer's bias it is the output ``y``; with ``B (x) B``, side 4 and zeros
+    the input gradient."""
+    depth, h, w = dst.shape
+    plane[:, :, :] = 0
+    for ty in range(th):
+        _rows_product(coef, src, src_lo + ty * tw * depth, rows, 0, tw * depth)
+        _scatter_tiles(rows, plane, ty, tw, side)
+    for d in range(depth):
+        b = bias[d]
+        for yy in range(h):
+            for xx in range(w):
+                dst[d, yy, xx] = plane[ph + yy, pw + xx, d] + b
+
+
+@njit(parallel=True, cache=True)
+def _tile_block(src, planes, patches, coef, side, dst, ph, pw, tiles):
+    """:func:`_tile_sample` for every sample of the block, sample ``n`` at tile rows
+    ``n*TH ..`` of ``dst (16, T*D)``."""
     th, tw, depth = tiles[0], tiles[1], src.shape[1]
     for k in prange(src.shape[0]):
         thread = numba.get_thread_id()
-        plane, rows = planes[thread], patches[thread]
-        padded_channels_last(src[k], plane, ph, pw)
-        for ty in range(th):
-            _gather_tiles(plane, ty, tw, side, rows)
-            _rows_product(coef, rows, 0, dst, (k * th + ty) * tw * depth, tw * depth)
+        _tile_sample(src[k], planes[thread], patches[thread], coef, side, dst,
+                     k * th * tw * depth, ph, pw, th, tw)
 
 
 @njit(parallel=True, cache=True)
 def _untile_block(src, planes, patches, coef, side, bias, dst, ph, pw, tiles):
-    """The other way: ``coef @ src[:, tile rows]`` per tile row, its ``side`` x ``side``
-    patches added into a zeroed channels-last plane, and ``dst[n]`` ``(D, H, W)`` the plane
-    from offset ``ph``, ``pw`` plus ``bias`` per channel. With ``A^T (x) A^T``, side 2 and
-    the layer's bias it is the output ``y``; with ``B (x) B``, side 4 and zeros the input
-    gradient."""
-    th, tw = tiles[0], tiles[1]
-    depth, h, w = dst.shape[1], dst.shape[2], dst.shape[3]
+    """:func:`_untile_sample` for every sample of the block."""
+    th, tw, depth = tiles[0], tiles[1], dst.shape[1]
     for k in prange(dst.shape[0]):
         thread = numba.get_thread_id()
-        plane, rows = planes[thread], patches[thread]
-        plane[:, :, :] = 0
-        for ty in range(th):
-            _rows_product(coef, src, (k * th + ty) * tw * depth, rows, 0, tw * depth)
-            _scatter_tiles(rows, plane, ty, tw, side)
-        for d in range(depth):
-            b = bias[d]
-            for yy in range(h):
-                for xx in range(w):
-                    dst[k, d, yy, xx] = plane[ph + yy, pw + xx, d] + b
+        _untile_sample(src, k * th * tw * depth, planes[thread], patches[thread], coef, side,
+                       bias, dst[k], ph, pw, th, tw)
+
+
+@njit(parallel=True, cache=True)
+def _forward_per_sample(x, u_t, bias, y, work, vs, ms, ph, pw, tiles):
+    """Each thread takes whole samples: ``V`` into its ``vs[thread] (16, T, C)``, the 16
+    products ``M[xi] = V[xi] @ U[xi]`` into ``ms[thread] (16, T, F)`` with single-threaded
+    BLAS, and ``y[k]`` from ``M``, all while the sample's numbers are in cache."""
+    inputs, outputs, patches, input_coef, output_coef = work
+    th, tw = tiles[0], tiles[1]
+    for k in prange(x.shape[0]):
+        thread = numba.get_thread_id()
+        v, m, rows = vs[thread], ms[thread], patches[thread]
+        _tile_sample(x[k], inputs[thread], rows, input_coef, 4, v.reshape(16, -1), 0, ph, pw,
+                     th, tw)
+        for xi in range(16):
+            np.dot(v[xi], u_t[xi].T, m[xi])
+        _untile_sample(m.reshape(16, -1), 0, outputs[thread], rows, output_coef, 2, bias, y[k],
+                       0, 0, th, tw)
+
+
+@njit(parallel=True, cache=True)
+def _backward_per_sample(g, x, u_t, grad_x, du_ts, products, work, dms, vs, no_bias,
+                         need_x, need_w, ph, pw, tiles):
+    """Each thread takes whole samples: ``dM`` of ``g[k]``; for the input gradient
+    ``dV[xi] = dM[xi] @ U[xi]^T`` and ``dx[k]`` from it; for the weight's, ``V`` of ``x[k]``
+    and ``du_ts[thread][xi] += dM[xi]^T @ V[xi]`` (the caller adds the threads' sums)."""
+    inputs, outputs, patches, input_coef, output_adjoint, input_adjoint = work
+    th, tw = tiles[0], tiles[1]
+    for k in prange(g.shape[0]):
+        thread = numba.get_thread_id()
+        dm, v, rows = dms[thread], vs[thread], patches[thread]
+        _tile_sample(g[k], outputs[thread], rows, output_adjoint, 2, dm.reshape(16, -1), 0,
+                     0, 0, th, tw)
+        if need_x:
+            for xi in range(16):
+                np.dot(dm[xi], u_t[xi], v[xi])
+            _untile_sample(v.reshape(16, -1), 0, inputs[thread], rows, input_adjoint, 4,
+                           no_bias, grad_x[k], ph, pw, th, tw)
+        if need_w:
+            _tile_sample(x[k], inputs[thread], rows, input_coef, 4, v.reshape(16, -1), 0, ph,
+                         pw, th, tw)
+            product = products[thread]
+            for xi in range(16):
+                np.dot(dm[xi].T, v[xi], product[xi])
+            du_ts[thread] += product
 
 
 @njit(parallel=True, cache=True)
@@ -239,14 +308,26 @@ class _Workspace:
         self.input_adjoint = np.ascontiguousarray(self.input.T)
         self.output_adjoint = np.ascontiguousarray(self.output.T)
 
+    def per_thread(self, depth: int, dtype) -> np.ndarray:
+        """Each thread's transformed sample ``(16, T, depth)``, from the pool."""
+        return POOL.empty((self.inputs.shape[0], 16, self.count, depth), dtype)
 
-def forward(x, weight, bias, y, win):
+
+def forward(x, weight, bias, y, win, per_sample: bool = False):
     """Fill ``y (N, F, OH, OW)`` from x ``(N, C, H, W)``, weight ``(F, C, 3, 3)`` and the
-    bias."""
+    bias. ``per_sample``: each thread transforms, multiplies and untransforms whole samples
+    in cache (:func:`_forward_per_sample`) rather than the 16 products of a block of samples
+    being spread over the threads."""
     n, c = x.shape[:2]
     f, oh, ow = y.shape[1:]
     u_t = transformed_weight(weight)
     work = _Workspace(x, oh, ow, f)
+    if per_sample:
+        _forward_per_sample(x, u_t, bias, y, (work.inputs, work.outputs, work.patches,
+                                              work.input, work.output),
+                            work.per_thread(c, x.dtype), work.per_thread(f, x.dtype),
+                            win.ph, win.pw, work.tiles)
+        return
     for block in conv_batched.sample_blocks(n, 16 * work.count * max(c, f) * x.itemsize):
         rows = (block.stop - block.start) * work.count
         v, m = POOL.empty((16, rows, c), x.dtype), POOL.empty((16, rows, f), x.dtype)
@@ -258,15 +339,20 @@ def forward(x, weight, bias, y, win):
         del v, m  # back to the pool before the next block takes its pair
 
 
-def backward(g, x, weight, win, grad_x, need_x: bool, need_w: bool):
+def backward(g, x, weight, win, grad_x, need_x: bool, need_w: bool,
+             per_sample: bool = False):
     """``dW (F, C, 3, 3)`` (None unless ``need_w``) from g ``(N, F, OH, OW)``, filling
     ``grad_x`` when ``need_x``. The transformed weight is made again rather than kept from
-    the forward (16/9 of the weight per layer held through the step would raise the peak),
-    and the input gradient is done with it before the weight's gradient ``dU`` of the same
-    size is taken from the pool, in a second pass that transforms ``g`` again."""
+    the forward (16/9 of the weight per layer held through the step would raise the peak).
+    In blocks of samples the input gradient is done with it before the weight's gradient
+    ``dU`` of the same size is taken from the pool, in a second pass that transforms ``g``
+    again; ``per_sample`` (:func:`_backward_per_sample`), each thread does both for whole
+    samples in one pass, summing its own ``dU``."""
     n, c = x.shape[:2]
     f, oh, ow = g.shape[1:]
     work = _Workspace(x, oh, ow, f)
+    if per_sample:
+        return _backward_by_samples(g, x, weight, win, grad_x, need_x, need_w, work)
     blocks = conv_batched.sample_blocks(n, 16 * work.count * max(c, f) * x.itemsize)
     if need_x:
         u_t, no_bias = transformed_weight(weight), np.zeros(c, x.dtype)
@@ -291,6 +377,24 @@ def backward(g, x, weight, win, grad_x, need_x: bool, need_w: bool):
         del dm, v
     grad_w = np.empty((f, c, 3, 3), x.dtype)
     _weight_gradient(du_t, grad_w)
+    return grad_w
+
+
+def _backward_by_samples(g, x, weight, win, grad_x, need_x, need_w, work):
+    """:func:`backward` with each thread taking whole samples."""
+    c, f, threads = x.shape[1], g.shape[1], work.inputs.shape[0]
+    u_t = transformed_weight(weight) if need_x else np.empty((16, 0, 0), x.dtype)
+    shape = (threads, 16, f, c) if need_w else (threads, 16, 0, 0)
+    du_ts, products = np.zeros(shape, x.dtype), POOL.empty(shape, x.dtype)
+    _backward_per_sample(g, x, u_t, grad_x, du_ts, products,
+                         (work.inputs, work.outputs, work.patches, work.input,
+                          work.output_adjoint, work.input_adjoint),
+                         work.per_thread(f, x.dtype), work.per_thread(c, x.dtype),
+                         np.zeros(c, x.dtype), need_x, need_w, win.ph, win.pw, work.tiles)
+    if not need_w:
+        return None
+    grad_w = np.empty((f, c, 3, 3), x.dtype)
+    _weight_gradient(du_ts.sum(axis=0), grad_w)
     return grad_w
 
 

@@ -27,7 +27,7 @@ GEOMETRIES = [  # (N, C, H, W, F, window)
 def serves(kind, c, win):
     if kind == "one-channel":
         return c == 1
-    if kind == "winograd":
+    if kind.startswith("winograd"):
         return conv_winograd.takes(win)
     if kind == "pointwise":
         return conv_pointwise.takes(win)
@@ -87,13 +87,18 @@ def test_the_input_gradient_is_a_convolution_where_filters_are_fewer_at_stride_o
 @pytest.mark.parametrize(("channels", "filters", "pixels", "win", "samples", "kind"), [
     (1, 16, 128 * 128, Window(3, 3, 1, 1, 1, 1), 32, "one-channel"),
     (1, 16, 63 * 63, Window(3, 3, 2, 2), 32, "per-sample"),
-    (128, 128, 16 * 16, Window(3, 3, 1, 1, 1, 1), 32, "winograd"),
+    (128, 128, 16 * 16, Window(3, 3, 1, 1, 1, 1), 32, "winograd-per-sample"),
+    (128, 128, 16 * 16, Window(3, 3, 1, 1, 1, 1), 2, "winograd"),
+    (128, 256, 8 * 8, Window(3, 3, 1, 1, 1, 1), 32, "winograd"),
+    (16, 32, 64 * 64, Window(3, 3, 1, 1, 1, 1), 32, "winograd-per-sample"),
+    (16, 32, 64 * 64, Window(3, 3, 1, 1, 1, 1), 2, "per-sample"),
+    (12, 32, 64 * 64, Window(3, 3, 1, 1, 1, 1), 32, "per-sample"),
     (512, 512, 2 * 2, Window(3, 3, 1, 1, 1, 1), 32, "winograd"),
     (128, 256, 8 * 8, Window(3, 3, 1, 1, 1, 1), 2, "winograd"),
     (512, 512, 4 * 4, Window(3, 3, 1, 1, 1, 1), 2, "stacked"),
     (512, 512, 2 * 2, Window(3, 3, 1, 1, 1, 1), 8, "stacked"),
     (64, 64, 32 * 32, Window(3, 3, 1, 1, 1, 1), 1, "winograd"),
-    (32, 64, 32 * 32, Window(3, 3, 1, 1, 1, 1), 32, "per-sample"),
+    (32, 64, 32 * 32, Window(3, 3, 1, 1, 1, 1), 32, "winograd-per-sample"),
     (256, 512, 4 * 4, Window(3, 3, 2, 2, 1, 1), 32, "stacked"),
     (256, 512, 4 * 4, Window(1, 1, 2, 2), 32, "stacked"),
     (320, 1280, 4 * 4, Window(1, 1), 32, "stacked"),
