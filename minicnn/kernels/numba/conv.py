@@ -65,12 +65,12 @@ def _conv_forward(x, wmat_t, bias, y, cols, scratches, outs, band,
 def _conv_backward(x, g3, wmat, grad_x, grad_ws, products, cols, scratches, grad_scratches,
                    g_bands, need_x, need_w, band, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
     """Per sample, a band of output rows at a time: rebuild the band's pixel-major
-    ``col^T``; ``dW'^T[thread] += col @ g_band^T``, ``(kh*kw*C, F)`` (with the columns'
-    depth as the product's rows rather than ``g_band @ col^T``'s ``F``, which BLAS runs
-    faster on these layers' shapes); then the columns' gradient
-    ``dcol^T = g_band^T @ W'`` into the same buffer, added into the channels-last input
-    gradient, which becomes ``dx[k]`` after the last band. Each thread sums its own dW'^T
-    (rows (i, j, c)); the caller adds them up and reorders them."""
+    ``col^T``; ``dW'[thread] += g_band @ col^T``, ``(F, kh*kw*C)`` (with the filters as the
+    product's rows: on 5 x 5 and 7 x 7 layers, whose columns are deep, BLAS runs it in about
+    two thirds of the time of ``col @ g_band^T``, and as fast on 3 x 3); then the columns'
+    gradient ``dcol^T = g_band^T @ W'`` into the same buffer, added into the channels-last
+    input gradient, which becomes ``dx[k]`` after the last band. Each thread sums its own dW'
+    (columns (i, j, c)); the caller adds them up and reorders them."""
     filters = g3.shape[1]
     for k in prange(x.shape[0]):
         thread = numba.get_thread_id()
@@ -88,7 +88,7 @@ def _conv_backward(x, g3, wmat, grad_x, grad_ws, products, cols, scratches, grad
                 g_k[:, :] = g3[k][:, first:first + rows]
             if need_w:
                 pixel_major_rows(scratch, col_t, lo, hi, kh, kw, sh, sw, ph, pw, dh, dw, ow)
-                np.dot(col_t[:rows].T, g_k.T, products[thread])
+                np.dot(g_k, col_t[:rows], products[thread])
                 grad_ws[thread] += products[thread]
             if need_x:
                 np.dot(g_k.T, wmat, col_t[:rows])
@@ -247,8 +247,8 @@ def conv2d_backward(g, saved, x, weight, win: Window, need_x=True, need_w=True, 
     wmat = _pixel_major_weight(weight)
     threads, depth = numba.get_num_threads(), wmat.shape[1]
     band = band_rows(oh, ow, depth, x.itemsize)
-    grad_ws = np.zeros((threads, depth, f), x.dtype)
-    products = POOL.empty((threads, depth, f), x.dtype)
+    grad_ws = np.zeros((threads, f, depth), x.dtype)
+    products = POOL.empty((threads, f, depth), x.dtype)
     cols, scratches = _thread_buffers(x, band, ow, depth)
     grad_scratches = POOL.empty(scratches.shape, x.dtype)
     g_bands = POOL.empty((threads, f * band * ow if band < oh else 0), x.dtype)  # banded only
@@ -257,6 +257,6 @@ def conv2d_backward(g, saved, x, weight, win: Window, need_x=True, need_w=True, 
     grad_w = None
     if need_w:
         c, kh, kw = weight.shape[1:]
-        grad_w = np.ascontiguousarray(grad_ws.sum(axis=0).reshape(kh, kw, c, f)
-                                      .transpose(3, 2, 0, 1))
+        grad_w = np.ascontiguousarray(grad_ws.sum(axis=0).reshape(f, kh, kw, c)
+                                      .transpose(0, 3, 1, 2))
     return (grad_x if need_x else None), grad_w, grad_b
