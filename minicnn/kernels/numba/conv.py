@@ -66,10 +66,10 @@ def _conv_backward(x, g3, wmat, grad_x, grad_ws, products, cols, scratches, grad
                    g_bands, need_x, need_w, band, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
     """Per sample, a band of output rows at a time: rebuild the band's pixel-major
     ``col^T``; ``dW'[thread] += g_band @ col^T``, ``(F, kh*kw*C)`` (with the filters as the
-    product's rows: on 5 x 5 and 7 x 7 layers, whose columns are deep, BLAS runs it in about
-    two thirds of the time of ``col @ g_band^T``, and as fast on 3 x 3); then the columns'
-    gradient ``dcol^T = g_band^T @ W'`` into the same buffer, added into the channels-last
-    input gradient, which becomes ``dx[k]`` after the last band. Each thread sums its own dW'
+    product's rows, which BLAS runs faster than ``col @ g_band^T`` where the columns are deep,
+    as on 5 x 5 and 7 x 7 layers, and as fast on 3 x 3); then the columns' gradient
+    ``dcol^T = g_band^T @ W'`` into the same buffer, added into the channels-last input
+    gradient, which becomes ``dx[k]`` after the last band. Each thread sums its own dW'
     (columns (i, j, c)); the caller adds them up and reorders them."""
     filters = g3.shape[1]
     for k in prange(x.shape[0]):
