@@ -381,7 +381,9 @@ def backward(g, x, weight, win, grad_x, need_x: bool, need_w: bool,
 
 
 def _backward_by_samples(g, x, weight, win, grad_x, need_x, need_w, work):
-    """:func:`backward` with each thread taking whole samples."""
+    """:func:`backward` with each thread taking whole samples. What a pass does not need
+    (``U`` without the input gradient, ``dU`` without the weight's) is an empty array of the
+    same rank, which the compiled kernel never reads."""
     c, f, threads = x.shape[1], g.shape[1], work.inputs.shape[0]
     u_t = transformed_weight(weight) if need_x else np.empty((16, 0, 0), x.dtype)
     shape = (threads, 16, f, c) if need_w else (threads, 16, 0, 0)
