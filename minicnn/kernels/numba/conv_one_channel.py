@@ -1,7 +1,10 @@
 """The ``numba`` set's direct convolution of a one-channel input (the first layer).
 
 No column matrix: with C = 1 its products have only kh*kw rows, which BLAS runs far from
-its peak. The common 3x3 window with stride 1 (the study's) has the nine taps unrolled.
+its peak. The common 3x3 window with stride 1 (the study's) has the nine taps unrolled;
+other windows at stride 1 without dilation take a kernel row's taps eight at a time
+(:data:`TAP_GROUP`) in one vectorised pass over an output row, instead of one pass per tap
+that reads and writes the whole row again.
 """
 from __future__ import annotations
 
@@ -12,6 +15,11 @@ from numba import njit, prange
 from ..memory import POOL
 from ..window import Window
 from .window import geometry, valid_range
+
+TAP_GROUP = 8
+"""Taps of a kernel row taken in one pass over an output row by the stride-1 kernels
+(:func:`_conv_forward_tap_groups`): a row of 5 or 7 taps is one pass, padded with zero
+taps."""
 
 
 @njit(parallel=True, cache=True)
@@ -150,10 +158,82 @@ def _conv3x3_backward_one_channel(xpad, g, grad_ws, grad_bs, zero):
             gw[2, 2] += s22
 
 
-def padded_one_channel(x, win: Window):
-    """``x (N, 1, H, W)`` -> ``(N, H + 2ph, W + 2pw)`` with zero borders."""
+@njit(parallel=True, cache=True)
+def _conv_forward_tap_groups(xpad, w, bias, y):
+    """:func:`_conv_forward_one_channel` at stride 1 without dilation on a padded input
+    ``xpad (N, OH + kh - 1, OW + G*8 - 1)`` with ``w (F, kh, G*8)`` (each kernel row's taps
+    followed by zeros up to ``G`` groups of :data:`TAP_GROUP`): per output row and kernel
+    row ``i``, one pass per group, ``out[t] += sum over q < 8 of w[f, i, j + q] *
+    xpad[oy + i, t + j + q]``, eight products for each load and store of ``out``."""
+    n, filters = xpad.shape[0], w.shape[0]
+    kh, groups = w.shape[1], w.shape[2] // 8
+    oh = y.shape[2]
+    for plane in prange(n * filters):
+        k, f = plane // filters, plane % filters
+        image, b = xpad[k], bias[f]
+        for oy in range(oh):
+            out = y[k, f, oy]
+            out[:] = b
+            for i in range(kh):
+                row = image[oy + i]
+                for j in range(0, 8 * groups, 8):
+                    w0, w1, w2, w3 = w[f, i, j], w[f, i, j + 1], w[f, i, j + 2], w[f, i, j + 3]
+                    w4, w5, w6, w7 = w[f, i, j + 4], w[f, i, j + 5], w[f, i, j + 6], w[f, i, j + 7]
+                    r = row[j:]
+                    for t in range(out.shape[0]):
+                        out[t] += (w0 * r[t] + w1 * r[t + 1] + w2 * r[t + 2] + w3 * r[t + 3]
+                                   + w4 * r[t + 4] + w5 * r[t + 5] + w6 * r[t + 6]
+                                   + w7 * r[t + 7])
+
+
+@njit(parallel=True, cache=True, fastmath={"reassoc"})
+def _conv_backward_tap_groups(xpad, g, grad_ws, grad_bs, zero):
+    """The weight and bias gradients of :func:`_conv_forward_tap_groups`: per gradient row
+    and kernel row, the eight sums of a group of taps in one vectorised pass, each row's
+    sums in the input's type (``zero``), the running totals in double, one partial per
+    thread ``grad_ws (threads, F, kh, G*8)`` (the zero taps' sums are left unused)."""
+    n, filters, oh, ow = g.shape
+    kh, width = grad_ws.shape[2], grad_ws.shape[3]
+    for plane in prange(n * filters):
+        thread = numba.get_thread_id()
+        k, f = plane // filters, plane % filters
+        image = xpad[k]
+        for oy in range(oh):
+            grad_row = g[k, f, oy]
+            total = zero
+            for t in range(ow):
+                total += grad_row[t]
+            grad_bs[thread, f] += total
+            for i in range(kh):
+                row, sums = image[oy + i], grad_ws[thread, f, i]
+                for j in range(0, width, 8):
+                    r = row[j:]
+                    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero
+                    for t in range(ow):
+                        v = grad_row[t]
+                        s0 += v * r[t]
+                        s1 += v * r[t + 1]
+                        s2 += v * r[t + 2]
+                        s3 += v * r[t + 3]
+                        s4 += v * r[t + 4]
+                        s5 += v * r[t + 5]
+                        s6 += v * r[t + 6]
+                        s7 += v * r[t + 7]
+                    sums[j] += s0
+                    sums[j + 1] += s1
+                    sums[j + 2] += s2
+                    sums[j + 3] += s3
+                    sums[j + 4] += s4
+                    sums[j + 5] += s5
+                    sums[j + 6] += s6
+                    sums[j + 7] += s7
+
+
+def padded_one_channel(x, win: Window, extra: int = 0):
+    """``x (N, 1, H, W)`` -> ``(N, H + 2ph, W + 2pw + extra)`` with zero borders (``extra``
+    more zero columns on the right)."""
     n, _, h, w = x.shape
-    xpad = POOL.empty((n, h + 2 * win.ph, w + 2 * win.pw), x.dtype)
+    xpad = POOL.empty((n, h + 2 * win.ph, w + 2 * win.pw + extra), x.dtype)
     xpad[:, :win.ph] = 0
     xpad[:, h + win.ph:] = 0
     xpad[:, :, :win.pw] = 0
@@ -166,25 +246,55 @@ def is_3x3_stride_1(win: Window) -> bool:
     return (win.kh, win.kw, win.sh, win.sw, win.dh, win.dw) == (3, 3, 1, 1, 1, 1)
 
 
+def _takes_tap_groups(win: Window) -> bool:
+    return (win.sh, win.sw, win.dh, win.dw) == (1, 1, 1, 1)
+
+
+def _tap_groups(win: Window) -> int:
+    """How many groups of :data:`TAP_GROUP` taps a kernel row takes."""
+    return -(-win.kw // TAP_GROUP)
+
+
+def _grouped_taps(weight, win: Window):
+    """``(F, kh, G*8)``: the weight's kernel rows, each followed by zero taps."""
+    taps = np.zeros((weight.shape[0], win.kh, TAP_GROUP * _tap_groups(win)), weight.dtype)
+    taps[:, :, :win.kw] = weight[:, 0]
+    return taps
+
+
+def _grouped_padding(win: Window) -> int:
+    """Zero columns after the padded input so the last group's zero taps read inside it."""
+    return TAP_GROUP * _tap_groups(win) - win.kw
+
+
 def conv_one_channel_forward(x, weight, bias, y, win: Window) -> None:
     """``y (N, F, OH, OW)`` of a one-channel ``x``, weight ``(F, 1, kh, kw)``, bias ``(F,)``."""
-    taps = np.ascontiguousarray(weight[:, 0])
     if is_3x3_stride_1(win):
-        _conv3x3_forward_one_channel(padded_one_channel(x, win), taps, bias, y)
+        _conv3x3_forward_one_channel(padded_one_channel(x, win),
+                                     np.ascontiguousarray(weight[:, 0]), bias, y)
+    elif _takes_tap_groups(win):
+        _conv_forward_tap_groups(padded_one_channel(x, win, _grouped_padding(win)),
+                                 _grouped_taps(weight, win), bias, y)
     else:
-        _conv_forward_one_channel(x, taps, bias, y, *geometry(win, *y.shape[2:]))
+        _conv_forward_one_channel(x, np.ascontiguousarray(weight[:, 0]), bias, y,
+                                  *geometry(win, *y.shape[2:]))
 
 
 def conv_one_channel_weight_bias_grads(g, x, weight, win: Window):
     """(dW, db) of a one-channel convolution, from the direct kernel."""
     threads, f = numba.get_num_threads(), weight.shape[0]
-    grad_ws = np.zeros((threads,) + weight[:, 0].shape, np.float64)
     grad_bs = np.zeros((threads, f), np.float64)
+    zero = x.dtype.type(0)
     if is_3x3_stride_1(win):
-        _conv3x3_backward_one_channel(padded_one_channel(x, win), g, grad_ws, grad_bs,
-                                      x.dtype.type(0))
+        grad_ws = np.zeros((threads,) + weight[:, 0].shape, np.float64)
+        _conv3x3_backward_one_channel(padded_one_channel(x, win), g, grad_ws, grad_bs, zero)
+    elif _takes_tap_groups(win):
+        grad_ws = np.zeros((threads, f, win.kh, TAP_GROUP * _tap_groups(win)), np.float64)
+        _conv_backward_tap_groups(padded_one_channel(x, win, _grouped_padding(win)), g,
+                                  grad_ws, grad_bs, zero)
+        grad_ws = grad_ws[..., :win.kw]
     else:
-        _conv_backward_one_channel(x, g, grad_ws, grad_bs, x.dtype.type(0),
-                                   *geometry(win, *g.shape[2:]))
+        grad_ws = np.zeros((threads,) + weight[:, 0].shape, np.float64)
+        _conv_backward_one_channel(x, g, grad_ws, grad_bs, zero, *geometry(win, *g.shape[2:]))
     return (grad_ws.sum(axis=0).astype(x.dtype).reshape(weight.shape),
             grad_bs.sum(axis=0).astype(x.dtype))

@@ -20,6 +20,11 @@ GEOMETRIES = [  # (N, C, H, W, F, window)
     (2, 3, 6, 5, 4, Window(3, 3)), (1, 2, 3, 3, 5, Window(3, 3, 1, 1, 2, 2)),
     (3, 4, 1, 6, 2, Window(3, 3, 1, 1, 1, 1)), (2, 1, 6, 7, 3, Window(3, 3, 1, 1, 1, 1)),
     (1, 1, 5, 5, 2, Window(2, 3, 2, 1)),
+    # one channel at stride 1: a kernel row's taps eight at a time (two groups for 10 taps),
+    # and with dilation the per-tap kernel
+    (2, 1, 9, 11, 3, Window(7, 7, 1, 1, 1, 1)), (1, 1, 6, 8, 4, Window(5, 5, 1, 1, 2, 2)),
+    (3, 1, 4, 13, 2, Window(2, 10, 1, 1, 0, 1)), (2, 1, 5, 6, 3, Window(1, 1)),
+    (2, 1, 7, 7, 2, Window(3, 3, 1, 1, 1, 1, 2, 2)),
     # fewer filters than channels at stride 1: the input gradient is a convolution of g
     (2, 6, 7, 6, 3, Window(3, 3)), (1, 5, 6, 7, 2, Window(2, 3, 1, 1, 1, 2))]
 
