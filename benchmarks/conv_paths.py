@@ -2,8 +2,8 @@
 CIFAR size and on the SimpleCNN's 16->32 and 32->64 layers, and torch on the same layers: the
 measurement behind ``minicnn.kernels.numba.conv.path``.
 
-    python benchmarks/conv_paths.py [--depthwise] [--batch 32] [--repeats 5] [--threads 2]
-        [--markdown]
+    python benchmarks/conv_paths.py [--depthwise | --first-layers] [--batch 32] [--repeats 5]
+        [--threads 2] [--markdown]
 
 For each layer (``C`` input channels, ``F`` filters, ``H x H`` input, kernel, stride, padding
 as the networks of ``benchmarks/networks.py`` have them) the forward and the backward (input
@@ -16,6 +16,11 @@ last column is the kernel ``path`` picks.
 ``--depthwise``: MobileNetV2's depthwise layers (3 x 3, groups = channels) instead, with
 the two depthwise kernels (a plane per task, channels last) forced in turn; the last
 column is the one ``minicnn.kernels.numba.conv_depthwise.channels_last`` picks.
+
+``--first-layers``: the study grid's first layers (one input channel, 128 x 128, kernels 3,
+5 and 7 at stride 1, 16 and 32 filters) with the direct one-channel kernel and im2col
+forced in turn; their backward takes only the weight gradient (the network's input wants
+none), and so does torch's.
 """
 from __future__ import annotations
 
@@ -41,6 +46,8 @@ KERNELS = ("per-sample", "stacked", "pointwise", "winograd", "winograd-per-sampl
 DEPTHWISE_LAYERS = [(96, 32, 1), (144, 32, 1), (144, 32, 2), (192, 16, 1), (192, 16, 2),
                     (384, 8, 1), (576, 8, 1), (576, 8, 2), (960, 4, 1)]  # (C, H, stride)
 DEPTHWISE_KERNELS = ("planes", "channels-last")
+FIRST_LAYERS = [(16, 3, 1), (32, 3, 1), (16, 5, 1), (32, 7, 1)]  # (F, kernel, padding)
+FIRST_KERNELS = ("one-channel", "per-sample")
 
 
 def median_ms(run, repeats: int) -> float:
@@ -65,11 +72,11 @@ def forced(module, name: str, rule, step):
     return run
 
 
-def minicnn_step(conv, x, weight, win, kind: str):
+def minicnn_step(conv, x, weight, win, kind: str, need_x: bool = True):
     """Forward and backward of the numba convolution with its kernel forced."""
     def step():
         y, saved = conv.conv2d_forward(x, weight, None, win)
-        conv.conv2d_backward(y, saved, x, weight, win, True, True, False)
+        conv.conv2d_backward(y, saved, x, weight, win, need_x, True, False)
     return forced(conv, "path", lambda *shape: kind, step)
 
 
@@ -81,8 +88,8 @@ def depthwise_step(depthwise, x, weight, win, last: bool):
     return forced(depthwise, "channels_last", lambda *shape: last, step)
 
 
-def torch_step(torch, x, weight, stride, padding, groups=1):
-    xt = torch.tensor(x, requires_grad=True)
+def torch_step(torch, x, weight, stride, padding, groups=1, need_x=True):
+    xt = torch.tensor(x, requires_grad=need_x)
     wt = torch.tensor(weight, requires_grad=True)
 
     def run():
@@ -107,6 +114,25 @@ def depthwise_rows(args, torch):
         oh = (h + 2 - 3) // s + 1
         picked = DEPTHWISE_KERNELS[conv_depthwise.channels_last(c, c, oh * oh)]
         rows.append((f"{c} channels, {h}x{h}, 3x3/{s}", times, picked))
+    return rows
+
+
+def first_layer_rows(args, torch):
+    from minicnn.kernels import Window
+    from minicnn.kernels.numba import conv
+    rows = []
+    for f, k, p in FIRST_LAYERS:
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((args.batch, 1, 128, 128), dtype=np.float32)
+        weight = 0.1 * rng.standard_normal((f, 1, k, k), dtype=np.float32)
+        win = Window(k, k, 1, 1, p, p)
+        times = [median_ms(minicnn_step(conv, x, weight, win, kind, need_x=False), args.repeats)
+                 for kind in FIRST_KERNELS]
+        times.append(median_ms(torch_step(torch, x, weight, 1, p, need_x=False), args.repeats)
+                     if torch else float("nan"))
+        oh = 128 + 2 * p - k + 1
+        rows.append((f"1->{f}, 128x128, {k}x{k}/1", times, conv.path(1, f, oh * oh, win,
+                                                                     args.batch)))
     return rows
 
 
@@ -138,7 +164,9 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--markdown", action="store_true")
-    parser.add_argument("--depthwise", action="store_true")
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument("--depthwise", action="store_true")
+    modes.add_argument("--first-layers", action="store_true")
     args = parser.parse_args(argv)
     os.environ["MINICNN_NUM_THREADS"] = str(args.threads)
     try:
@@ -148,6 +176,8 @@ def main(argv=None) -> int:
         torch = None
     if args.depthwise:
         kernels, rows = DEPTHWISE_KERNELS, depthwise_rows(args, torch)
+    elif args.first_layers:
+        kernels, rows = FIRST_KERNELS, first_layer_rows(args, torch)
     else:
         kernels, rows = KERNELS, layer_rows(args, torch)
     for name, times, kind in rows:
