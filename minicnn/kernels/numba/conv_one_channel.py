@@ -18,8 +18,8 @@ from .window import geometry, valid_range
 
 TAP_GROUP = 8
 """Taps of a kernel row taken in one pass over an output row by the stride-1 kernels
-(:func:`_conv_forward_tap_groups`): a row of 5 or 7 taps is one pass, padded with zero
-taps."""
+(:func:`_conv_forward_tap_groups`, whose unrolled sums are written for eight): a row of 5
+or 7 taps is one pass, padded with zero taps."""
 
 
 @njit(parallel=True, cache=True)
