@@ -247,6 +247,7 @@ def is_3x3_stride_1(win: Window) -> bool:
 
 
 def _takes_tap_groups(win: Window) -> bool:
+    """Stride 1 without dilation: the windows the tap-group kernels serve."""
     return (win.sh, win.sw, win.dh, win.dw) == (1, 1, 1, 1)
 
 
