@@ -130,8 +130,8 @@ def first_layer_rows(args, torch):
                  for kind in FIRST_KERNELS]
         times.append(median_ms(torch_step(torch, x, weight, 1, p, need_x=False), args.repeats)
                      if torch else float("nan"))
-        oh = 128 + 2 * p - k + 1
-        rows.append((f"1->{f}, 128x128, {k}x{k}/1", times, conv.path(1, f, oh * oh, win,
+        oh, ow = win.out_shape(128, 128)
+        rows.append((f"1->{f}, 128x128, {k}x{k}/1", times, conv.path(1, f, oh * ow, win,
                                                                      args.batch)))
     return rows
 

@@ -55,6 +55,16 @@ def _conv_forward_one_channel(x, w, bias, y, kh, kw, sh, sw, ph, pw, dh, dw, oh,
                             dst[t] += tap * row[(lo + t) * sw + x0]
 
 
+@njit(inline="always")
+def _row_total(row, zero):
+    """The sum of a gradient row in the input's type (``zero``): one row's share of the
+    bias gradient."""
+    total = zero
+    for t in range(row.shape[0]):
+        total += row[t]
+    return total
+
+
 @njit(parallel=True, cache=True, fastmath={"reassoc"})  # reassociation lets the sums vectorise
 def _conv_backward_one_channel(x, g, grad_ws, grad_bs, zero,
                                kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
@@ -71,10 +81,7 @@ def _conv_backward_one_channel(x, g, grad_ws, grad_bs, zero,
         image = x[k, 0]
         for oy in range(oh):
             grad_row = g[k, f, oy]
-            total = zero
-            for ox in range(ow):
-                total += grad_row[ox]
-            grad_bs[thread, f] += total
+            grad_bs[thread, f] += _row_total(grad_row, zero)
             for i in range(kh):
                 yy = oy * sh + i * dh - ph
                 if yy < 0 or yy >= h:
@@ -200,10 +207,7 @@ def _conv_backward_tap_groups(xpad, g, grad_ws, grad_bs, zero):
         image = xpad[k]
         for oy in range(oh):
             grad_row = g[k, f, oy]
-            total = zero
-            for t in range(ow):
-                total += grad_row[t]
-            grad_bs[thread, f] += total
+            grad_bs[thread, f] += _row_total(grad_row, zero)
             for i in range(kh):
                 row, sums = image[oy + i], grad_ws[thread, f, i]
                 for j in range(0, width, 8):
