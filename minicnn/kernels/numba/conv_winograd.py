@@ -19,10 +19,13 @@ is the adjoint of each step: ``dM = A dy A^T`` per tile, then
     dU[xi] (C, F) = V[xi]^T @ dM[xi],   dw = G^T dU G
     dV[xi] (T, C) = dM[xi] @ U[xi]^T,   dx += B dV B^T  (overlapping patches added)
 
-Transforms run per sample over the threads: the sample goes into a zero-padded
-channels-last plane, each tile row's patches are gathered into rows of contiguous numbers,
-and a transform is a small product with 0/+-1 coefficients over those rows (one loop over
-contiguous numbers per coefficient, which vectorises). The products run two ways, both with
+Transforms run per sample over the threads, each separable: the sample goes into a
+zero-padded channels-last plane (:func:`.window.padded_channels_last`), the 1-D transform
+(``B^T``, ``A``, ``A^T`` or ``B``, coefficients 0 and +-1) is applied along each row's
+columns, a pixel's C channels at a time, then along the rows, a whole tile row of
+contiguous numbers at a time: every loop adds or subtracts two or three runs of contiguous
+numbers, which vectorises (and Numba's slices keep the indices provably non-negative, so
+no wraparound check stops it). The products run two ways, both with
 single-threaded BLAS:
 
 - in blocks of samples whose transformed input fits
@@ -45,7 +48,7 @@ from numba import njit, prange
 
 from ..memory import POOL
 from . import conv_batched
-from .window import padded_channels_last
+from .window import from_channels_last, padded_channels_last
 
 
 def takes(win) -> bool:
@@ -53,154 +56,285 @@ def takes(win) -> bool:
     return (win.kh, win.kw, win.sh, win.sw, win.dh, win.dw) == (3, 3, 1, 1, 1, 1)
 
 
-B_T = np.array([[1.0, 0.0, -1.0, 0.0], [0.0, 1.0, 1.0, 0.0], [0.0, -1.0, 1.0, 0.0],
-                [0.0, 1.0, 0.0, -1.0]])
-A_T = np.array([[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, -1.0]])
-INPUT = np.kron(B_T, B_T)    # (16, 16): V[4a + b] = sum_ij B^T[a, i] B^T[b, j] d[4i + j]
-OUTPUT = np.kron(A_T, A_T)   # (4, 16):  y[2a + b] = sum_ij A^T[a, i] A^T[b, j] M[4i + j]
+@njit(cache=True, inline="always")
+def _copy(out, a):
+    for k in range(out.shape[0]):
+        out[k] = a[k]
+
+
+@njit(cache=True, inline="always")
+def _neg(out, a):
+    for k in range(out.shape[0]):
+        out[k] = -a[k]
+
+
+@njit(cache=True, inline="always")
+def _add(out, a, b):
+    for k in range(out.shape[0]):
+        out[k] = a[k] + b[k]
+
+
+@njit(cache=True, inline="always")
+def _sub(out, a, b):
+    for k in range(out.shape[0]):
+        out[k] = a[k] - b[k]
+
+
+@njit(cache=True, inline="always")
+def _add_add(out, a, b, c):
+    for k in range(out.shape[0]):
+        out[k] = a[k] + b[k] + c[k]
+
+
+@njit(cache=True, inline="always")
+def _sub_sub(out, a, b, c):
+    for k in range(out.shape[0]):
+        out[k] = a[k] - b[k] - c[k]
+
+
+@njit(cache=True, inline="always")
+def _sub_add(out, a, b, c):
+    for k in range(out.shape[0]):
+        out[k] = a[k] - b[k] + c[k]
+
+
+@njit(cache=True, inline="always")
+def _add_sub(out, a, b, c):
+    for k in range(out.shape[0]):
+        out[k] = a[k] + b[k] - c[k]
+
+
+@njit(cache=True, inline="always")
+def _add_into(out, a):
+    for k in range(out.shape[0]):
+        out[k] += a[k]
+
+
+@njit(cache=True, inline="always")
+def _sub_into(out, a):
+    for k in range(out.shape[0]):
+        out[k] -= a[k]
+
+
+@njit(cache=True, inline="always")
+def _sub_add_into(out, a, b, c):
+    for k in range(out.shape[0]):
+        out[k] += a[k] - b[k] + c[k]
+
+
+@njit(cache=True, inline="always")
+def _add_sub_into(out, a, b, c):
+    for k in range(out.shape[0]):
+        out[k] += a[k] + b[k] - c[k]
 
 
 @njit(cache=True)
-def _rows_product(coef, src, src_lo, dst, dst_lo, count):
-    """``dst[r, dst_lo:dst_lo + count] = sum_q coef[r, q] * src[q, src_lo:src_lo + count]``
-    for a small coefficient matrix (entries 0, +-1): one loop over contiguous numbers per
-    nonzero coefficient, which vectorises."""
-    for r in range(coef.shape[0]):
-        out, first = dst[r][dst_lo:dst_lo + count], True
-        for q in range(coef.shape[1]):
-            k = coef[r, q]
-            if k == 0:
-                continue
-            row = src[q][src_lo:src_lo + count]
-            if first:
-                for e in range(count):
-                    out[e] = k * row[e]
-            else:
-                for e in range(count):
-                    out[e] += k * row[e]
-            first = False
+def _input_columns(row, out, tw, depth):
+    """``out[b, tx*D:(tx+1)*D] = (B^T (p_0, p_1, p_2, p_3))[b]`` with ``p_j`` the D
+    channels of pixel ``2*tx + j`` of one padded channels-last row (flat)."""
+    for tx in range(tw):
+        o, i = slice(tx * depth, (tx + 1) * depth), 2 * tx * depth
+        p0, p1 = row[i:i + depth], row[i + depth:i + 2 * depth]
+        p2, p3 = row[i + 2 * depth:i + 3 * depth], row[i + 3 * depth:i + 4 * depth]
+        _sub(out[0, o], p0, p2)
+        _add(out[1, o], p1, p2)
+        _sub(out[2, o], p2, p1)
+        _sub(out[3, o], p1, p3)
 
 
 @njit(cache=True)
-def _gather_tiles(plane, ty, tiles_w, side, rows):
-    """``rows[side*i + j, tx*C:(tx+1)*C] = plane[2*ty + i, 2*tx + j, :]``: the ``side`` x
-    ``side`` patch of every tile in tile row ``ty``, channels last."""
-    depth = plane.shape[2]
-    for i in range(side):
-        for j in range(side):
-            row = rows[side * i + j]
-            for tx in range(tiles_w):
-                src, out = plane[2 * ty + i, 2 * tx + j], row[tx * depth:(tx + 1) * depth]
-                for c in range(depth):
-                    out[c] = src[c]
-
-
-@njit(cache=True)
-def _scatter_tiles(rows, plane, ty, tiles_w, side):
-    """The adjoint of :func:`_gather_tiles`: each patch added back into the plane."""
-    depth = plane.shape[2]
-    for i in range(side):
-        for j in range(side):
-            row = rows[side * i + j]
-            for tx in range(tiles_w):
-                out, src = plane[2 * ty + i, 2 * tx + j], row[tx * depth:(tx + 1) * depth]
-                for c in range(depth):
-                    out[c] += src[c]
-
-
-@njit(cache=True)
-def _tile_sample(src, plane, rows, coef, side, dst, dst_lo, ph, pw, th, tw):
-    """One sample ``src (D, H, W)`` into the zero-padded channels-last ``plane`` (offset
-    ``ph``, ``pw``), each of its ``th`` tile rows' ``side`` x ``side`` patches gathered,
-    then ``dst[:, dst_lo + tile rows] = coef @ patches`` (``dst (16, ...)``). With
-    ``B^T (x) B^T`` and side 4 it is the input transform ``V``; with ``A (x) A`` and side 2
-    the output gradient's ``dM``."""
+def _input_tiles(src, plane, ring, dst, dst_lo, ph, pw, th, tw):
+    """``V``: ``dst[4a + b, dst_lo + (ty*TW + tx)*C + c] = (B^T d B)[a, b]`` for the 4 x 4
+    patch ``d`` of tile (ty, tx) in channel c of ``src (C, H, W)``, zero-padded by ``ph``,
+    ``pw`` into the channels-last ``plane``. Separably: ``B^T`` along each padded row's
+    columns (:func:`_input_columns`, into the ``ring (4, 4, TW*C)`` of the last four rows),
+    then along the rows, a whole tile row of contiguous numbers per loop."""
     depth = src.shape[0]
+    n = tw * depth
     padded_channels_last(src, plane, ph, pw)
+    rows = plane.reshape(plane.shape[0], -1)
+    _input_columns(rows[0], ring[0], tw, depth)
+    _input_columns(rows[1], ring[1], tw, depth)
     for ty in range(th):
-        _gather_tiles(plane, ty, tw, side, rows)
-        _rows_product(coef, rows, 0, dst, dst_lo + ty * tw * depth, tw * depth)
+        _input_columns(rows[2 * ty + 2], ring[(2 * ty + 2) % 4], tw, depth)
+        _input_columns(rows[2 * ty + 3], ring[(2 * ty + 3) % 4], tw, depth)
+        r0, r1, r2, r3 = (ring[(2 * ty) % 4], ring[(2 * ty + 1) % 4], ring[(2 * ty + 2) % 4],
+                          ring[(2 * ty + 3) % 4])
+        o = slice(dst_lo + ty * n, dst_lo + (ty + 1) * n)
+        for b in range(4):
+            _sub(dst[b, o], r0[b], r2[b])
+            _add(dst[4 + b, o], r1[b], r2[b])
+            _sub(dst[8 + b, o], r2[b], r1[b])
+            _sub(dst[12 + b, o], r1[b], r3[b])
 
 
 @njit(cache=True)
-def _untile_sample(src, src_lo, plane, rows, coef, side, bias, dst, ph, pw, th, tw):
-    """The other way: ``coef @ src[:, src_lo + tile rows]`` per tile row, its ``side`` x
-    ``side`` patches added into the zeroed channels-last ``plane``, and ``dst (D, H, W)``
-    the plane from offset ``ph``, ``pw`` plus ``bias`` per channel. With ``A^T (x) A^T``,
-    side 2 and the layer's bias it is the output ``y``; with ``B (x) B``, side 4 and zeros
-    the input gradient."""
-    depth, h, w = dst.shape
-    plane[:, :, :] = 0
+def _output_gradient_tiles(src, plane, work, dst, dst_lo, th, tw):
+    """``dM``: ``dst[4i + j, dst_lo + (ty*TW + tx)*F + f] = (A g A^T)[i, j]`` for the 2 x 2
+    tile ``g`` of ``src (F, OH, OW)`` (zeros past an odd edge), through the channels-last
+    ``plane``: ``A`` along each tile's columns into ``work (2, 4, TW*F)``, then along its
+    rows. ``A (g0, g1) = (g0, g0 + g1, g0 - g1, -g1)``."""
+    depth = src.shape[0]
+    n = tw * depth
+    padded_channels_last(src, plane, 0, 0)
+    rows = plane.reshape(plane.shape[0], -1)
     for ty in range(th):
-        _rows_product(coef, src, src_lo + ty * tw * depth, rows, 0, tw * depth)
-        _scatter_tiles(rows, plane, ty, tw, side)
-    for d in range(depth):
-        b = bias[d]
-        for yy in range(h):
-            for xx in range(w):
-                dst[d, yy, xx] = plane[ph + yy, pw + xx, d] + b
+        for a in range(2):
+            row, out = rows[2 * ty + a], work[a]
+            for tx in range(tw):
+                o, i = slice(tx * depth, (tx + 1) * depth), 2 * tx * depth
+                g0, g1 = row[i:i + depth], row[i + depth:i + 2 * depth]
+                _copy(out[0, o], g0)
+                _add(out[1, o], g0, g1)
+                _sub(out[2, o], g0, g1)
+                _neg(out[3, o], g1)
+        o = slice(dst_lo + ty * n, dst_lo + (ty + 1) * n)
+        for j in range(4):
+            _copy(dst[j, o], work[0, j])
+            _add(dst[4 + j, o], work[0, j], work[1, j])
+            _sub(dst[8 + j, o], work[0, j], work[1, j])
+            _neg(dst[12 + j, o], work[1, j])
+
+
+@njit(cache=True)
+def _output_tiles(src, src_lo, plane, work, bias, dst, th, tw):
+    """``y``: each tile of ``dst (F, OH, OW)`` is ``A^T M A`` of its 16 numbers in ``src``
+    (laid out as :func:`_input_tiles` writes ``V``) plus ``bias``: ``A^T`` along the
+    rows into ``work (2, 4, TW*F)``, then along the columns into the channels-last
+    ``plane``, cropped to ``dst``. ``A^T (m0, m1, m2, m3) = (m0 + m1 + m2, m1 - m2 - m3)``."""
+    depth = dst.shape[0]
+    n = tw * depth
+    rows = plane.reshape(plane.shape[0], -1)
+    for ty in range(th):
+        o = slice(src_lo + ty * n, src_lo + (ty + 1) * n)
+        for j in range(4):
+            _add_add(work[0, j], src[j, o], src[4 + j, o], src[8 + j, o])
+            _sub_sub(work[1, j], src[4 + j, o], src[8 + j, o], src[12 + j, o])
+        for a in range(2):
+            row, q = rows[2 * ty + a], work[a]
+            for tx in range(tw):
+                o, i = slice(tx * depth, (tx + 1) * depth), 2 * tx * depth
+                _add_add(row[i:i + depth], q[0, o], q[1, o], q[2, o])
+                _sub_sub(row[i + depth:i + 2 * depth], q[1, o], q[2, o], q[3, o])
+    from_channels_last(plane, dst, 0, 0, bias)
+
+
+@njit(cache=True)
+def _input_gradient_tiles(src, src_lo, plane, work, dst, ph, pw, th, tw):
+    """``dx``: ``B dV B^T`` of each tile's 16 numbers in ``src``, added into the zeroed
+    channels-last ``plane`` where the 4 x 4 patches overlap, then ``dst (C, H, W)`` is the
+    plane from offset ``ph``, ``pw``. ``B`` along the rows into ``work (4, 4, TW*C)``,
+    then along the columns. ``B (v0, v1, v2, v3) = (v0, v1 - v2 + v3, v1 + v2 - v0, -v3)``."""
+    depth = dst.shape[0]
+    n = tw * depth
+    plane[:, :, :] = 0
+    rows = plane.reshape(plane.shape[0], -1)
+    for ty in range(th):
+        o = slice(src_lo + ty * n, src_lo + (ty + 1) * n)
+        for b in range(4):
+            v0, v1, v2, v3 = src[b, o], src[4 + b, o], src[8 + b, o], src[12 + b, o]
+            _copy(work[0, b], v0)
+            _sub_add(work[1, b], v1, v2, v3)
+            _add_sub(work[2, b], v1, v2, v0)
+            _neg(work[3, b], v3)
+        for i in range(4):
+            row, q = rows[2 * ty + i], work[i]
+            for tx in range(tw):
+                o, r = slice(tx * depth, (tx + 1) * depth), 2 * tx * depth
+                q0, q1, q2, q3 = q[0, o], q[1, o], q[2, o], q[3, o]
+                _add_into(row[r:r + depth], q0)
+                _sub_add_into(row[r + depth:r + 2 * depth], q1, q2, q3)
+                _add_sub_into(row[r + 2 * depth:r + 3 * depth], q1, q2, q0)
+                _sub_into(row[r + 3 * depth:r + 4 * depth], q3)
+    from_channels_last(plane, dst, ph, pw)
+
+
+@njit(cache=True)
+def _scratch(flat, rows, depth, tw):
+    """A thread's scratch numbers as ``(rows, 4, TW*depth)``."""
+    return flat[:rows * 4 * tw * depth].reshape(rows, 4, tw * depth)
 
 
 @njit(parallel=True, cache=True)
-def _tile_block(src, planes, patches, coef, side, dst, ph, pw, tiles):
-    """:func:`_tile_sample` for every sample of the block, sample ``n`` at tile rows
-    ``n*TH ..`` of ``dst (16, T*D)``."""
-    th, tw, depth = tiles[0], tiles[1], src.shape[1]
-    for k in prange(src.shape[0]):
+def _input_tiles_block(x, planes, scratch, v, ph, pw, tiles):
+    """:func:`_input_tiles` for every sample of the block, sample ``n`` at tile rows
+    ``n*TH ..`` of ``v (16, T*C)``."""
+    th, tw, depth = tiles[0], tiles[1], x.shape[1]
+    for k in prange(x.shape[0]):
         thread = numba.get_thread_id()
-        _tile_sample(src[k], planes[thread], patches[thread], coef, side, dst,
+        _input_tiles(x[k], planes[thread], _scratch(scratch[thread], 4, depth, tw), v,
                      k * th * tw * depth, ph, pw, th, tw)
 
 
 @njit(parallel=True, cache=True)
-def _untile_block(src, planes, patches, coef, side, bias, dst, ph, pw, tiles):
-    """:func:`_untile_sample` for every sample of the block."""
-    th, tw, depth = tiles[0], tiles[1], dst.shape[1]
-    for k in prange(dst.shape[0]):
+def _output_gradient_tiles_block(g, planes, scratch, dm, tiles):
+    """:func:`_output_gradient_tiles` for every sample of the block."""
+    th, tw, depth = tiles[0], tiles[1], g.shape[1]
+    for k in prange(g.shape[0]):
         thread = numba.get_thread_id()
-        _untile_sample(src, k * th * tw * depth, planes[thread], patches[thread], coef, side,
-                       bias, dst[k], ph, pw, th, tw)
+        _output_gradient_tiles(g[k], planes[thread], _scratch(scratch[thread], 2, depth, tw),
+                               dm, k * th * tw * depth, th, tw)
 
 
 @njit(parallel=True, cache=True)
-def _forward_per_sample(x, u_t, bias, y, work, vs, ms, ph, pw, tiles):
+def _output_tiles_block(m, planes, scratch, bias, y, tiles):
+    """:func:`_output_tiles` for every sample of the block."""
+    th, tw, depth = tiles[0], tiles[1], y.shape[1]
+    for k in prange(y.shape[0]):
+        thread = numba.get_thread_id()
+        _output_tiles(m, k * th * tw * depth, planes[thread],
+                      _scratch(scratch[thread], 2, depth, tw), bias, y[k], th, tw)
+
+
+@njit(parallel=True, cache=True)
+def _input_gradient_tiles_block(dv, planes, scratch, dx, ph, pw, tiles):
+    """:func:`_input_gradient_tiles` for every sample of the block."""
+    th, tw, depth = tiles[0], tiles[1], dx.shape[1]
+    for k in prange(dx.shape[0]):
+        thread = numba.get_thread_id()
+        _input_gradient_tiles(dv, k * th * tw * depth, planes[thread],
+                              _scratch(scratch[thread], 4, depth, tw), dx[k], ph, pw, th, tw)
+
+
+@njit(parallel=True, cache=True)
+def _forward_per_sample(x, u_t, bias, y, planes, scratch, vs, ms, ph, pw, tiles):
     """Each thread takes whole samples: ``V`` into its ``vs[thread] (16, T, C)``, the 16
     products ``M[xi] = V[xi] @ U[xi]`` into ``ms[thread] (16, T, F)`` with single-threaded
     BLAS, and ``y[k]`` from ``M``, all while the sample's numbers are in cache."""
-    inputs, outputs, patches, input_coef, output_coef = work
-    th, tw = tiles[0], tiles[1]
+    inputs, outputs = planes
+    th, tw, c, f = tiles[0], tiles[1], x.shape[1], y.shape[1]
     for k in prange(x.shape[0]):
         thread = numba.get_thread_id()
-        v, m, rows = vs[thread], ms[thread], patches[thread]
-        _tile_sample(x[k], inputs[thread], rows, input_coef, 4, v.reshape(16, -1), 0, ph, pw,
-                     th, tw)
+        v, m = vs[thread], ms[thread]
+        _input_tiles(x[k], inputs[thread], _scratch(scratch[thread], 4, c, tw),
+                     v.reshape(16, -1), 0, ph, pw, th, tw)
         for xi in range(16):
             np.dot(v[xi], u_t[xi].T, m[xi])
-        _untile_sample(m.reshape(16, -1), 0, outputs[thread], rows, output_coef, 2, bias, y[k],
-                       0, 0, th, tw)
+        _output_tiles(m.reshape(16, -1), 0, outputs[thread], _scratch(scratch[thread], 2, f, tw),
+                      bias, y[k], th, tw)
 
 
 @njit(parallel=True, cache=True)
-def _backward_per_sample(g, x, u_t, grad_x, du_ts, products, work, dms, vs, no_bias,
+def _backward_per_sample(g, x, u_t, grad_x, du_ts, products, planes, scratch, dms, vs,
                          need_x, need_w, ph, pw, tiles):
     """Each thread takes whole samples: ``dM`` of ``g[k]``; for the input gradient
     ``dV[xi] = dM[xi] @ U[xi]^T`` and ``dx[k]`` from it; for the weight's, ``V`` of ``x[k]``
     and ``du_ts[thread][xi] += dM[xi]^T @ V[xi]`` (the caller adds the threads' sums)."""
-    inputs, outputs, patches, input_coef, output_adjoint, input_adjoint = work
-    th, tw = tiles[0], tiles[1]
+    inputs, outputs = planes
+    th, tw, c, f = tiles[0], tiles[1], x.shape[1], g.shape[1]
     for k in prange(g.shape[0]):
         thread = numba.get_thread_id()
-        dm, v, rows = dms[thread], vs[thread], patches[thread]
-        _tile_sample(g[k], outputs[thread], rows, output_adjoint, 2, dm.reshape(16, -1), 0,
-                     0, 0, th, tw)
+        dm, v = dms[thread], vs[thread]
+        _output_gradient_tiles(g[k], outputs[thread], _scratch(scratch[thread], 2, f, tw),
+                               dm.reshape(16, -1), 0, th, tw)
         if need_x:
             for xi in range(16):
                 np.dot(dm[xi], u_t[xi], v[xi])
-            _untile_sample(v.reshape(16, -1), 0, inputs[thread], rows, input_adjoint, 4,
-                           no_bias, grad_x[k], ph, pw, th, tw)
+            _input_gradient_tiles(v.reshape(16, -1), 0, inputs[thread],
+                                  _scratch(scratch[thread], 4, c, tw), grad_x[k], ph, pw, th, tw)
         if need_w:
-            _tile_sample(x[k], inputs[thread], rows, input_coef, 4, v.reshape(16, -1), 0, ph,
-                         pw, th, tw)
+            _input_tiles(x[k], inputs[thread], _scratch(scratch[thread], 4, c, tw),
+                         v.reshape(16, -1), 0, ph, pw, th, tw)
             product = products[thread]
             for xi in range(16):
                 np.dot(dm[xi].T, v[xi], product[xi])
@@ -294,8 +428,8 @@ def transformed_weight(weight):
 
 class _Workspace:
     """Each thread's channels-last input plane ``(2*TH + 2, 2*TW + 2, C)``, output plane
-    ``(2*TH, 2*TW, F)`` and one tile row's patches ``(16, TW * max(C, F))``; the transforms
-    in the input's dtype; ``tiles = (TH, TW)``."""
+    ``(2*TH, 2*TW, F)`` and the transforms' scratch ``(16 * TW * max(C, F))`` (four rows
+    of a tile row's numbers, or two tile rows' halfway sums); ``tiles = (TH, TW)``."""
 
     def __init__(self, x, oh: int, ow: int, filters: int):
         threads, c, dtype = numba.get_num_threads(), x.shape[1], x.dtype
@@ -303,10 +437,8 @@ class _Workspace:
         self.count = th * tw
         self.inputs = POOL.empty((threads, 2 * th + 2, 2 * tw + 2, c), dtype)
         self.outputs = POOL.empty((threads, 2 * th, 2 * tw, filters), dtype)
-        self.patches = np.empty((threads, 16, tw * max(c, filters)), dtype)
-        self.input, self.output = INPUT.astype(dtype), OUTPUT.astype(dtype)
-        self.input_adjoint = np.ascontiguousarray(self.input.T)
-        self.output_adjoint = np.ascontiguousarray(self.output.T)
+        self.planes = (self.inputs, self.outputs)
+        self.scratch = np.empty((threads, 16 * tw * max(c, filters)), dtype)
 
     def per_thread(self, depth: int, dtype) -> np.ndarray:
         """Each thread's transformed sample ``(16, T, depth)``, from the pool."""
@@ -323,19 +455,18 @@ def forward(x, weight, bias, y, win, per_sample: bool = False):
     u_t = transformed_weight(weight)
     work = _Workspace(x, oh, ow, f)
     if per_sample:
-        _forward_per_sample(x, u_t, bias, y, (work.inputs, work.outputs, work.patches,
-                                              work.input, work.output),
+        _forward_per_sample(x, u_t, bias, y, work.planes, work.scratch,
                             work.per_thread(c, x.dtype), work.per_thread(f, x.dtype),
                             win.ph, win.pw, work.tiles)
         return
     for block in conv_batched.sample_blocks(n, 16 * work.count * max(c, f) * x.itemsize):
         rows = (block.stop - block.start) * work.count
         v, m = POOL.empty((16, rows, c), x.dtype), POOL.empty((16, rows, f), x.dtype)
-        _tile_block(x[block], work.inputs, work.patches, work.input, 4, v.reshape(16, -1),
-                    win.ph, win.pw, work.tiles)
+        _input_tiles_block(x[block], work.inputs, work.scratch, v.reshape(16, -1),
+                           win.ph, win.pw, work.tiles)
         _products_with_transposed(v, u_t, m)
-        _untile_block(m.reshape(16, -1), work.outputs, work.patches, work.output, 2, bias,
-                      y[block], 0, 0, work.tiles)
+        _output_tiles_block(m.reshape(16, -1), work.outputs, work.scratch, bias, y[block],
+                            work.tiles)
         del v, m  # back to the pool before the next block takes its pair
 
 
@@ -355,12 +486,12 @@ def backward(g, x, weight, win, grad_x, need_x: bool, need_w: bool,
         return _backward_by_samples(g, x, weight, win, grad_x, need_x, need_w, work)
     blocks = conv_batched.sample_blocks(n, 16 * work.count * max(c, f) * x.itemsize)
     if need_x:
-        u_t, no_bias = transformed_weight(weight), np.zeros(c, x.dtype)
+        u_t = transformed_weight(weight)
         for block in blocks:
             dm, v = _output_gradient(g[block], work, block)
             _products(dm, u_t, v)
-            _untile_block(v.reshape(16, -1), work.inputs, work.patches, work.input_adjoint, 4,
-                          no_bias, grad_x[block], win.ph, win.pw, work.tiles)
+            _input_gradient_tiles_block(v.reshape(16, -1), work.inputs, work.scratch,
+                                        grad_x[block], win.ph, win.pw, work.tiles)
             del dm, v
         u_t = None  # back to the pool before dU takes a block of U's size
     if not need_w:
@@ -369,8 +500,8 @@ def backward(g, x, weight, win, grad_x, need_x: bool, need_w: bool,
     product = np.empty_like(du_t) if len(blocks) > 1 else None
     for k, block in enumerate(blocks):
         dm, v = _output_gradient(g[block], work, block)
-        _tile_block(x[block], work.inputs, work.patches, work.input, 4, v.reshape(16, -1),
-                    win.ph, win.pw, work.tiles)
+        _input_tiles_block(x[block], work.inputs, work.scratch, v.reshape(16, -1),
+                           win.ph, win.pw, work.tiles)
         _products_of_transposed(dm, v, du_t if k == 0 else product)  # the first block: dU
         if k:
             du_t += product
@@ -388,11 +519,9 @@ def _backward_by_samples(g, x, weight, win, grad_x, need_x, need_w, work):
     u_t = transformed_weight(weight) if need_x else np.empty((16, 0, 0), x.dtype)
     shape = (threads, 16, f, c) if need_w else (threads, 16, 0, 0)
     du_ts, products = np.zeros(shape, x.dtype), POOL.empty(shape, x.dtype)
-    _backward_per_sample(g, x, u_t, grad_x, du_ts, products,
-                         (work.inputs, work.outputs, work.patches, work.input,
-                          work.output_adjoint, work.input_adjoint),
+    _backward_per_sample(g, x, u_t, grad_x, du_ts, products, work.planes, work.scratch,
                          work.per_thread(f, x.dtype), work.per_thread(c, x.dtype),
-                         np.zeros(c, x.dtype), need_x, need_w, win.ph, win.pw, work.tiles)
+                         need_x, need_w, win.ph, win.pw, work.tiles)
     if not need_w:
         return None
     grad_w = np.empty((f, c, 3, 3), x.dtype)
@@ -405,6 +534,6 @@ def _output_gradient(g, work, block):
     buffer, both from the pool."""
     rows, (f, c) = (block.stop - block.start) * work.count, (g.shape[1], work.inputs.shape[3])
     dm, v = POOL.empty((16, rows, f), g.dtype), POOL.empty((16, rows, c), g.dtype)
-    _tile_block(g, work.outputs, work.patches, work.output_adjoint, 2, dm.reshape(16, -1),
-                0, 0, work.tiles)
+    _output_gradient_tiles_block(g, work.outputs, work.scratch, dm.reshape(16, -1),
+                                 work.tiles)
     return dm, v

@@ -87,23 +87,26 @@ def _col2im_batch(col, x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
 @njit(cache=True)
 def padded_channels_last(src, plane, ph, pw):
     """``plane[ph + y, pw + x, c] = src[c, y, x]``, zeros elsewhere; src ``(C, H, W)``,
-    plane at least ``(H + ph, W + pw, C)``."""
+    plane at least ``(H + ph, W + pw, C)``, C-contiguous. Row by row: each of ``src``'s
+    rows is written with a stride of C numbers into one plane row (flat), which stays in
+    cache while every channel's row lands in it."""
     channels, h, w = src.shape
-    plane[:, :, :] = 0
-    for c in range(channels):
-        for y in range(h):
+    plane[:ph] = 0
+    plane[ph + h:] = 0
+    for y in range(h):
+        row = plane[ph + y].reshape(-1)
+        row[:pw * channels] = 0
+        row[(pw + w) * channels:] = 0
+        for c in range(channels):
+            line, out = src[c, y], row[pw * channels + c:]
             for x in range(w):
-                plane[ph + y, pw + x, c] = src[c, y, x]
+                out[x * channels] = line[x]
 
 
 @njit(cache=True)
 def to_channels_last(x, scratch):
     """``scratch (H, W, C) = x (C, H, W)`` transposed."""
-    channels, h, w = x.shape
-    for c in range(channels):
-        for y in range(h):
-            for xx in range(w):
-                scratch[y, xx, c] = x[c, y, xx]
+    padded_channels_last(x, scratch, 0, 0)
 
 
 @njit(cache=True)
@@ -157,13 +160,22 @@ def add_pixel_major_rows(col_t, scratch, oy_lo, oy_hi, kh, kw, sh, sw, ph, pw, d
 
 
 @njit(cache=True)
-def from_channels_last(scratch, x):
-    """``x (C, H, W) = scratch (H, W, C)`` transposed."""
+def from_channels_last(plane, x, ph=0, pw=0, bias=None):
+    """``x[c, y, xx] = plane[ph + y, pw + xx, c]`` (plus ``bias[c]`` when given): the
+    adjoint of :func:`padded_channels_last`, row by row, each plane row (flat) read with a
+    stride of C numbers."""
     channels, h, w = x.shape
-    for c in range(channels):
-        for y in range(h):
-            for xx in range(w):
-                x[c, y, xx] = scratch[y, xx, c]
+    for y in range(h):
+        row = plane[ph + y].reshape(-1)
+        for c in range(channels):
+            line, src = x[c, y], row[pw * channels + c:]
+            if bias is None:
+                for xx in range(w):
+                    line[xx] = src[xx * channels]
+            else:
+                b = bias[c]
+                for xx in range(w):
+                    line[xx] = src[xx * channels] + b
 
 
 def geometry(win: Window, oh: int, ow: int) -> tuple:
