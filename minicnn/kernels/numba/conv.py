@@ -217,6 +217,12 @@ def _input_gradient_by_convolution(g, weight, win: Window):
     return conv2d_forward(g, flipped, None, full)[0]
 
 
+def _input_gradient_buffer(x, need_x: bool) -> np.ndarray:
+    """The input gradient's buffer from the pool, or (not needed) an empty array of the
+    same rank, which the kernels never touch."""
+    return POOL.empty(x.shape, x.dtype) if need_x else np.empty((x.shape[0], 0, 0, 0), x.dtype)
+
+
 def conv2d_backward(g, saved, x, weight, win: Window, need_x=True, need_w=True, need_b=True):
     x, g = np.ascontiguousarray(x), np.ascontiguousarray(g)
     n, f, oh, ow = g.shape
@@ -231,14 +237,15 @@ def conv2d_backward(g, saved, x, weight, win: Window, need_x=True, need_w=True, 
         if need_x:
             grad_x = conv2d_backward(g, saved, x, weight, win, True, False, False)[0]
         return grad_x, (grad_w if need_w else None), (grad_b if need_b else None)
+    if kind in ("winograd", "winograd-per-sample"):  # the bias's gradient from dM
+        grad_x = _input_gradient_buffer(x, need_x)
+        grad_w, grad_b = conv_winograd.backward(g, x, weight, win, grad_x, need_x, need_w,
+                                                need_b, kind == "winograd-per-sample")
+        return (grad_x if need_x else None), grad_w, grad_b
     grad_b = g3.sum(axis=(0, 2)) if need_b else None
     if kind == "pointwise":
         return (*conv_pointwise.backward(g, x, weight, win, need_x, need_w), grad_b)
-    grad_x = POOL.empty(x.shape, x.dtype) if need_x else np.empty((n, 0, 0, 0), x.dtype)
-    if kind in ("winograd", "winograd-per-sample"):
-        grad_w = conv_winograd.backward(g, x, weight, win, grad_x, need_x, need_w,
-                                        kind == "winograd-per-sample")
-        return (grad_x if need_x else None), grad_w, grad_b
+    grad_x = _input_gradient_buffer(x, need_x)
     if kind == "stacked":
         grad_w = conv_batched.backward(g3, x, np.ascontiguousarray(weight).reshape(f, -1),
                                        grad_x, need_x, need_w, geometry(win, oh, ow))

@@ -249,6 +249,20 @@ def _input_gradient_tiles(src, src_lo, plane, work, dst, ph, pw, th, tw):
     from_channels_last(plane, dst, ph, pw)
 
 
+TILE_SUM = 5
+"""The position of ``dM`` that is its tile's sum: ``(A g A^T)[1, 1]`` with ``A``'s row
+``(1, 1)``, ``g00 + g01 + g10 + g11``; summed over the tiles it is the bias's gradient."""
+
+
+@njit(cache=True)
+def _add_tile_sums(tile_sums, sums):
+    """``sums[f] += sum_t tile_sums[t, f]``, in float64; tile_sums ``(T, F)``."""
+    for t in range(tile_sums.shape[0]):
+        row = tile_sums[t]
+        for f in range(sums.shape[0]):
+            sums[f] += row[f]
+
+
 @njit(cache=True)
 def _scratch(flat, rows, depth, tw):
     """A thread's scratch numbers as ``(rows, 4, TW*depth)``."""
@@ -315,11 +329,12 @@ def _forward_per_sample(x, u_t, bias, y, planes, scratch, vs, ms, ph, pw, tiles)
 
 
 @njit(parallel=True, cache=True)
-def _backward_per_sample(g, x, u_t, grad_x, du_ts, products, planes, scratch, dms, vs,
-                         need_x, need_w, ph, pw, tiles):
+def _backward_per_sample(g, x, u_t, grad_x, du_ts, products, bias_sums, planes, scratch, dms,
+                         vs, need_x, need_w, need_b, ph, pw, tiles):
     """Each thread takes whole samples: ``dM`` of ``g[k]``; for the input gradient
     ``dV[xi] = dM[xi] @ U[xi]^T`` and ``dx[k]`` from it; for the weight's, ``V`` of ``x[k]``
-    and ``du_ts[thread][xi] += dM[xi]^T @ V[xi]`` (the caller adds the threads' sums)."""
+    and ``du_ts[thread][xi] += dM[xi]^T @ V[xi]``; for the bias's, ``bias_sums[thread]``
+    gets each tile's sum (:func:`_add_tile_sums`). The caller adds the threads' sums."""
     inputs, outputs = planes
     th, tw, c, f = tiles[0], tiles[1], x.shape[1], g.shape[1]
     for k in prange(g.shape[0]):
@@ -327,6 +342,8 @@ def _backward_per_sample(g, x, u_t, grad_x, du_ts, products, planes, scratch, dm
         dm, v = dms[thread], vs[thread]
         _output_gradient_tiles(g[k], outputs[thread], _scratch(scratch[thread], 2, f, tw),
                                dm.reshape(16, -1), 0, th, tw)
+        if need_b:
+            _add_tile_sums(dm[TILE_SUM], bias_sums[thread])
         if need_x:
             for xi in range(16):
                 np.dot(dm[xi], u_t[xi], v[xi])
@@ -470,48 +487,54 @@ def forward(x, weight, bias, y, win, per_sample: bool = False):
         del v, m  # back to the pool before the next block takes its pair
 
 
-def backward(g, x, weight, win, grad_x, need_x: bool, need_w: bool,
+def backward(g, x, weight, win, grad_x, need_x: bool, need_w: bool, need_b: bool,
              per_sample: bool = False):
-    """``dW (F, C, 3, 3)`` (None unless ``need_w``) from g ``(N, F, OH, OW)``, filling
-    ``grad_x`` when ``need_x``. The transformed weight is made again rather than kept from
-    the forward (16/9 of the weight per layer held through the step would raise the peak).
-    In blocks of samples the input gradient is done with it before the weight's gradient
-    ``dU`` of the same size is taken from the pool, in a second pass that transforms ``g``
-    again; ``per_sample`` (:func:`_backward_per_sample`), each thread does both for whole
-    samples in one pass, summing its own ``dU``."""
+    """``(dW (F, C, 3, 3), db (F,))``, each None unless needed, from g ``(N, F, OH, OW)``,
+    filling ``grad_x`` when ``need_x``; ``db`` is summed from ``dM``'s tile sums
+    (:data:`TILE_SUM`) in float64. The transformed weight is made again rather than kept
+    from the forward (16/9 of the weight per layer held through the step would raise the
+    peak). In blocks of samples the input gradient is done with it before the weight's
+    gradient ``dU`` of the same size is taken from the pool, in a second pass that
+    transforms ``g`` again; ``per_sample`` (:func:`_backward_per_sample`), each thread does
+    both for whole samples in one pass, summing its own ``dU``."""
     n, c = x.shape[:2]
     f, oh, ow = g.shape[1:]
     work = _Workspace(x, oh, ow, f)
     if per_sample:
-        return _backward_by_samples(g, x, weight, win, grad_x, need_x, need_w, work)
+        return _backward_by_samples(g, x, weight, win, grad_x, need_x, need_w, need_b, work)
     blocks = conv_batched.sample_blocks(n, 16 * work.count * max(c, f) * x.itemsize)
+    bias_sums = np.zeros(f)
     if need_x:
         u_t = transformed_weight(weight)
         for block in blocks:
-            dm, v = _output_gradient(g[block], work, block)
+            dm, v = _output_gradient(g[block], work, block, bias_sums if need_b else None)
             _products(dm, u_t, v)
             _input_gradient_tiles_block(v.reshape(16, -1), work.inputs, work.scratch,
                                         grad_x[block], win.ph, win.pw, work.tiles)
             del dm, v
         u_t = None  # back to the pool before dU takes a block of U's size
-    if not need_w:
-        return None
-    du_t = POOL.empty((16, f, c), x.dtype)
-    product = np.empty_like(du_t) if len(blocks) > 1 else None
-    for k, block in enumerate(blocks):
-        dm, v = _output_gradient(g[block], work, block)
-        _input_tiles_block(x[block], work.inputs, work.scratch, v.reshape(16, -1),
-                           win.ph, win.pw, work.tiles)
-        _products_of_transposed(dm, v, du_t if k == 0 else product)  # the first block: dU
-        if k:
-            du_t += product
-        del dm, v
-    grad_w = np.empty((f, c, 3, 3), x.dtype)
-    _weight_gradient(du_t, grad_w)
-    return grad_w
+    grad_w = None
+    if need_w:
+        du_t = POOL.empty((16, f, c), x.dtype)
+        product = np.empty_like(du_t) if len(blocks) > 1 else None
+        for k, block in enumerate(blocks):
+            dm, v = _output_gradient(g[block], work, block,
+                                     bias_sums if need_b and not need_x else None)
+            _input_tiles_block(x[block], work.inputs, work.scratch, v.reshape(16, -1),
+                               win.ph, win.pw, work.tiles)
+            _products_of_transposed(dm, v, du_t if k == 0 else product)  # the first: dU
+            if k:
+                du_t += product
+            del dm, v
+        grad_w = np.empty((f, c, 3, 3), x.dtype)
+        _weight_gradient(du_t, grad_w)
+    elif need_b and not need_x:
+        for block in blocks:  # dM only for its tile sums; both buffers die at once
+            _output_gradient(g[block], work, block, bias_sums)
+    return grad_w, (bias_sums.astype(x.dtype) if need_b else None)
 
 
-def _backward_by_samples(g, x, weight, win, grad_x, need_x, need_w, work):
+def _backward_by_samples(g, x, weight, win, grad_x, need_x, need_w, need_b, work):
     """:func:`backward` with each thread taking whole samples. What a pass does not need
     (``U`` without the input gradient, ``dU`` without the weight's) is an empty array of the
     same rank, which the compiled kernel never reads."""
@@ -519,21 +542,24 @@ def _backward_by_samples(g, x, weight, win, grad_x, need_x, need_w, work):
     u_t = transformed_weight(weight) if need_x else np.empty((16, 0, 0), x.dtype)
     shape = (threads, 16, f, c) if need_w else (threads, 16, 0, 0)
     du_ts, products = np.zeros(shape, x.dtype), POOL.empty(shape, x.dtype)
-    _backward_per_sample(g, x, u_t, grad_x, du_ts, products, work.planes, work.scratch,
-                         work.per_thread(f, x.dtype), work.per_thread(c, x.dtype),
-                         need_x, need_w, win.ph, win.pw, work.tiles)
-    if not need_w:
-        return None
-    grad_w = np.empty((f, c, 3, 3), x.dtype)
-    _weight_gradient(du_ts.sum(axis=0), grad_w)
-    return grad_w
+    bias_sums = np.zeros((threads, f))
+    _backward_per_sample(g, x, u_t, grad_x, du_ts, products, bias_sums, work.planes,
+                         work.scratch, work.per_thread(f, x.dtype), work.per_thread(c, x.dtype),
+                         need_x, need_w, need_b, win.ph, win.pw, work.tiles)
+    grad_w = None
+    if need_w:
+        grad_w = np.empty((f, c, 3, 3), x.dtype)
+        _weight_gradient(du_ts.sum(axis=0), grad_w)
+    return grad_w, (bias_sums.sum(axis=0).astype(x.dtype) if need_b else None)
 
 
-def _output_gradient(g, work, block):
+def _output_gradient(g, work, block, bias_sums=None):
     """``dM (16, rows, F)`` of the block's gradient and an input-sized ``(16, rows, C)``
-    buffer, both from the pool."""
+    buffer, both from the pool; ``bias_sums`` (given) gets the block's tile sums."""
     rows, (f, c) = (block.stop - block.start) * work.count, (g.shape[1], work.inputs.shape[3])
     dm, v = POOL.empty((16, rows, f), g.dtype), POOL.empty((16, rows, c), g.dtype)
     _output_gradient_tiles_block(g, work.outputs, work.scratch, dm.reshape(16, -1),
                                  work.tiles)
+    if bias_sums is not None:
+        _add_tile_sums(dm[TILE_SUM], bias_sums)
     return dm, v
