@@ -129,35 +129,36 @@ def _add_sub_into(out, a, b, c):
 
 
 @njit(cache=True)
-def _input_columns(row, out, tw, depth):
-    """``out[b, tx*D:(tx+1)*D] = (B^T (p_0, p_1, p_2, p_3))[b]`` with ``p_j`` the D
-    channels of pixel ``2*tx + j`` of one padded channels-last row (flat)."""
-    for tx in range(tw):
-        o, i = slice(tx * depth, (tx + 1) * depth), 2 * tx * depth
-        p0, p1 = row[i:i + depth], row[i + depth:i + 2 * depth]
-        p2, p3 = row[i + 2 * depth:i + 3 * depth], row[i + 3 * depth:i + 4 * depth]
-        _sub(out[0, o], p0, p2)
-        _add(out[1, o], p1, p2)
-        _sub(out[2, o], p2, p1)
-        _sub(out[3, o], p1, p3)
+def _input_columns(row, out, n, depth):
+    """``out[b, tx*D + c] = (B^T (p_0, p_1, p_2, p_3))[b]`` with ``p_j`` channel c of
+    padded column ``2*tx + j`` of one row of the plane in halves (even columns, then odd:
+    :func:`.window.padded_channels_last`), so each ``p_j`` over all tiles is one run of
+    ``n = TW*D`` contiguous numbers."""
+    odd = row.shape[0] // 2
+    p0, p2 = row[:n], row[depth:depth + n]
+    p1, p3 = row[odd:odd + n], row[odd + depth:odd + depth + n]
+    _sub(out[0], p0, p2)
+    _add(out[1], p1, p2)
+    _sub(out[2], p2, p1)
+    _sub(out[3], p1, p3)
 
 
 @njit(cache=True)
 def _input_tiles(src, plane, ring, dst, dst_lo, ph, pw, th, tw):
     """``V``: ``dst[4a + b, dst_lo + (ty*TW + tx)*C + c] = (B^T d B)[a, b]`` for the 4 x 4
     patch ``d`` of tile (ty, tx) in channel c of ``src (C, H, W)``, zero-padded by ``ph``,
-    ``pw`` into the channels-last ``plane``. Separably: ``B^T`` along each padded row's
-    columns (:func:`_input_columns`, into the ``ring (4, 4, TW*C)`` of the last four rows),
-    then along the rows, a whole tile row of contiguous numbers per loop."""
+    ``pw`` into the channels-last ``plane`` in halves. Separably: ``B^T`` along each
+    padded row's columns (:func:`_input_columns`, into the ``ring (4, 4, TW*C)`` of the
+    last four rows), then along the rows, a whole tile row of contiguous numbers per loop."""
     depth = src.shape[0]
     n = tw * depth
-    padded_channels_last(src, plane, ph, pw)
+    padded_channels_last(src, plane, ph, pw, True)
     rows = plane.reshape(plane.shape[0], -1)
-    _input_columns(rows[0], ring[0], tw, depth)
-    _input_columns(rows[1], ring[1], tw, depth)
+    _input_columns(rows[0], ring[0], n, depth)
+    _input_columns(rows[1], ring[1], n, depth)
     for ty in range(th):
-        _input_columns(rows[2 * ty + 2], ring[(2 * ty + 2) % 4], tw, depth)
-        _input_columns(rows[2 * ty + 3], ring[(2 * ty + 3) % 4], tw, depth)
+        _input_columns(rows[2 * ty + 2], ring[(2 * ty + 2) % 4], n, depth)
+        _input_columns(rows[2 * ty + 3], ring[(2 * ty + 3) % 4], n, depth)
         r0, r1, r2, r3 = (ring[(2 * ty) % 4], ring[(2 * ty + 1) % 4], ring[(2 * ty + 2) % 4],
                           ring[(2 * ty + 3) % 4])
         o = slice(dst_lo + ty * n, dst_lo + (ty + 1) * n)
@@ -172,22 +173,19 @@ def _input_tiles(src, plane, ring, dst, dst_lo, ph, pw, th, tw):
 def _output_gradient_tiles(src, plane, work, dst, dst_lo, th, tw):
     """``dM``: ``dst[4i + j, dst_lo + (ty*TW + tx)*F + f] = (A g A^T)[i, j]`` for the 2 x 2
     tile ``g`` of ``src (F, OH, OW)`` (zeros past an odd edge), through the channels-last
-    ``plane``: ``A`` along each tile's columns into ``work (2, 4, TW*F)``, then along its
-    rows. ``A (g0, g1) = (g0, g0 + g1, g0 - g1, -g1)``."""
-    depth = src.shape[0]
-    n = tw * depth
-    padded_channels_last(src, plane, 0, 0)
+    ``plane`` in halves: ``A`` along each tile's columns into ``work (2, 4, TW*F)``, then
+    along its rows. ``A (g0, g1) = (g0, g0 + g1, g0 - g1, -g1)``."""
+    n = tw * src.shape[0]
+    padded_channels_last(src, plane, 0, 0, True)
     rows = plane.reshape(plane.shape[0], -1)
     for ty in range(th):
         for a in range(2):
             row, out = rows[2 * ty + a], work[a]
-            for tx in range(tw):
-                o, i = slice(tx * depth, (tx + 1) * depth), 2 * tx * depth
-                g0, g1 = row[i:i + depth], row[i + depth:i + 2 * depth]
-                _copy(out[0, o], g0)
-                _add(out[1, o], g0, g1)
-                _sub(out[2, o], g0, g1)
-                _neg(out[3, o], g1)
+            g0, g1 = row[:n], row[n:2 * n]
+            _copy(out[0], g0)
+            _add(out[1], g0, g1)
+            _sub(out[2], g0, g1)
+            _neg(out[3], g1)
         o = slice(dst_lo + ty * n, dst_lo + (ty + 1) * n)
         for j in range(4):
             _copy(dst[j, o], work[0, j])
@@ -201,9 +199,9 @@ def _output_tiles(src, src_lo, plane, work, bias, dst, th, tw):
     """``y``: each tile of ``dst (F, OH, OW)`` is ``A^T M A`` of its 16 numbers in ``src``
     (laid out as :func:`_input_tiles` writes ``V``) plus ``bias``: ``A^T`` along the
     rows into ``work (2, 4, TW*F)``, then along the columns into the channels-last
-    ``plane``, cropped to ``dst``. ``A^T (m0, m1, m2, m3) = (m0 + m1 + m2, m1 - m2 - m3)``."""
-    depth = dst.shape[0]
-    n = tw * depth
+    ``plane`` in halves, cropped to ``dst``. ``A^T (m0, m1, m2, m3) = (m0 + m1 + m2,
+    m1 - m2 - m3)``."""
+    n = tw * dst.shape[0]
     rows = plane.reshape(plane.shape[0], -1)
     for ty in range(th):
         o = slice(src_lo + ty * n, src_lo + (ty + 1) * n)
@@ -212,19 +210,18 @@ def _output_tiles(src, src_lo, plane, work, bias, dst, th, tw):
             _sub_sub(work[1, j], src[4 + j, o], src[8 + j, o], src[12 + j, o])
         for a in range(2):
             row, q = rows[2 * ty + a], work[a]
-            for tx in range(tw):
-                o, i = slice(tx * depth, (tx + 1) * depth), 2 * tx * depth
-                _add_add(row[i:i + depth], q[0, o], q[1, o], q[2, o])
-                _sub_sub(row[i + depth:i + 2 * depth], q[1, o], q[2, o], q[3, o])
-    from_channels_last(plane, dst, 0, 0, bias)
+            _add_add(row[:n], q[0], q[1], q[2])
+            _sub_sub(row[n:2 * n], q[1], q[2], q[3])
+    from_channels_last(plane, dst, 0, 0, bias, True)
 
 
 @njit(cache=True)
 def _input_gradient_tiles(src, src_lo, plane, work, dst, ph, pw, th, tw):
     """``dx``: ``B dV B^T`` of each tile's 16 numbers in ``src``, added into the zeroed
-    channels-last ``plane`` where the 4 x 4 patches overlap, then ``dst (C, H, W)`` is the
-    plane from offset ``ph``, ``pw``. ``B`` along the rows into ``work (4, 4, TW*C)``,
-    then along the columns. ``B (v0, v1, v2, v3) = (v0, v1 - v2 + v3, v1 + v2 - v0, -v3)``."""
+    channels-last ``plane`` in halves where the 4 x 4 patches overlap, then ``dst (C, H,
+    W)`` is the plane from offset ``ph``, ``pw``. ``B`` along the rows into ``work (4, 4,
+    TW*C)``, then along the columns. ``B (v0, v1, v2, v3) = (v0, v1 - v2 + v3, v1 + v2 -
+    v0, -v3)``."""
     depth = dst.shape[0]
     n = tw * depth
     plane[:, :, :] = 0
@@ -239,14 +236,12 @@ def _input_gradient_tiles(src, src_lo, plane, work, dst, ph, pw, th, tw):
             _neg(work[3, b], v3)
         for i in range(4):
             row, q = rows[2 * ty + i], work[i]
-            for tx in range(tw):
-                o, r = slice(tx * depth, (tx + 1) * depth), 2 * tx * depth
-                q0, q1, q2, q3 = q[0, o], q[1, o], q[2, o], q[3, o]
-                _add_into(row[r:r + depth], q0)
-                _sub_add_into(row[r + depth:r + 2 * depth], q1, q2, q3)
-                _add_sub_into(row[r + 2 * depth:r + 3 * depth], q1, q2, q0)
-                _sub_into(row[r + 3 * depth:r + 4 * depth], q3)
-    from_channels_last(plane, dst, ph, pw)
+            odd = row.shape[0] // 2
+            _add_into(row[:n], q[0])
+            _sub_add_into(row[odd:odd + n], q[1], q[2], q[3])
+            _add_sub_into(row[depth:depth + n], q[1], q[2], q[0])
+            _sub_into(row[odd + depth:odd + depth + n], q[3])
+    from_channels_last(plane, dst, ph, pw, None, True)
 
 
 TILE_SUM = 5

@@ -84,23 +84,42 @@ def _col2im_batch(col, x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
         col2im_sample(col[k], x[k], kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
 
 
+@njit(cache=True, inline="always")
+def _column_runs(parity, pw, w, width, halves):
+    """Where the image's columns ``x`` whose padded column ``q = pw + x`` has ``parity``
+    (every column when not ``halves``) land in a plane row of ``width`` pixels: the first
+    ``x``, the step in ``x``, how many, and the first pixel's place in the row."""
+    if not halves:
+        return 0, 1, w, pw
+    x0 = (parity - pw) % 2
+    return x0, 2, max(0, (w - x0 + 1) // 2), parity * (width // 2) + (pw + x0) // 2
+
+
 @njit(cache=True)
-def padded_channels_last(src, plane, ph, pw):
+def padded_channels_last(src, plane, ph, pw, halves=False):
     """``plane[ph + y, pw + x, c] = src[c, y, x]``, zeros elsewhere; src ``(C, H, W)``,
     plane at least ``(H + ph, W + pw, C)``, C-contiguous. Row by row: each of ``src``'s
     rows is written with a stride of C numbers into one plane row (flat), which stays in
-    cache while every channel's row lands in it."""
+    cache while every channel's row lands in it. ``halves`` (an even plane width ``W'``):
+    each plane row holds its even padded columns first, then its odd ones, padded column
+    ``q`` at pixel ``(q % 2) * W'/2 + q // 2``."""
     channels, h, w = src.shape
+    width = plane.shape[1]
     plane[:ph] = 0
     plane[ph + h:] = 0
     for y in range(h):
         row = plane[ph + y].reshape(-1)
-        row[:pw * channels] = 0
-        row[(pw + w) * channels:] = 0
-        for c in range(channels):
-            line, out = src[c, y], row[pw * channels + c:]
-            for x in range(w):
-                out[x * channels] = line[x]
+        if halves:
+            row[:] = 0
+        else:
+            row[:pw * channels] = 0
+            row[(pw + w) * channels:] = 0
+        for parity in range(2 if halves else 1):
+            x0, step, count, first = _column_runs(parity, pw, w, width, halves)
+            for c in range(channels):
+                line, out = src[c, y], row[first * channels + c:]
+                for i in range(count):
+                    out[i * channels] = line[x0 + i * step]
 
 
 @njit(cache=True)
@@ -160,22 +179,25 @@ def add_pixel_major_rows(col_t, scratch, oy_lo, oy_hi, kh, kw, sh, sw, ph, pw, d
 
 
 @njit(cache=True)
-def from_channels_last(plane, x, ph=0, pw=0, bias=None):
+def from_channels_last(plane, x, ph=0, pw=0, bias=None, halves=False):
     """``x[c, y, xx] = plane[ph + y, pw + xx, c]`` (plus ``bias[c]`` when given): the
-    adjoint of :func:`padded_channels_last`, row by row, each plane row (flat) read with a
-    stride of C numbers."""
+    adjoint of :func:`padded_channels_last` (``halves`` as there), row by row, each plane
+    row (flat) read with a stride of C numbers."""
     channels, h, w = x.shape
+    width = plane.shape[1]
     for y in range(h):
         row = plane[ph + y].reshape(-1)
-        for c in range(channels):
-            line, src = x[c, y], row[pw * channels + c:]
-            if bias is None:
-                for xx in range(w):
-                    line[xx] = src[xx * channels]
-            else:
-                b = bias[c]
-                for xx in range(w):
-                    line[xx] = src[xx * channels] + b
+        for parity in range(2 if halves else 1):
+            x0, step, count, first = _column_runs(parity, pw, w, width, halves)
+            for c in range(channels):
+                line, src = x[c, y], row[first * channels + c:]
+                if bias is None:
+                    for i in range(count):
+                        line[x0 + i * step] = src[i * channels]
+                else:
+                    b = bias[c]
+                    for i in range(count):
+                        line[x0 + i * step] = src[i * channels] + b
 
 
 def geometry(win: Window, oh: int, ow: int) -> tuple:
