@@ -25,9 +25,12 @@ from .pool import TWO_BY_TWO
 
 
 @njit(parallel=True, cache=True)
-def _bn_relu_maxpool_2x2(x, scale, shift, y, argmax, chosen):
+def _bn_relu_maxpool_2x2(x, scale, shift, y, argmax, chosen, zero):
     """``z = relu(x * scale[c] + shift[c])`` and its 2x2 window maxima (first maximum wins),
-    without storing ``z``; ``chosen`` gets the input value ``x`` at each argmax."""
+    without storing ``z``; ``chosen`` gets the input value ``x`` at each argmax. Each later
+    value of a window replaces the running maximum, its index and its input only where
+    larger, written as selects rather than branches, so the loop over windows vectorises;
+    ``zero`` is 0 in the input's dtype, so the arithmetic stays in it."""
     n, c = x.shape[0], x.shape[1]
     oh, ow = y.shape[2], y.shape[3]
     for plane in prange(n * c):
@@ -37,24 +40,19 @@ def _bn_relu_maxpool_2x2(x, scale, shift, y, argmax, chosen):
             top, bottom = x[b, ch, 2 * oy], x[b, ch, 2 * oy + 1]
             out, arg, picked = y[b, ch, oy], argmax[b, ch, oy], chosen[b, ch, oy]
             for ox in range(ow):
-                u = top[2 * ox]
-                v = u * a + s
-                best, k, at = (v if v > 0 else 0), 0, u
-                u = top[2 * ox + 1]
-                v = u * a + s
-                v = v if v > 0 else 0
-                if v > best:
-                    best, k, at = v, 1, u
-                u = bottom[2 * ox]
-                v = u * a + s
-                v = v if v > 0 else 0
-                if v > best:
-                    best, k, at = v, 2, u
-                u = bottom[2 * ox + 1]
-                v = u * a + s
-                v = v if v > 0 else 0
-                if v > best:
-                    best, k, at = v, 3, u
+                u0, u1 = top[2 * ox], top[2 * ox + 1]
+                u2, u3 = bottom[2 * ox], bottom[2 * ox + 1]
+                v0, v1, v2, v3 = u0 * a + s, u1 * a + s, u2 * a + s, u3 * a + s
+                best, k, at = (v0 if v0 > zero else zero), 0, u0
+                v1 = v1 if v1 > zero else zero
+                larger = v1 > best
+                best, k, at = (v1 if larger else best), (1 if larger else k), (u1 if larger else at)
+                v2 = v2 if v2 > zero else zero
+                larger = v2 > best
+                best, k, at = (v2 if larger else best), (2 if larger else k), (u2 if larger else at)
+                v3 = v3 if v3 > zero else zero
+                larger = v3 > best
+                best, k, at = (v3 if larger else best), (3 if larger else k), (u3 if larger else at)
                 out[ox] = best
                 arg[ox] = k
                 picked[ox] = at
@@ -108,7 +106,8 @@ def batchnorm_relu_maxpool_2x2_forward(x, mean, inv_std, weight, bias) -> tuple:
     scale, shift = scale_shift(mean, inv_std, weight, bias, x.dtype)
     y = POOL.empty((n, c, h // 2, w // 2), x.dtype)
     argmax, chosen = POOL.empty(y.shape, np.int8), POOL.empty(y.shape, x.dtype)
-    _bn_relu_maxpool_2x2(np.ascontiguousarray(x), scale, shift, y, argmax, chosen)
+    _bn_relu_maxpool_2x2(np.ascontiguousarray(x), scale, shift, y, argmax, chosen,
+                         x.dtype.type(0))
     return y, (argmax, chosen)
 
 
