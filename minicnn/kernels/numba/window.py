@@ -27,49 +27,53 @@ def valid_range(offset, stride, size, out):
 @njit(cache=True)
 def im2col_sample(x, col, pad, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
     """x ``(C, H, W)`` -> col ``(C*kh*kw, oh*ow)``, ``pad`` where the window reads padding.
-    With stride 1 each output row is one contiguous slice copy."""
+    Each output row's inside part is one loop over a view that starts at the row's first
+    input pixel (stride ``sw``), its padded ends plain fills."""
     channels, h, w = x.shape
     for c in range(channels):
+        plane = x[c]
         for i in range(kh):
             for j in range(kw):
                 row = col[(c * kh + i) * kw + j]
                 x0 = j * dw - pw
                 lo, hi = valid_range(x0, sw, w, ow)
+                first = lo * sw + x0
                 for oy in range(oh):
                     y = oy * sh + i * dh - ph
                     out = row[oy * ow:(oy + 1) * ow]
-                    if y < 0 or y >= h:
-                        out[:] = pad
-                        continue
-                    out[:lo] = pad
-                    out[hi:] = pad
-                    if sw == 1:
-                        out[lo:hi] = x[c, y, lo + x0:hi + x0]
-                    else:
-                        for ox in range(lo, hi):
-                            out[ox] = x[c, y, ox * sw + x0]
+                    inside = hi - lo if 0 <= y < h else 0
+                    end = lo + inside
+                    for ox in range(lo if inside else ow):
+                        out[ox] = pad
+                    for ox in range(end, ow if inside else 0):
+                        out[ox] = pad
+                    if inside:
+                        src, dst = plane[y, first:], out[lo:end]
+                        for k in range(inside):
+                            dst[k] = src[k * sw]
 
 
 @njit(cache=True)
 def col2im_sample(col, x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """The adjoint: add col ``(C*kh*kw, oh*ow)`` back into x ``(C, H, W)`` (zeroed first)."""
+    """The adjoint: add col ``(C*kh*kw, oh*ow)`` back into x ``(C, H, W)`` (zeroed first),
+    each output row's inside part in one loop over a view of the input row from its first
+    pixel (stride ``sw``)."""
     channels, h, w = x.shape
     x[:] = 0
     for c in range(channels):
+        plane = x[c]
         for i in range(kh):
             for j in range(kw):
                 row = col[(c * kh + i) * kw + j]
                 x0 = j * dw - pw
                 lo, hi = valid_range(x0, sw, w, ow)
+                first = lo * sw + x0
                 for oy in range(oh):
                     y = oy * sh + i * dh - ph
-                    if 0 <= y < h:
-                        src = row[oy * ow:(oy + 1) * ow]
-                        if sw == 1:
-                            x[c, y, lo + x0:hi + x0] += src[lo:hi]
-                        else:
-                            for ox in range(lo, hi):
-                                x[c, y, ox * sw + x0] += src[ox]
+                    if 0 <= y < h and hi > lo:
+                        src, dst = row[oy * ow + lo:oy * ow + hi], plane[y, first:]
+                        for k in range(hi - lo):
+                            dst[k * sw] += src[k]
 
 
 @njit(parallel=True, cache=True)
