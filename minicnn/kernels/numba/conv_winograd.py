@@ -56,6 +56,10 @@ def takes(win) -> bool:
     return (win.kh, win.kw, win.sh, win.sw, win.dh, win.dw) == (3, 3, 1, 1, 1, 1)
 
 
+# The transforms' steps: each one loop over equal runs of numbers (``out`` and its operands
+# 1-D views): out = a, -a, a + b, a - b, a + b + c, a - b - c, a - b + c, a + b - c, and the
+# same added into out.
+
 @njit(cache=True, inline="always")
 def _copy(out, a):
     for k in range(out.shape[0]):
