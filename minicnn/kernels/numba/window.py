@@ -27,8 +27,8 @@ def valid_range(offset, stride, size, out):
 @njit(cache=True)
 def im2col_sample(x, col, pad, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
     """x ``(C, H, W)`` -> col ``(C*kh*kw, oh*ow)``, ``pad`` where the window reads padding.
-    Each output row's inside part is one loop over a view that starts at the row's first
-    input pixel (stride ``sw``), its padded ends plain fills."""
+    Each output row's inside part is one slice copy at stride 1, else one loop over a view
+    that starts at the row's first input pixel (stride ``sw``); its padded ends plain fills."""
     channels, h, w = x.shape
     for c in range(channels):
         plane = x[c]
@@ -47,7 +47,9 @@ def im2col_sample(x, col, pad, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
                         out[ox] = pad
                     for ox in range(end, ow if inside else 0):
                         out[ox] = pad
-                    if inside:
+                    if inside and sw == 1:
+                        out[lo:end] = plane[y, first:first + inside]
+                    elif inside:
                         src, dst = plane[y, first:], out[lo:end]
                         for k in range(inside):
                             dst[k] = src[k * sw]
@@ -56,8 +58,8 @@ def im2col_sample(x, col, pad, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
 @njit(cache=True)
 def col2im_sample(col, x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
     """The adjoint: add col ``(C*kh*kw, oh*ow)`` back into x ``(C, H, W)`` (zeroed first),
-    each output row's inside part in one loop over a view of the input row from its first
-    pixel (stride ``sw``)."""
+    each output row's inside part as one slice at stride 1, else in one loop over a view of
+    the input row from its first pixel (stride ``sw``)."""
     channels, h, w = x.shape
     x[:] = 0
     for c in range(channels):
@@ -71,9 +73,13 @@ def col2im_sample(col, x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
                 for oy in range(oh):
                     y = oy * sh + i * dh - ph
                     if 0 <= y < h and hi > lo:
-                        src, dst = row[oy * ow + lo:oy * ow + hi], plane[y, first:]
-                        for k in range(hi - lo):
-                            dst[k * sw] += src[k]
+                        src = row[oy * ow + lo:oy * ow + hi]
+                        if sw == 1:
+                            plane[y, first:first + hi - lo] += src
+                        else:
+                            dst = plane[y, first:]
+                            for k in range(hi - lo):
+                                dst[k * sw] += src[k]
 
 
 @njit(parallel=True, cache=True)
