@@ -114,12 +114,6 @@ and out, 256 output pixels per sample and 8 samples. On smaller maps the weight,
 thread reads whole per sample, outweighs a sample's products (128->256 at 8 x 8 and below);
 at batch 2 a block's 16 products keep both threads as busy."""
 
-WINOGRAD_WIDE = (64, 256)
-"""Layers whose channels in and out are all at least the first number stay in blocks of
-samples up to the second's output pixels per sample (16 x 16), where
-:data:`WINOGRAD_PER_SAMPLE` would take them per sample: since the transforms became cheap,
-a block's 16 taller products beat a sample's there (64 to 128 channels at 16 x 16)."""
-
 POINTWISE_FILTERS_PER_PIXEL = 16
 """The most filters per output pixel of a sample that a 1 x 1 convolution takes a product
 per sample for: with more, each sample's product is too thin (16 columns against 1000
@@ -133,8 +127,7 @@ def path(channels: int, filters: int, pixels: int, win: Window, samples: int) ->
     - ``one-channel``: one input channel at stride 1, convolved directly
       (:mod:`.conv_one_channel`; at stride 2 its loops lose to im2col three times over);
     - ``winograd-per-sample``: 3 x 3 at stride 1 on samples large enough
-      (:data:`WINOGRAD_PER_SAMPLE`, and for wide layers :data:`WINOGRAD_WIDE`), each thread
-      taking whole samples (:mod:`.conv_winograd`);
+      (:data:`WINOGRAD_PER_SAMPLE`), each thread taking whole samples (:mod:`.conv_winograd`);
     - ``winograd``: 3 x 3 at stride 1 with at least 64 channels in and out and at least
       :data:`WINOGRAD_OUTPUTS` output pixels in the batch, in blocks of samples;
     - ``pointwise``: 1 x 1 without padding, a product per sample on the NCHW planes
@@ -151,10 +144,8 @@ def path(channels: int, filters: int, pixels: int, win: Window, samples: int) ->
     if channels == 1 and win.sh == win.sw == 1:
         return "one-channel"
     least_channels, least_pixels, least_samples = WINOGRAD_PER_SAMPLE
-    wide_channels, wide_pixels = WINOGRAD_WIDE
-    narrow_or_large = min(channels, filters) < wide_channels or pixels > wide_pixels
     if (conv_winograd.takes(win) and min(channels, filters) >= least_channels
-            and pixels >= least_pixels and samples >= least_samples and narrow_or_large):
+            and pixels >= least_pixels and samples >= least_samples):
         return "winograd-per-sample"
     if (conv_winograd.takes(win) and min(channels, filters) >= 64
             and samples * pixels >= WINOGRAD_OUTPUTS):
