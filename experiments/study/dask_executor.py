@@ -152,6 +152,8 @@ def run_study_dask(study, crops: str, out: str, scheduler: str | None = None, wo
         bar.close()
         return done
     finally:  # bounded, so that Ctrl-C ends the client even while a worker is busy
-        client.close(timeout=CLOSE_TIMEOUT_S)
-        if cluster is not None:
-            cluster.close(timeout=CLOSE_TIMEOUT_S)
+        try:
+            client.close(timeout=CLOSE_TIMEOUT_S)
+        finally:  # the cluster too when the client's close timed out
+            if cluster is not None:
+                cluster.close(timeout=CLOSE_TIMEOUT_S)

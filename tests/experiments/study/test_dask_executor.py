@@ -79,7 +79,9 @@ def test_an_interrupted_client_stops_promptly_and_resumes_without_redoing_runs(t
     crops = toy_crops(tmp_path)
     out = tmp_path / "dask"
     gate = tmp_path / "gate"
-    script = (f"import sys; sys.path.insert(0, {str(tmp_path.parent)!r}); sys.path.insert(0, '.')\n"
+    script = ("import faulthandler, signal\n"  # SIGUSR1: every thread's stack, if it hangs
+              "faulthandler.register(signal.SIGUSR1, all_threads=True)\n"
+              f"import sys; sys.path.insert(0, {str(tmp_path.parent)!r}); sys.path.insert(0, '.')\n"
               "from experiments.study.dask_executor import run_study_dask\n"
               "from experiments.study.grid import Factor, Study\n"
               "from tests.experiments.study.toy_study import BASE\n"
@@ -97,7 +99,14 @@ def test_an_interrupted_client_stops_promptly_and_resumes_without_redoing_runs(t
         assert len(count_records(out)) == 2, "the first two runs never finished"
         interrupted = time.monotonic()
         client.send_signal(signal.SIGINT)
-        _, stderr = client.communicate(timeout=60)
+        try:
+            _, stderr = client.communicate(timeout=60)
+        except subprocess.TimeoutExpired:  # show where the client hangs, then fail
+            client.send_signal(signal.SIGUSR1)
+            time.sleep(2)
+            client.kill()
+            print("the client's stderr:", client.stderr.read().decode()[-8000:])
+            raise
         stopped = time.monotonic() - interrupted
     finally:
         gate.touch()
