@@ -81,6 +81,9 @@ def test_an_interrupted_client_stops_promptly_and_resumes_without_redoing_runs(t
     gate = tmp_path / "gate"
     script = ("import faulthandler, signal\n"  # SIGUSR1: every thread's stack, if it hangs
               "faulthandler.register(signal.SIGUSR1, all_threads=True)\n"
+              # Ctrl-C at a terminal raises KeyboardInterrupt; a client started under a
+              # background job would inherit SIGINT ignored and never see it
+              "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
               f"import sys; sys.path.insert(0, {str(tmp_path.parent)!r}); sys.path.insert(0, '.')\n"
               "from experiments.study.dask_executor import run_study_dask\n"
               "from experiments.study.grid import Factor, Study\n"
