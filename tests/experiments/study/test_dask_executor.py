@@ -106,7 +106,7 @@ def test_an_interrupted_client_stops_promptly_and_resumes_without_redoing_runs(t
             _, stderr = client.communicate(timeout=60)
         except subprocess.TimeoutExpired:  # show where the client hangs, then fail
             client.send_signal(signal.SIGUSR1)
-            time.sleep(2)
+            time.sleep(2)  # failing already: a moment for the handler's dump before the kill
             client.kill()
             print("the client's stderr:", client.stderr.read().decode()[-8000:])
             raise
