@@ -527,9 +527,8 @@ def backward(g, x, weight, win, grad_x, need_x: bool, need_w: bool, need_b: bool
             del dm, v
         grad_w = np.empty((f, c, 3, 3), x.dtype)
         _weight_gradient(du_t, grad_w)
-    elif need_b and not need_x:
-        for block in blocks:  # dM only for its tile sums; both buffers die at once
-            _output_gradient(g[block], work, block, bias_sums)
+    elif need_b and not need_x:  # no dM to take the tile sums from: g's own sum
+        bias_sums = g.sum(axis=(0, 2, 3), dtype=np.float64)
     return grad_w, (bias_sums.astype(x.dtype) if need_b else None)
 
 
