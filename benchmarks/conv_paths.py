@@ -1,6 +1,7 @@
 """The ``numba`` set's convolution kernels on the layers of VGG11, ResNet18 and MobileNetV2 at
-CIFAR size and on the SimpleCNN's 16->32 and 32->64 layers, and torch on the same layers: the
-measurement behind ``minicnn.kernels.numba.conv.path``.
+CIFAR size, on the SimpleCNN's 16->32 and 32->64 layers and on the study grid's 5 x 5 and
+7 x 7 layers, and torch on the same layers: the measurement behind
+``minicnn.kernels.numba.conv.path``.
 
     python benchmarks/conv_paths.py [--depthwise | --first-layers] [--batch 32] [--repeats 5]
         [--threads 2] [--markdown]
@@ -9,9 +10,9 @@ For each layer (``C`` input channels, ``F`` filters, ``H x H`` input, kernel, st
 as the networks of ``benchmarks/networks.py`` have them) the forward and the backward (input
 and weight gradients, no bias) in float32, warm, median of ``--repeats``, with each kernel
 that serves the window forced on (``-`` where it does not: Winograd, in blocks of samples or
-per sample, takes 3 x 3 at stride 1, pointwise 1 x 1 without padding), and
-``torch.nn.functional.conv2d`` forward plus backward (skipped when torch is missing). The
-last column is the kernel ``path`` picks.
+per sample, takes 3 x 3 at stride 1, pointwise 1 x 1 without padding; the DFT takes every
+window), and ``torch.nn.functional.conv2d`` forward plus backward (skipped when torch is
+missing). The last column is the kernel ``path`` picks.
 
 ``--depthwise``: MobileNetV2's depthwise layers (3 x 3, groups = channels) instead, with
 the two depthwise kernels (a plane per task, channels last) forced in turn; the last
@@ -41,8 +42,11 @@ LAYERS = [  # (C, F, H, kernel, stride, padding)
     (128, 256, 16, 3, 2, 1), (256, 512, 8, 3, 2, 1), (64, 128, 32, 1, 2, 0),
     (256, 512, 8, 1, 2, 0), (64, 64, 16, 3, 1, 1), (128, 128, 32, 3, 1, 1),
     (96, 96, 16, 3, 1, 1), (24, 144, 32, 1, 1, 0), (144, 32, 16, 1, 1, 0),
-    (192, 64, 8, 1, 1, 0), (320, 1280, 4, 1, 1, 0), (16, 32, 64, 3, 1, 1), (32, 64, 32, 3, 1, 1)]
-KERNELS = ("per-sample", "stacked", "pointwise", "winograd", "winograd-per-sample")
+    (192, 64, 8, 1, 1, 0), (320, 1280, 4, 1, 1, 0), (16, 32, 64, 3, 1, 1), (32, 64, 32, 3, 1, 1),
+    # the study's 5 x 5 and 7 x 7 layers after the first (16/32/64 and 32/64/128 channels)
+    (16, 32, 63, 5, 1, 1), (32, 64, 30, 5, 1, 1), (32, 64, 63, 5, 1, 1), (64, 128, 30, 5, 1, 1),
+    (16, 32, 62, 7, 1, 1), (32, 64, 29, 7, 1, 1), (32, 64, 62, 7, 1, 1), (64, 128, 29, 7, 1, 1)]
+KERNELS = ("per-sample", "stacked", "pointwise", "winograd", "winograd-per-sample", "fft")
 DEPTHWISE_LAYERS = [(96, 32, 1), (144, 32, 1), (144, 32, 2), (192, 16, 1), (192, 16, 2),
                     (384, 8, 1), (576, 8, 1), (576, 8, 2), (960, 4, 1)]  # (C, H, stride)
 DEPTHWISE_KERNELS = ("planes", "channels-last")
@@ -141,7 +145,7 @@ def layer_rows(args, torch):
     from minicnn.kernels.numba import conv, conv_pointwise, conv_winograd
     serves = {"per-sample": lambda win: True, "stacked": lambda win: True,
               "pointwise": conv_pointwise.takes, "winograd": conv_winograd.takes,
-              "winograd-per-sample": conv_winograd.takes}
+              "winograd-per-sample": conv_winograd.takes, "fft": lambda win: True}
     rows = []
     for c, f, h, k, s, p in LAYERS:
         rng = np.random.default_rng(0)

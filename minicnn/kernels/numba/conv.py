@@ -16,7 +16,7 @@ from numba import njit, prange
 
 from ..memory import POOL
 from ..window import Window
-from . import conv_batched, conv_pointwise, conv_winograd
+from . import conv_batched, conv_fft, conv_pointwise, conv_winograd
 from .conv_one_channel import conv_one_channel_forward, conv_one_channel_weight_bias_grads
 from .window import (
     add_pixel_major_rows,
@@ -98,7 +98,7 @@ def _conv_backward(x, g3, wmat, grad_x, grad_ws, products, cols, scratches, grad
             from_channels_last(grad_scratch, grad_x[k])
 
 
-PATHS = ("one-channel", "winograd", "winograd-per-sample", "stacked", "pointwise",
+PATHS = ("one-channel", "winograd", "winograd-per-sample", "fft", "stacked", "pointwise",
          "per-sample")
 
 
@@ -113,6 +113,13 @@ WINOGRAD_PER_SAMPLE = (16, 256, 8)
 and out, 256 output pixels per sample and 8 samples. On smaller maps the weight, which each
 thread reads whole per sample, outweighs a sample's products (128->256 at 8 x 8 and below);
 at batch 2 a block's 16 products keep both threads as busy."""
+
+FFT_FROM = ((49, 8), (25, 32))
+"""``(taps, samples)``: a window of at least ``taps`` taps (7 x 7, 5 x 5) at stride 1 goes
+through the DFT from ``samples`` samples on, with at least 16 channels in and out. Its
+fixed costs (the weight's spectrum, ``hf*wr / (kh*kw)`` times the weight, read by every
+product, and the taps of its gradient) outweigh what it spares below: at batch 2 a
+7 x 7 layer takes twice im2col's time, and a 5 x 5 layer gains only from batch 32."""
 
 POINTWISE_FILTERS_PER_PIXEL = 16
 """The most filters per output pixel of a sample that a 1 x 1 convolution takes a product
@@ -130,6 +137,8 @@ def path(channels: int, filters: int, pixels: int, win: Window, samples: int) ->
       (:data:`WINOGRAD_PER_SAMPLE`), each thread taking whole samples (:mod:`.conv_winograd`);
     - ``winograd``: 3 x 3 at stride 1 with at least 64 channels in and out and at least
       :data:`WINOGRAD_OUTPUTS` output pixels in the batch, in blocks of samples;
+    - ``fft``: kernels of 5 x 5 and more at stride 1 without dilation, on enough samples
+      (:data:`FFT_FROM`), through the discrete Fourier transform (:mod:`.conv_fft`);
     - ``pointwise``: 1 x 1 without padding, a product per sample on the NCHW planes
       (:mod:`.conv_pointwise`), unless a sample has fewer than ``filters /``
       :data:`POINTWISE_FILTERS_PER_PIXEL` output pixels;
@@ -150,6 +159,9 @@ def path(channels: int, filters: int, pixels: int, win: Window, samples: int) ->
     if (conv_winograd.takes(win) and min(channels, filters) >= 64
             and samples * pixels >= WINOGRAD_OUTPUTS):
         return "winograd"
+    if (win.sh == win.sw == win.dh == win.dw == 1 and min(channels, filters) >= 16
+            and any(win.kh * win.kw >= taps and samples >= least for taps, least in FFT_FROM)):
+        return "fft"
     if conv_pointwise.takes(win) and pixels * POINTWISE_FILTERS_PER_PIXEL >= filters:
         return "pointwise"
     if pixels < filters:
@@ -183,6 +195,8 @@ def conv2d_forward(x, weight, bias, win: Window):
         conv_one_channel_forward(x, weight, bias, y, win)
     elif kind in ("winograd", "winograd-per-sample"):
         conv_winograd.forward(x, weight, bias, y, win, kind == "winograd-per-sample")
+    elif kind == "fft":
+        conv_fft.forward(x, weight, bias, y, win)
     elif kind == "stacked":
         conv_batched.forward(x, np.ascontiguousarray(weight).reshape(f, -1), bias,
                              y.reshape(n, f, oh * ow), geometry(win, oh, ow))
@@ -226,11 +240,11 @@ def _input_gradient_buffer(x, need_x: bool) -> np.ndarray:
 def conv2d_backward(g, saved, x, weight, win: Window, need_x=True, need_w=True, need_b=True):
     x, g = np.ascontiguousarray(x), np.ascontiguousarray(g)
     n, f, oh, ow = g.shape
-    if need_x and input_gradient_as_convolution(x.shape[1], f, win):
+    kind = path(x.shape[1], f, oh * ow, win, n)
+    if need_x and kind != "fft" and input_gradient_as_convolution(x.shape[1], f, win):
         rest = conv2d_backward(g, saved, x, weight, win, False, need_w, need_b)
         return _input_gradient_by_convolution(g, weight, win), rest[1], rest[2]
     g3 = g.reshape(n, f, oh * ow)
-    kind = path(x.shape[1], f, oh * ow, win, n)
     if kind == "one-channel" and (need_w or need_b):  # sums in float64, as its forward
         grad_w, grad_b = conv_one_channel_weight_bias_grads(g, x, weight, win)
         grad_x = None
@@ -245,6 +259,8 @@ def conv2d_backward(g, saved, x, weight, win: Window, need_x=True, need_w=True, 
     grad_b = g3.sum(axis=(0, 2)) if need_b else None
     if kind == "pointwise":
         return (*conv_pointwise.backward(g, x, weight, win, need_x, need_w), grad_b)
+    if kind == "fft":
+        return (*conv_fft.backward(g, x, weight, win, need_x, need_w), grad_b)
     grad_x = _input_gradient_buffer(x, need_x)
     if kind == "stacked":
         grad_w = conv_batched.backward(g3, x, np.ascontiguousarray(weight).reshape(f, -1),

@@ -7,7 +7,14 @@ import pytest
 
 from minicnn import backend
 from minicnn.kernels import Window, reference
-from minicnn.kernels.numba import conv, conv_batched, conv_depthwise, conv_pointwise, conv_winograd
+from minicnn.kernels.numba import (
+    conv,
+    conv_batched,
+    conv_depthwise,
+    conv_fft,
+    conv_pointwise,
+    conv_winograd,
+)
 from tests.engine.kernels.test_kernels import check_depthwise
 
 RTOL = {np.float32: 1e-4, np.float64: 1e-10}
@@ -53,12 +60,13 @@ def close(ours, expected, dtype, what):
 @pytest.mark.parametrize("split", [False, True], ids=["whole", "split"])
 @pytest.mark.parametrize(("geometry", "kind"), CASES, ids=str)
 def test_every_path_matches_the_reference(monkeypatch, geometry, kind, split, dtype):
-    """``split``: the stacked product takes one sample per block and the per-sample one
-    one output row per band."""
+    """``split``: the stacked product takes one sample per block, the per-sample one one
+    output row per band and the DFT's products one frequency per block."""
     monkeypatch.setattr(conv, "path", lambda *shape: kind)
     if split:
         monkeypatch.setattr(conv_batched, "BLOCK_BYTES", 1)
         monkeypatch.setattr(conv, "BAND_BYTES", 1)
+        monkeypatch.setattr(conv_fft, "BLOCK_BYTES", 1)
     n, c, h, w, f, win = geometry
     rng = np.random.default_rng(7)
     x = rng.standard_normal((n, c, h, w)).astype(dtype)
@@ -111,7 +119,14 @@ def test_the_input_gradient_is_a_convolution_where_filters_are_fewer_at_stride_o
     (576, 96, 8 * 8, Window(1, 1), 128, "pointwise"),
     (96, 576, 8 * 8, Window(1, 1), 32, "pointwise"),
     (960, 160, 4 * 4, Window(1, 1), 8, "pointwise"),
-    (64, 128, 16 * 16, Window(3, 3, 2, 2, 1, 1), 32, "per-sample")])
+    (64, 128, 16 * 16, Window(3, 3, 2, 2, 1, 1), 32, "per-sample"),
+    (32, 64, 58 * 58, Window(7, 7, 1, 1, 1, 1), 32, "fft"),
+    (16, 32, 56 * 56, Window(7, 7, 1, 1, 1, 1), 8, "fft"),
+    (64, 128, 25 * 25, Window(7, 7, 1, 1, 1, 1), 2, "per-sample"),
+    (32, 64, 28 * 28, Window(5, 5, 1, 1, 1, 1), 32, "fft"),
+    (32, 64, 28 * 28, Window(5, 5, 1, 1, 1, 1), 16, "per-sample"),
+    (32, 64, 28 * 28, Window(7, 7, 2, 2, 1, 1), 32, "per-sample"),
+    (3, 64, 58 * 58, Window(7, 7, 1, 1, 1, 1), 32, "per-sample")])
 def test_the_path_each_layer_of_the_benchmarked_networks_takes(channels, filters, pixels, win,
                                                                 samples, kind):
     assert conv.path(channels, filters, pixels, win, samples) == kind
