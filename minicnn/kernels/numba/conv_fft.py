@@ -23,12 +23,16 @@ channels:
     DX[u,v] (N, C) = G[u,v] (N, F) @ K[u,v] (F, C)             dx = IDFT(DX)[:H, :W]
     DK[u,v] (F, C) = conj(G[u,v])^T (F, N) @ X[u,v] (N, C)     dw_f,c[a, b] = IDFT(DK_f,c)[t_a, t_b]
 
-The images are real, so only the half spectrum ``v <= Wf/2`` is computed (``scipy.fft``'s
-``rfft2`` and ``irfft2`` over the planes, on the threads minicnn has). The weight's spectrum
-and the few grid points of ``dw`` are small matrix products with the Fourier factors
-(:func:`_factors`), not transforms of mostly zero planes. The per-frequency products run
-over the threads in blocks of frequencies, each thread gathering its block's matrices out
-of the planes' spectra and calling single-threaded BLAS.
+The images are real, so only the half spectrum ``v <= Wf/2`` is computed (``scipy.fft``
+over the planes, on the threads minicnn has). The weight's spectrum is ``hf*wr / (kh*kw)``
+times the weight (43 times for 7 x 7 on a 64 x 64 grid), so it is never held whole: it
+is separable, ``K[u, v] = sum_a E_h[u, a] S[a, v]`` with ``S`` the weight transformed
+along its columns (:meth:`_Plan.weight_columns`), and each thread builds ``K[u, v]`` in
+cache just before its product. The weight's gradient is reduced the same way: each
+thread sums ``conj(E_h[u, a]) DK[u, v]`` over its frequencies, and the inverse along the
+columns at the taps is one small product at the end (:meth:`_Plan.taps`). The products
+run over the threads in blocks of frequencies, each thread gathering its block's
+matrices out of the planes' spectra and calling single-threaded BLAS.
 
 Rounding: every output gathers the whole plane's rounding error, so the error is relative
 to the plane's largest values (about 1e-6 of them in float32), not to each output's own.
@@ -73,10 +77,13 @@ class _Plan:
         s = scipy.fft.rfft2(planes, s=(self.hf, self.wf), workers=self.workers)
         return s.reshape(planes.shape[0] * planes.shape[1], -1)
 
-    def planes(self, spectra, first: int) -> np.ndarray:
-        """Half spectra ``(first*B, hf*wr)`` -> real planes ``(first, B, hf, wf)``."""
+    def planes(self, spectra, first: int, rows: int) -> np.ndarray:
+        """Half spectra ``(first*B, hf*wr)`` -> the real planes' first ``rows`` rows
+        ``(first, B, rows, wf)``: the inverse along the grid's rows in place (``spectra``
+        is overwritten), then along the columns of the rows wanted only."""
         s = spectra.reshape(first, -1, self.hf, self.wr)
-        return scipy.fft.irfft2(s, s=(self.hf, self.wf), workers=self.workers)
+        s = scipy.fft.ifft(s, axis=2, overwrite_x=True, workers=self.workers)
+        return scipy.fft.irfft(s[:, :, :rows], n=self.wf, axis=3, workers=self.workers)
 
     def factors(self):
         """``(E_h (hf, kh), E_w (wr, kw))``: ``exp(-2 pi i u t_a / hf)`` and the same for the
@@ -85,34 +92,37 @@ class _Plan:
         return (np.exp(-2j * np.pi * u * self.rows / self.hf).astype(self.complex),
                 np.exp(-2j * np.pi * v * self.cols / self.wf).astype(self.complex))
 
-    def weight_spectrum(self, weight, conjugate: bool) -> np.ndarray:
-        """``K`` at each frequency, ``(hf*wr, F, C)``; ``conjugate``: ``conj(K)^T``,
-        ``(hf*wr, C, F)``, the forward's right operand."""
+    def weight_columns(self, weight, conjugate: bool) -> tuple:
+        """The weight's spectrum in two factors: ``(E_h (hf, kh), S (kh, wr, F, C))`` with
+        ``S[a, v] = sum_b E_w[v, b] w[:, :, a, b]``, so that ``K[u, v] = sum_a E_h[u, a]
+        S[a, v]`` (:func:`_spectrum_at`); ``conjugate``: both conjugated and ``S`` as
+        ``(kh, wr, C, F)``, for ``conj(K)^T``, the forward's right operand. The spectrum
+        itself, ``hf*wr / (kh*kw)`` times the weight, is never held whole."""
         e_h, e_w = self.factors()
         if conjugate:
             e_h, e_w = e_h.conj(), e_w.conj()
         order = (2, 3, 1, 0) if conjugate else (2, 3, 0, 1)
         taps = weight.transpose(order).astype(self.complex)  # (kh, kw, P, Q)
         kh, kw, p, q = taps.shape
-        by_column = np.matmul(e_w, taps.reshape(kh, kw, p * q))  # (kh, wr, P*Q)
-        return (e_h @ by_column.reshape(kh, -1)).reshape(self.hf * self.wr, p, q)
+        return np.ascontiguousarray(e_h), np.matmul(e_w, taps.reshape(kh, kw, p * q)).reshape(
+            kh, self.wr, p, q)
 
-    def taps(self, dk, dtype) -> np.ndarray:
-        """``dw (F, C, kh, kw)`` from ``DK (hf*wr, F, C)``: the inverse transform at the
-        taps' offsets only, ``Re(conj(E_h)^T DK (c conj(E_w)))`` over ``hf*wf``, with ``c``
-        2 at the frequencies whose mirror image the half spectrum leaves out, else 1."""
-        e_h, e_w = self.factors()
-        f, c = dk.shape[1:]
+    def taps(self, rows, dtype) -> np.ndarray:
+        """``dw (F, C, kh, kw)`` from each thread's ``rows (threads, kh, wr, F, C)``, their
+        sum ``sum_u conj(E_h[u, a]) DK[u, v]``: the inverse transform at the taps' offsets
+        only, ``Re(sum_v rows[a, v] c_v conj(E_w[v, b])) / (hf*wf)``, with ``c_v`` 2 at the
+        frequencies whose mirror image the half spectrum leaves out, else 1."""
+        _, e_w = self.factors()
+        kh, wr, f, c = rows.shape[1:]
         twice = np.full(self.wr, 2.0)
         twice[0] = 1.0
         if self.wf % 2 == 0:
             twice[-1] = 1.0
-        by_row = e_h.conj().T @ dk.reshape(self.hf, -1)  # (kh, wr*F*C)
         back = np.matmul((e_w.conj() * twice[:, None]).T,
-                         by_row.reshape(len(self.rows), self.wr, f * c))  # (kh, kw, F*C)
+                         rows.sum(axis=0).reshape(kh, wr, f * c))  # (kh, kw, F*C)
         dw = back.real / (self.hf * self.wf)
-        return np.ascontiguousarray(dw.reshape(len(self.rows), len(self.cols), f, c)
-                                    .transpose(2, 3, 0, 1), dtype=dtype)
+        return np.ascontiguousarray(dw.reshape(kh, len(self.cols), f, c).transpose(2, 3, 0, 1),
+                                    dtype=dtype)
 
 
 def _block(frequencies: int, per_frequency_bytes: int) -> int:
@@ -122,25 +132,40 @@ def _block(frequencies: int, per_frequency_bytes: int) -> int:
     return max(1, min(share, BLOCK_BYTES // max(per_frequency_bytes, 1)))
 
 
+@njit(cache=True)
+def _spectrum_at(e_h, columns, k, out):
+    """``out (P, Q) = sum_a e_h[u, a] columns[a, v]`` at frequency ``k = u*wr + v``."""
+    u, v = k // columns.shape[1], k % columns.shape[1]
+    out[:] = 0
+    for a in range(columns.shape[0]):
+        coefficient, plane = e_h[u, a], columns[a, v]
+        for p in range(plane.shape[0]):
+            row, dst = plane[p], out[p]
+            for q in range(plane.shape[1]):
+                dst[q] += coefficient * row[q]
+
+
 @njit(parallel=True, cache=True)
-def _products(lhs, rhs, out, samples, block, left, right):
-    """``out[n, q] @ f = sum_p lhs[n, p] @ f * rhs[f, p, q]`` at each frequency ``f``: lhs
-    ``(N*P, F)`` and out ``(N*Q, F)`` planes' spectra, rhs ``(F, P, Q)``. Each thread
-    gathers a block of frequencies' ``(N, P)`` matrices into ``left[thread]``, multiplies
-    them into ``right[thread]`` and scatters those back."""
-    inner, outer, frequencies = rhs.shape[1], rhs.shape[2], rhs.shape[0]
+def _products(lhs, e_h, columns, out, samples, block, left, right, weights):
+    """``out[n, q] @ k = sum_p lhs[n, p] @ k * W_k[p, q]`` at each frequency ``k``, with
+    ``W_k`` (P, Q) from ``e_h`` and ``columns`` (:func:`_spectrum_at`): lhs ``(N*P, hf*wr)``
+    and out ``(N*Q, hf*wr)`` planes' spectra. Each thread gathers a block of frequencies'
+    ``(N, P)`` matrices into ``left[thread]``, multiplies each by its ``W_k``, built in
+    ``weights[thread]``, into ``right[thread]`` and scatters those back."""
+    inner, outer, frequencies = columns.shape[2], columns.shape[3], lhs.shape[1]
     for start in prange(-(-frequencies // block)):
         thread = numba.get_thread_id()
         lo = start * block
         hi = min(lo + block, frequencies)
-        a, b = left[thread], right[thread]
+        a, b, w = left[thread], right[thread], weights[thread]
         for n in range(samples):
             for p in range(inner):
                 row = lhs[n * inner + p]
                 for k in range(lo, hi):
                     a[k - lo, n, p] = row[k]
         for k in range(lo, hi):
-            np.dot(a[k - lo], rhs[k], b[k - lo])
+            _spectrum_at(e_h, columns, k, w)
+            np.dot(a[k - lo], w, b[k - lo])
         for n in range(samples):
             for q in range(outer):
                 row = out[n * outer + q]
@@ -149,17 +174,19 @@ def _products(lhs, rhs, out, samples, block, left, right):
 
 
 @njit(parallel=True, cache=True)
-def _weight_products(gs, xs, dk, samples, block, left, right):
-    """``dk[f] (F, C) = conj(G[f])^T @ X[f]`` at each frequency: gs ``(N*F, ...)`` and xs
-    ``(N*C, ...)`` the planes' spectra; each thread gathers a block of frequencies'
-    ``conj(G[f])^T`` into ``left[thread]`` and ``X[f]`` into ``right[thread]``."""
-    filters, channels = dk.shape[1], dk.shape[2]
-    frequencies = dk.shape[0]
+def _weight_rows(gs, xs, e_h, rows, samples, block, left, right, products):
+    """Each thread's ``rows[thread, a, v] += conj(e_h[u, a]) DK_k`` over its frequencies
+    ``k = u*wr + v``, with ``DK_k (F, C) = conj(G_k)^T @ X_k``: gs ``(N*F, hf*wr)`` and xs
+    ``(N*C, hf*wr)`` the planes' spectra. Each thread gathers a block of frequencies'
+    ``conj(G_k)^T`` into ``left[thread]`` and ``X_k`` into ``right[thread]``."""
+    filters, channels, wr = rows.shape[3], rows.shape[4], rows.shape[2]
+    frequencies = xs.shape[1]
+    rows[:] = 0
     for start in prange(-(-frequencies // block)):
         thread = numba.get_thread_id()
         lo = start * block
         hi = min(lo + block, frequencies)
-        a, b = left[thread], right[thread]
+        a, b, dk, acc = left[thread], right[thread], products[thread], rows[thread]
         for n in range(samples):
             for f in range(filters):
                 row = gs[n * filters + f]
@@ -170,7 +197,14 @@ def _weight_products(gs, xs, dk, samples, block, left, right):
                 for k in range(lo, hi):
                     b[k - lo, n, c] = row[k]
         for k in range(lo, hi):
-            np.dot(a[k - lo], b[k - lo], dk[k])
+            np.dot(a[k - lo], b[k - lo], dk)
+            u, v = k // wr, k % wr
+            for t in range(acc.shape[0]):
+                coefficient, plane = np.conj(e_h[u, t]), acc[t, v]
+                for f in range(filters):
+                    src, dst = dk[f], plane[f]
+                    for c in range(channels):
+                        dst[c] += coefficient * src[c]
 
 
 @njit(parallel=True, cache=True)
@@ -187,14 +221,17 @@ def _sampled_plus_bias(z, bias, y, sh, sw):
                 dst[j] = src[j * sw] + b
 
 
-def _multiplied(lhs, rhs, samples: int, dtype) -> np.ndarray:
-    """:func:`_products` of lhs ``(N*P, F)`` and rhs ``(F, P, Q)`` -> ``(N*Q, F)``."""
-    frequencies, inner, outer = rhs.shape
+def _multiplied(lhs, e_h, columns, samples: int, dtype) -> np.ndarray:
+    """:func:`_products` of lhs ``(N*P, hf*wr)`` and the weight's spectrum from ``e_h`` and
+    ``columns (kh, wr, P, Q)`` -> ``(N*Q, hf*wr)``."""
+    frequencies, (inner, outer) = lhs.shape[1], columns.shape[2:]
     block = _block(frequencies, samples * (inner + outer) * dtype.itemsize)
     threads = numba.get_num_threads()
     out = POOL.empty((samples * outer, frequencies), dtype)
-    _products(lhs, rhs, out, samples, block, np.empty((threads, block, samples, inner), dtype),
-              np.empty((threads, block, samples, outer), dtype))
+    _products(lhs, e_h, columns, out, samples, block,
+              np.empty((threads, block, samples, inner), dtype),
+              np.empty((threads, block, samples, outer), dtype),
+              np.empty((threads, inner, outer), dtype))
     return out
 
 
@@ -203,8 +240,8 @@ def forward(x, weight, bias, y, win):
     bias ``(F,)``."""
     n, f, oh, ow = y.shape
     plan = _Plan(x, win, oh, ow)
-    zs = _multiplied(plan.spectrum(x), plan.weight_spectrum(weight, True), n, plan.complex)
-    _sampled_plus_bias(plan.planes(zs, n), bias, y, win.sh, win.sw)
+    zs = _multiplied(plan.spectrum(x), *plan.weight_columns(weight, True), n, plan.complex)
+    _sampled_plus_bias(plan.planes(zs, n, (oh - 1) * win.sh + 1), bias, y, win.sh, win.sw)
 
 
 def backward(g, x, weight, win, need_x: bool, need_w: bool):
@@ -218,19 +255,20 @@ def backward(g, x, weight, win, need_x: bool, need_w: bool):
     gs = plan.spectrum(g)
     grad_x = grad_w = None
     if need_x:
-        dxs = _multiplied(gs, plan.weight_spectrum(weight, False), n, plan.complex)
+        dxs = _multiplied(gs, *plan.weight_columns(weight, False), n, plan.complex)
         h, w = x.shape[2:]
         grad_x = POOL.empty(x.shape, x.dtype)
-        grad_x[...] = plan.planes(dxs, n)[:, :, :h, :w]
+        grad_x[...] = plan.planes(dxs, n, h)[..., :w]
         del dxs
     if need_w:
         xs = plan.spectrum(x)
         c, frequencies = x.shape[1], xs.shape[1]
         block = _block(frequencies, n * (f + c) * plan.complex.itemsize)
         threads = numba.get_num_threads()
-        dk = POOL.empty((frequencies, f, c), plan.complex)
-        _weight_products(gs, xs, dk, n, block,
-                         np.empty((threads, block, f, n), plan.complex),
-                         np.empty((threads, block, n, c), plan.complex))
-        grad_w = plan.taps(dk, x.dtype)
+        rows = np.empty((threads, len(plan.rows), plan.wr, f, c), plan.complex)
+        _weight_rows(gs, xs, plan.factors()[0], rows, n, block,
+                     np.empty((threads, block, f, n), plan.complex),
+                     np.empty((threads, block, n, c), plan.complex),
+                     np.empty((threads, f, c), plan.complex))
+        grad_w = plan.taps(rows, x.dtype)
     return grad_x, grad_w
