@@ -1,8 +1,9 @@
-"""Kernels composed from a set's other kernels: convolution from its ``im2col``/``col2im``,
-grouped (and so depthwise) convolution from its convolution, and the fused batch norm ->
-clamp and batch norm -> ReLU -> max pooling from its batch norm, ReLU and pooling. The
-``reference``, ``numpy`` and ``cupy`` sets build their convolution and fused ops this way
-(the ``numba`` set its fused pooling op for windows other than 2x2 with stride 2), the
+"""Kernels composed from a set's other kernels: convolution and average pooling from its
+``im2col``/``col2im``, grouped (and so depthwise) convolution from its convolution, and the
+fused batch norm -> clamp and batch norm -> ReLU -> max pooling from its batch norm, ReLU
+and pooling. The ``reference``, ``numpy`` and ``cupy`` sets build their average pooling
+and fused ops this way (the first two their convolution too, the ``numba`` set its fused
+pooling op for windows other than 2x2 with stride 2), the
 grouped ops (``minicnn/ops/conv.py``) use :func:`grouped_conv2d`, and
 ``minicnn.kernels.use`` fills what a set leaves out from these. Written against the input's
 array module (NumPy or CuPy).
@@ -10,6 +11,25 @@ array module (NumPy or CuPy).
 from __future__ import annotations
 
 from ..backend import xp_of
+
+
+def compose_avgpool2d(im2col, col2im):
+    """``avgpool2d_forward`` and ``avgpool2d_backward`` on top of the given im2col/col2im:
+    the mean (or the sum over ``divisor``) of the columns ``(N, C, kh, kw, OH, OW)`` over
+    the window's axes, and back, the share ``g / divisor`` broadcast to every column entry."""
+
+    def avgpool2d_forward(x, win, divisor):
+        col = im2col(x, win)
+        return col.mean(axis=(2, 3)) if divisor is None else col.sum(axis=(2, 3)) / divisor
+
+    def avgpool2d_backward(grad_y, win, h, w, divisor):
+        share = grad_y / (win.kh * win.kw) if divisor is None else grad_y / divisor
+        n, c, oh, ow = grad_y.shape
+        grad_col = xp_of(grad_y).broadcast_to(share[:, :, None, None],
+                                              (n, c, win.kh, win.kw, oh, ow))
+        return col2im(grad_col, win, h, w)
+
+    return avgpool2d_forward, avgpool2d_backward
 
 
 def compose_conv2d(im2col, col2im):

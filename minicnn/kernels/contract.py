@@ -41,6 +41,14 @@ class KernelSet(Protocol):
         """-> grad_x ``(N, C, h, w)``: each ``grad_y`` entry routed to the input pixel its
         window's argmax names, adding where windows overlap."""
 
+    def avgpool2d_forward(self, x, win, divisor):
+        """-> y ``(N, C, OH, OW)``: the window's sum (padding is 0) over ``divisor``, which
+        is None (``kh*kw``) or an array ``(OH, OW)`` of x's dtype, one per output pixel."""
+
+    def avgpool2d_backward(self, grad_y, win, h, w, divisor):
+        """-> grad_x ``(N, C, h, w)``: each ``grad_y`` entry over its divisor added to every
+        input pixel of its window (pixels of the padding dropped)."""
+
     def conv2d_forward(self, x, weight, bias, win):
         """-> ``(y, saved)``: ``y[n, f, oy, ox] = b[f] + sum over (c, i, j) of
         weight[f, c, i, j] * xpad[n, c, oy*sh + i*dh, ox*sw + j*dw]``, weight

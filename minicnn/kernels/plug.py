@@ -17,7 +17,9 @@ write one kernel at a time:
   ``depthwise_conv2d_forward``/``_backward``, when both are missing, are the set's
   convolution called once per channel (``composed.compose_depthwise_conv2d``). A missing
   ``batchnorm_clamp_forward`` or ``_backward`` (they share no state) is the set's own batch
-  norm followed by the clamp (``composed.compose_batchnorm_clamp``).
+  norm followed by the clamp (``composed.compose_batchnorm_clamp``), and a missing
+  ``avgpool2d_forward`` or ``_backward`` the set's own ``im2col``/``col2im``
+  (``composed.compose_avgpool2d``).
 - any other missing function comes from the set ``fill_from`` (default ``"reference"``);
   ``fill_from=None`` makes a missing function a TypeError instead.
 
@@ -32,6 +34,7 @@ import types
 
 from .. import backend
 from .composed import (
+    compose_avgpool2d,
     compose_batchnorm_clamp,
     compose_batchnorm_relu_maxpool,
     compose_conv2d,
@@ -44,6 +47,8 @@ _PAIRS = {("conv2d_forward", "conv2d_backward"): "conv",
           ("batchnorm_relu_maxpool_forward", "batchnorm_relu_maxpool_backward"): "fused"}
 
 _CLAMP = ("batchnorm_clamp_forward", "batchnorm_clamp_backward")
+
+_AVGPOOL = ("avgpool2d_forward", "avgpool2d_backward")
 
 
 def _check_callable(module_name: str, name: str, fn) -> None:
@@ -75,7 +80,7 @@ def assemble(module, fill_from: str | None = "reference") -> tuple[types.SimpleN
                             f"{missing}; the two share their saved state, give both or neither")
     parts = {name: own.get(name) for name in NAMES}
     singles = [n for n in NAMES if parts[n] is None and not any(n in p for p in _PAIRS)
-               and n not in _CLAMP]
+               and n not in _CLAMP + _AVGPOOL]
     if singles:
         if fill_from is None:
             raise TypeError(f"minicnn.kernels.use: {module_name} lacks {singles} "
@@ -98,6 +103,8 @@ def assemble(module, fill_from: str | None = "reference") -> tuple[types.SimpleN
          kernels.batchnorm_relu_maxpool_backward) = compose_batchnorm_relu_maxpool(
             kernels, kernels, kernels)
     for name, composed in zip(_CLAMP, compose_batchnorm_clamp(kernels)):
+        setattr(kernels, name, parts[name] or composed)
+    for name, composed in zip(_AVGPOOL, compose_avgpool2d(kernels.im2col, kernels.col2im)):
         setattr(kernels, name, parts[name] or composed)
     filled = [name for name in NAMES if name not in own]
     return kernels, filled

@@ -76,16 +76,11 @@ class AvgPool2dFunction(Function):
     def forward(ctx, x, win: Window = None, divisor=None):
         """``divisor``: None (``kh*kw``) or an array ``(OH, OW)`` of x's dtype and device."""
         ctx.win, ctx.in_hw, ctx.divisor = win, x.shape[2:], divisor
-        col = kernels_of(x).im2col(x, win)
-        return col.mean(axis=(2, 3)) if divisor is None else col.sum(axis=(2, 3)) / divisor
+        return kernels_of(x).avgpool2d_forward(x, win, divisor)
 
     @staticmethod
     def backward(ctx, g):
-        win = ctx.win
-        share = g / (win.kh * win.kw) if ctx.divisor is None else g / ctx.divisor
-        n, c, oh, ow = g.shape
-        grad_col = xp_of(g).broadcast_to(share[:, :, None, None], (n, c, win.kh, win.kw, oh, ow))
-        return kernels_of(g).col2im(grad_col, win, *ctx.in_hw)
+        return kernels_of(g).avgpool2d_backward(g, ctx.win, *ctx.in_hw, ctx.divisor)
 
 
 def adaptive_windows(size: int, out: int) -> list[tuple[int, int]]:

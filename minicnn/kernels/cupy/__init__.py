@@ -11,7 +11,7 @@ pooling is this set's kernels composed. Nothing leaves the device inside a step;
 memory pool serves every array. Importing this package needs no CUDA: CuPy is imported
 when a kernel first runs.
 """
-from ..composed import compose_batchnorm_clamp, compose_batchnorm_relu_maxpool
+from ..composed import compose_avgpool2d, compose_batchnorm_clamp, compose_batchnorm_relu_maxpool
 from ..numpy.conv import depthwise_conv2d_backward, depthwise_conv2d_forward
 from . import activation, norm, pool
 from .activation import relu_backward, relu_forward
@@ -26,12 +26,14 @@ from .norm import (
 from .pool import maxpool2d_backward, maxpool2d_forward
 from .window import col2im, im2col
 
+avgpool2d_forward, avgpool2d_backward = compose_avgpool2d(im2col, col2im)
 batchnorm_clamp_forward, batchnorm_clamp_backward = compose_batchnorm_clamp(norm)
 batchnorm_relu_maxpool_forward, batchnorm_relu_maxpool_backward = \
     compose_batchnorm_relu_maxpool(norm, activation, pool)
 
 __all__ = [  # the contract's functions (minicnn/kernels/contract.py), checked by a test
-    "im2col", "col2im", "maxpool2d_forward", "maxpool2d_backward", "conv2d_forward",
+    "im2col", "col2im", "maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward",
+    "avgpool2d_backward", "conv2d_forward",
     "conv2d_backward", "depthwise_conv2d_forward",
     "depthwise_conv2d_backward", "batchnorm_stats", "batchnorm_inv_std", "batchnorm_update_running",
     "batchnorm_apply", "batchnorm_backward", "relu_forward", "relu_backward",

@@ -31,11 +31,17 @@ from .conv_depthwise import depthwise_conv2d_backward, depthwise_conv2d_forward
 from .fused import batchnorm_relu_maxpool_backward, batchnorm_relu_maxpool_forward
 from .norm import batchnorm_apply, batchnorm_backward, batchnorm_stats
 from .norm_clamp import batchnorm_clamp_backward, batchnorm_clamp_forward
-from .pool import maxpool2d_backward, maxpool2d_forward
+from .pool import (
+    avgpool2d_backward,
+    avgpool2d_forward,
+    maxpool2d_backward,
+    maxpool2d_forward,
+)
 from .window import col2im, im2col
 
 __all__ = [  # the contract's functions (minicnn/kernels/contract.py), checked by a test
-    "im2col", "col2im", "maxpool2d_forward", "maxpool2d_backward", "conv2d_forward",
+    "im2col", "col2im", "maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward",
+    "avgpool2d_backward", "conv2d_forward",
     "conv2d_backward", "depthwise_conv2d_forward",
     "depthwise_conv2d_backward", "batchnorm_stats", "batchnorm_inv_std", "batchnorm_update_running",
     "batchnorm_apply", "batchnorm_backward", "relu_forward", "relu_backward",

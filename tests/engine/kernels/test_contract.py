@@ -10,12 +10,13 @@ from minicnn.kernels import contract
 
 
 def test_the_contract_lists_its_functions_with_the_arguments_the_ops_pass():
-    assert contract.NAMES[:2] == ("im2col", "col2im") and len(contract.NAMES) == 19
+    assert contract.NAMES[:2] == ("im2col", "col2im") and len(contract.NAMES) == 21
     assert contract.positional_count("im2col") == 2  # pad_value is keyword-only
     assert contract.positional_count("conv2d_backward") == 8
     assert contract.positional_count("batchnorm_update_running") == 6
     assert contract.positional_count("batchnorm_relu_maxpool_backward") == 12
     assert contract.positional_count("batchnorm_clamp_backward") == 12
+    assert contract.positional_count("avgpool2d_backward") == 5
 
 
 @pytest.mark.parametrize("name", backend.kernel_set_names())

@@ -65,7 +65,8 @@ def test_kernel_set_matches_reference(name, dtype, geometry, seed, filters):
 CHOSEN = [  # (N, C, H, W, window): batch 1, odd sizes, stride larger than the kernel
     (1, 1, 5, 7, Window(3, 3, 1, 1, 1, 1)), (1, 3, 9, 7, Window(2, 2, 3, 3)),
     (2, 2, 11, 5, Window(1, 3, 4, 2, 0, 1)), (1, 4, 7, 9, Window(3, 2, 5, 4, 1, 1, 1, 2)),
-    (3, 1, 6, 6, Window(2, 2, 2, 2)), (2, 5, 1, 9, Window(1, 2, 1, 3))]
+    (3, 1, 6, 6, Window(2, 2, 2, 2)), (2, 3, 7, 5, Window(2, 2, 2, 2)),
+    (2, 5, 1, 9, Window(1, 2, 1, 3))]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -84,8 +85,28 @@ def conv_gradient_magnitudes(g, x, weight, win):
             for part in reference.conv2d_backward(g, saved, x, weight, win, True, True, True)]
 
 
+def average_pooling_by_hand(x, g, win, divisor):
+    """Average pooling of ``x`` and the gradient of ``g`` at its output, window by window
+    in float64: each window's in-bounds pixels summed over its divisor (``kh*kw`` when
+    None), and that window's ``g`` over its divisor added back to each of them."""
+    n, c, h, w = x.shape
+    oh, ow = g.shape[2:]
+    y, grad_x = np.zeros(g.shape), np.zeros(x.shape)
+    for oy in range(oh):
+        for ox in range(ow):
+            d = win.kh * win.kw if divisor is None else float(divisor[oy, ox])
+            for i in range(win.kh):
+                for j in range(win.kw):
+                    yy, xx = oy * win.sh + i * win.dh - win.ph, ox * win.sw + j * win.dw - win.pw
+                    if 0 <= yy < h and 0 <= xx < w:
+                        y[:, :, oy, ox] += x[:, :, yy, xx] / d
+                        grad_x[:, :, yy, xx] += g[:, :, oy, ox] / d
+    return y, grad_x
+
+
 def check_window_kernels(kernels, name, dtype, geometry, seed, filters):
-    """im2col, col2im, max pooling and convolution of ``kernels`` against the reference."""
+    """im2col, col2im, max and average pooling and convolution of ``kernels`` against the
+    reference, average pooling against the sums written out here."""
     n, c, h, w, win = geometry
     rng = np.random.default_rng(seed)
     x = off_kinks(rng, (n, c, h, w)).astype(dtype)
@@ -102,6 +123,15 @@ def check_window_kernels(kernels, name, dtype, geometry, seed, filters):
     g = rng.standard_normal(y_ref.shape).astype(dtype)
     close(kernels.maxpool2d_backward(on(name, g), argmax, win, h, w),
           reference.maxpool2d_backward(g, argmax_ref, win, h, w), dtype, "maxpool backward")
+
+    for divisor in (None, rng.integers(1, 10, y_ref.shape[2:]).astype(dtype)):
+        y_hand, grad_hand = average_pooling_by_hand(x, g, win, divisor)
+        y_abs, grad_abs = average_pooling_by_hand(np.abs(x), np.abs(g), win, divisor)
+        on_device = None if divisor is None else on(name, divisor)
+        close(kernels.avgpool2d_forward(xd, win, on_device), y_hand, dtype, "avgpool forward",
+              scale=y_abs.max(initial=0.0))
+        close(kernels.avgpool2d_backward(on(name, g), win, h, w, on_device), grad_hand, dtype,
+              "avgpool backward", scale=grad_abs.max(initial=0.0))
 
     weight = rng.standard_normal((filters, c, win.kh, win.kw)).astype(dtype)
     bias = rng.standard_normal(filters).astype(dtype)

@@ -113,6 +113,17 @@ def test_a_set_without_the_clamp_runs_batch_norm_then_relu6_on_its_own_batch_nor
     assert calls == {"batchnorm_apply": 1, "batchnorm_backward": 1}
 
 
+def test_a_set_without_average_pooling_pools_on_its_own_im2col_and_col2im():
+    calls = {}
+    student = _student_module(["im2col", "col2im"], calls)
+    with kernels.use(student) as plugged:
+        assert {"avgpool2d_forward", "avgpool2d_backward"} <= set(plugged.filled)
+        x = minicnn.randn(2, 3, 6, 6).requires_grad_()
+        nn.AvgPool2d(2)(x).sum().backward()
+    assert calls == {"im2col": 1, "col2im": 1}
+    np.testing.assert_allclose(x.grad.numpy(), np.full((2, 3, 6, 6), 0.25))
+
+
 def test_the_contract_is_checked_before_anything_runs():
     bad_arity = types.ModuleType("student_kernels")
     bad_arity.im2col = lambda x: x
