@@ -17,7 +17,10 @@ gradient):
 The weight and its gradient stay in the layer's own layout, so nothing the size of the
 weight is copied or transposed (where the batch is small, such copies cost more than the
 products). Each
-product is split by rows over the threads (single-threaded BLAS each); im2col, col2im and
+product is split by rows over the threads (single-threaded BLAS each), except the input
+gradient's where it has fewer rows than ``F / threads``: there each thread multiplies
+its share of the filters, reading only that share of the weight, and the shares' products
+are summed (:func:`_dot_by_inner`); im2col, col2im and
 the gradient's two layouts are spread over the samples. Samples are taken in blocks whose
 columns fit :data:`BLOCK_BYTES`, so the workspace stays bounded at any batch size; its
 buffers come from :data:`minicnn.kernels.memory.POOL`.
@@ -61,6 +64,26 @@ def _dot_by_rows(a, b, out, chunks):
         lo, hi = rows * t // chunks, rows * (t + 1) // chunks
         if hi > lo:
             np.dot(a[lo:hi], b, out[lo:hi])
+
+
+@njit(parallel=True, cache=True)
+def _dot_by_inner(a_t, b, out, partials):
+    """``out = a_t^T @ b`` with the inner dimension (the rows of ``a_t`` and ``b``) split
+    into one product per thread, each into its own ``partials[t]``, then summed: where
+    ``out`` has few rows, each thread reads only its share of ``b`` instead of all of it."""
+    chunks, inner = partials.shape[0], b.shape[0]
+    for t in prange(chunks):
+        lo, hi = inner * t // chunks, inner * (t + 1) // chunks
+        if hi > lo:
+            np.dot(a_t[lo:hi].T, b[lo:hi], partials[t])
+        else:
+            partials[t][:] = 0
+    rows = out.shape[0]
+    for r in prange(rows):
+        row = out[r]
+        row[:] = partials[0, r]
+        for t in range(1, chunks):
+            row += partials[t, r]
 
 
 @njit(parallel=True, cache=True)
@@ -128,7 +151,11 @@ def backward(g, x, weight, grad_x, need_x: bool, need_w: bool, geometry):
                 grad_w += product
         if need_x:
             grad_cols = POOL.empty((rows, depth), x.dtype)
-            _dot_by_rows(g_rows, weight, grad_cols, threads)
+            if rows * threads < f:  # few rows: split the weight, not the rows
+                _dot_by_inner(g_filters, weight, grad_cols,
+                              POOL.empty((threads, rows, depth), x.dtype))
+            else:
+                _dot_by_rows(g_rows, weight, grad_cols, threads)
             _col2im_rows(grad_cols, grad_x[block], *geometry)
         g_rows = g_filters = cols = grad_cols = None  # back to the pool for the next block
     return grad_w

@@ -32,6 +32,8 @@ GEOMETRIES = [  # (N, C, H, W, F, window)
     (2, 1, 9, 11, 3, Window(7, 7, 1, 1, 1, 1)), (1, 1, 6, 8, 4, Window(5, 5, 1, 1, 2, 2)),
     (3, 1, 4, 13, 2, Window(2, 10, 1, 1, 0, 1)), (2, 1, 5, 6, 3, Window(1, 1)),
     (2, 1, 7, 7, 2, Window(3, 3, 1, 1, 1, 1, 2, 2)),
+    # a stacked input gradient with fewer rows than filters per thread: the filters split
+    (2, 8, 2, 2, 25, Window(3, 3, 1, 1, 1, 1)),
     # fewer filters than channels at stride 1: the input gradient is a convolution of g
     (2, 6, 7, 6, 3, Window(3, 3)), (1, 5, 6, 7, 2, Window(2, 3, 1, 1, 1, 2))]
 
@@ -61,7 +63,8 @@ def close(ours, expected, dtype, what):
 @pytest.mark.parametrize(("geometry", "kind"), CASES, ids=str)
 def test_every_path_matches_the_reference(monkeypatch, geometry, kind, split, dtype):
     """``split``: the stacked product takes one sample per block, the per-sample one one
-    output row per band and the DFT's products one frequency per block."""
+    output row per band and the DFT's products one frequency per block; the stacked input
+    gradient of ``(2, 8, 2, 2, 25)`` splits its 25 filters over the threads."""
     monkeypatch.setattr(conv, "path", lambda *shape: kind)
     if split:
         monkeypatch.setattr(conv_batched, "BLOCK_BYTES", 1)
