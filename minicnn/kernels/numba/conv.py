@@ -110,11 +110,13 @@ below it, the transforms of the weight and of its gradient (each the weight's si
 
 WINOGRAD_PER_SAMPLE = (8, 256, 8)
 """Where Winograd goes per sample rather than in blocks of samples: at least 8 channels in
-and out, 256 output pixels per sample and 8 samples. On smaller maps the weight, which each
-thread reads whole per sample, outweighs a sample's products (128->256 at 8 x 8 and below);
-at batch 2 a block's 16 products keep both threads as busy. Few filters are no obstacle:
-DenseNet's 48->12 layers at 32 x 32 take half im2col's time this way, 8->16 at 64 x 64
-70%."""
+and out, 256 output pixels per sample and 8 samples, or any number of samples below the
+64 channels that blocks need (the alternative there is im2col, per sample too). On
+smaller maps the weight, which each thread reads whole per sample, outweighs a sample's
+products (128->256 at 8 x 8 and below); at batch 2 a block's 16 products keep both threads
+as busy. Few filters are no obstacle: DenseNet's 48->12 layers at 32 x 32 take half
+im2col's time this way, 8->16 at 64 x 64 70%, and at batch 1 to 3 the SimpleCNN's layers
+about 65%."""
 
 FFT_FROM = ((49, 8), (25, 32))
 """``(taps, samples)``: a window of at least ``taps`` taps (7 x 7, 5 x 5) at stride 1 goes
@@ -135,8 +137,9 @@ def path(channels: int, filters: int, pixels: int, win: Window, samples: int) ->
 
     - ``one-channel``: one input channel at stride 1, convolved directly
       (:mod:`.conv_one_channel`; at stride 2 its loops lose to im2col three times over);
-    - ``winograd-per-sample``: 3 x 3 at stride 1 on samples large enough
-      (:data:`WINOGRAD_PER_SAMPLE`), each thread taking whole samples (:mod:`.conv_winograd`);
+    - ``winograd-per-sample``: 3 x 3 at stride 1 on samples large enough, in batches of
+      8 or more unless channels are fewer than 64 (:data:`WINOGRAD_PER_SAMPLE`), each
+      thread taking whole samples (:mod:`.conv_winograd`);
     - ``winograd``: 3 x 3 at stride 1 with at least 64 channels in and out and at least
       :data:`WINOGRAD_OUTPUTS` output pixels in the batch, in blocks of samples;
     - ``fft``: kernels of 5 x 5 and more at stride 1 without dilation, on enough samples
@@ -156,7 +159,8 @@ def path(channels: int, filters: int, pixels: int, win: Window, samples: int) ->
         return "one-channel"
     least_channels, least_pixels, least_samples = WINOGRAD_PER_SAMPLE
     if (conv_winograd.takes(win) and min(channels, filters) >= least_channels
-            and pixels >= least_pixels and samples >= least_samples):
+            and pixels >= least_pixels
+            and (samples >= least_samples or min(channels, filters) < 64)):
         return "winograd-per-sample"
     if (conv_winograd.takes(win) and min(channels, filters) >= 64
             and samples * pixels >= WINOGRAD_OUTPUTS):
