@@ -120,10 +120,11 @@ about 65%."""
 
 FFT_FROM = ((49, 8), (25, 32))
 """``(taps, samples)``: a window of at least ``taps`` taps (7 x 7, 5 x 5) at stride 1 goes
-through the DFT from ``samples`` samples on, with at least 16 channels in and out. Its
-fixed costs (the weight's spectrum, ``hf*wr / (kh*kw)`` times the weight, read by every
-product, and the taps of its gradient) outweigh what it spares below: at batch 2 a
-7 x 7 layer takes twice im2col's time, and a 5 x 5 layer gains only from batch 32."""
+through the DFT from ``samples`` samples on, with at least 16 channels in and out. What
+does not shrink with the batch (the weight's spectrum, ``hf*wr / (kh*kw)`` times the
+weight, built for every frequency's product, and its gradient's reduction to the taps)
+outweighs what it spares below: at batch 2 a 7 x 7 layer takes twice im2col's time, and
+a 5 x 5 layer gains only from batch 32."""
 
 POINTWISE_FILTERS_PER_PIXEL = 16
 """The most filters per output pixel of a sample that a 1 x 1 convolution takes a product

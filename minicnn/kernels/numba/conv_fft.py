@@ -70,7 +70,7 @@ class _Plan:
         self.rows = np.arange(win.kh) * win.dh - win.ph  # t_a
         self.cols = np.arange(win.kw) * win.dw - win.pw  # t_b
         self.complex = np.result_type(x.dtype, np.complex64)
-        self.win, self.workers = win, numba.get_num_threads()
+        self.workers = numba.get_num_threads()
 
     def spectrum(self, planes) -> np.ndarray:
         """``(A, B, ...)`` real planes -> their half spectra ``(A*B, hf*wr)``."""
