@@ -118,6 +118,13 @@ as busy. Few filters are no obstacle: DenseNet's 48->12 layers at 32 x 32 take h
 im2col's time this way, 8->16 at 64 x 64 70%, and at batch 1 to 3 the SimpleCNN's layers
 about 65%."""
 
+WINOGRAD_PER_SAMPLE_WEIGHT = 48
+"""The most ``channels * filters`` per output pixel of a sample that Winograd per sample
+takes from 64 channels on: each thread reads the whole transformed weight (16 numbers per
+channel pair) for every sample, and past this the weight no longer shares the cache with
+the sample's tiles (128->128 at 16 x 16, 64 per pixel, takes 20.1 ms in blocks against
+26.5 per sample at batch 32; 64->128 at 16 x 16, 32 per pixel, 12.9 against 10.7)."""
+
 FFT_FROM = ((49, 8), (25, 32))
 """``(taps, samples)``: a window of at least ``taps`` taps (7 x 7, 5 x 5) at stride 1 goes
 through the DFT from ``samples`` samples on, with at least 16 channels in and out. What
@@ -139,8 +146,10 @@ def path(channels: int, filters: int, pixels: int, win: Window, samples: int) ->
     - ``one-channel``: one input channel at stride 1, convolved directly
       (:mod:`.conv_one_channel`; at stride 2 its loops lose to im2col three times over);
     - ``winograd-per-sample``: 3 x 3 at stride 1 on samples large enough, in batches of
-      8 or more unless channels are fewer than 64 (:data:`WINOGRAD_PER_SAMPLE`), each
-      thread taking whole samples (:mod:`.conv_winograd`);
+      8 or more unless channels are fewer than 64 (:data:`WINOGRAD_PER_SAMPLE`), and from
+      64 channels only where the weight is small against a sample
+      (:data:`WINOGRAD_PER_SAMPLE_WEIGHT`), each thread taking whole samples
+      (:mod:`.conv_winograd`);
     - ``winograd``: 3 x 3 at stride 1 with at least 64 channels in and out and at least
       :data:`WINOGRAD_OUTPUTS` output pixels in the batch, in blocks of samples;
     - ``fft``: kernels of 5 x 5 and more at stride 1 without dilation, on enough samples
@@ -161,7 +170,9 @@ def path(channels: int, filters: int, pixels: int, win: Window, samples: int) ->
     least_channels, least_pixels, least_samples = WINOGRAD_PER_SAMPLE
     if (conv_winograd.takes(win) and min(channels, filters) >= least_channels
             and pixels >= least_pixels
-            and (samples >= least_samples or min(channels, filters) < 64)):
+            and (min(channels, filters) < 64 or (
+                samples >= least_samples
+                and channels * filters <= WINOGRAD_PER_SAMPLE_WEIGHT * pixels))):
         return "winograd-per-sample"
     if (conv_winograd.takes(win) and min(channels, filters) >= 64
             and samples * pixels >= WINOGRAD_OUTPUTS):

@@ -103,7 +103,9 @@ def test_the_input_gradient_is_a_convolution_where_filters_are_fewer_at_stride_o
 @pytest.mark.parametrize(("channels", "filters", "pixels", "win", "samples", "kind"), [
     (1, 16, 128 * 128, Window(3, 3, 1, 1, 1, 1), 32, "one-channel"),
     (1, 16, 63 * 63, Window(3, 3, 2, 2), 32, "per-sample"),
-    (128, 128, 16 * 16, Window(3, 3, 1, 1, 1, 1), 32, "winograd-per-sample"),
+    (128, 128, 16 * 16, Window(3, 3, 1, 1, 1, 1), 32, "winograd"),
+    (128, 128, 32 * 32, Window(3, 3, 1, 1, 1, 1), 32, "winograd-per-sample"),
+    (64, 128, 16 * 16, Window(3, 3, 1, 1, 1, 1), 32, "winograd-per-sample"),
     (128, 128, 16 * 16, Window(3, 3, 1, 1, 1, 1), 2, "winograd"),
     (128, 256, 8 * 8, Window(3, 3, 1, 1, 1, 1), 32, "winograd"),
     (16, 32, 64 * 64, Window(3, 3, 1, 1, 1, 1), 32, "winograd-per-sample"),
