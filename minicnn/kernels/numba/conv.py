@@ -3,8 +3,10 @@
 This module's own kernel spreads whole samples over the threads: each writes one
 sample's pixel-major im2col columns (:mod:`.window`), a band of output rows at a time,
 into its own scratch buffer (small enough to stay in cache: :data:`BAND_BYTES`) and
-multiplies them with single-threaded BLAS straight away. Nothing of ``col`` is kept for
-backward: it is rebuilt per band. One threading system (Numba's) keeps the cores busy;
+multiplies them with single-threaded BLAS straight away; where a sample has fewer output
+pixels than the weight has rows, a few whole samples' columns at a time
+(:func:`samples_per_task`), so the weight is read once for all of them. Nothing of
+``col`` is kept for backward: it is rebuilt per band. One threading system (Numba's) keeps the cores busy;
 BLAS threads spinning beside Numba's would fight them for the same cores. Scratch buffers
 and outputs come from :data:`minicnn.kernels.memory.POOL`.
 """
@@ -37,65 +39,129 @@ def band_rows(oh: int, ow: int, depth: int, itemsize: int) -> int:
     return max(1, min(oh, BAND_BYTES // max(ow * depth * itemsize, 1)))
 
 
+def samples_per_task(n: int, pixels: int, depth: int, filters: int, itemsize: int) -> int:
+    """Samples whose columns one thread builds and multiplies at once: 1 where a sample
+    has at least as many output pixels as the weight has rows (its product already reads
+    the weight to good use) or needs bands; else as many whole samples as fit
+    :data:`BAND_BYTES`, in tasks that come in multiples of the threads, so that none waits
+    on another's extra task."""
+    most = BAND_BYTES // max(pixels * depth * itemsize, 1)
+    if most <= 1 or pixels >= filters:
+        return 1
+    threads = numba.get_num_threads()
+    tasks = threads * -(-n // (threads * most))
+    return -(-n // tasks)
+
+
 @njit(parallel=True, cache=True)
-def _conv_forward(x, wmat_t, bias, y, cols, scratches, outs, band,
+def _conv_forward(x, wmat_t, bias, y, cols, scratches, outs, band, group,
                   kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """Each thread takes whole samples, a band of output rows at a time: pixel-major im2col
-    of the band into its own ``cols[thread]``, then one single-threaded BLAS product
-    ``y_band^T = col^T @ W'^T`` while the columns are in cache (``W'`` the weight
-    ``(F, kh*kw*C)`` with columns ordered (i, j, c)), and ``y[k]``'s band is its transpose
-    plus the bias."""
-    filters = wmat_t.shape[1]
-    for k in prange(x.shape[0]):
+    """Each thread takes ``group`` whole samples at a time, or one sample a band of output
+    rows at a time (``group`` 1): pixel-major im2col of the samples or the band into its
+    own ``cols[thread]``, then one single-threaded BLAS product ``out = col^T @ W'^T``
+    while the columns are in cache (``W'`` the weight ``(F, kh*kw*C)`` with columns
+    ordered (i, j, c)), and each sample's share of ``out`` transposed plus the bias."""
+    n, p = x.shape[0], oh * ow
+    for task in prange(-(-n // group)):
         thread = numba.get_thread_id()
         col_t, out_t, scratch = cols[thread], outs[thread], scratches[thread]
-        to_channels_last(x[k], scratch)
-        for lo in range(0, oh, band):
-            hi = min(lo + band, oh)
-            rows, first = (hi - lo) * ow, lo * ow
-            pixel_major_rows(scratch, col_t, lo, hi, kh, kw, sh, sw, ph, pw, dh, dw, ow)
+        k0, k1 = task * group, min(n, (task + 1) * group)
+        for k in range(k0, k1):
+            to_channels_last(x[k], scratch)
+            at = (k - k0) * p
+            for lo in range(0, oh, band):
+                hi = min(lo + band, oh)
+                rows = (hi - lo) * ow
+                pixel_major_rows(scratch, col_t[at:], lo, hi, kh, kw, sh, sw, ph, pw, dh, dw, ow)
+                if group == 1:
+                    np.dot(col_t[:rows], wmat_t, out_t[:rows])
+                    _transposed_plus_bias(out_t, bias, y[k], lo * ow, rows)
+        if group > 1:
+            rows = (k1 - k0) * p
             np.dot(col_t[:rows], wmat_t, out_t[:rows])
-            for f in range(filters):
-                row, b = y[k, f], bias[f]
-                for p in range(rows):
-                    row[first + p] = out_t[p, f] + b
+            for k in range(k0, k1):
+                _transposed_plus_bias(out_t[(k - k0) * p:], bias, y[k], 0, p)
+
+
+@njit(cache=True)
+def _transposed_plus_bias(out_t, bias, y_k, first, rows):
+    """``y_k[f, first + q] = out_t[q, f] + bias[f]`` for ``q < rows``."""
+    for f in range(y_k.shape[0]):
+        row, b = y_k[f], bias[f]
+        for q in range(rows):
+            row[first + q] = out_t[q, f] + b
 
 
 @njit(parallel=True, cache=True)
 def _conv_backward(x, g3, wmat, grad_x, grad_ws, products, cols, scratches, grad_scratches,
-                   g_bands, need_x, need_w, band, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """Per sample, a band of output rows at a time: rebuild the band's pixel-major
-    ``col^T``; ``dW'[thread] += g_band @ col^T``, ``(F, kh*kw*C)`` (with the filters as the
-    product's rows, which BLAS runs faster than ``col @ g_band^T`` where the columns are deep,
-    as on 5 x 5 and 7 x 7 layers, and as fast on 3 x 3); then the columns' gradient
-    ``dcol^T = g_band^T @ W'`` into the same buffer, added into the channels-last input
-    gradient, which becomes ``dx[k]`` after the last band. Each thread sums its own dW'
+                   g_bands, need_x, need_w, band, group, kh, kw, sh, sw, ph, pw, dh, dw, oh,
+                   ow):
+    """Per ``group`` whole samples, or per sample a band of output rows at a time (``group``
+    1): rebuild the pixel-major ``col^T``; ``dW'[thread] += g_rows @ col^T``, ``(F,
+    kh*kw*C)`` (with the filters as the product's rows, which BLAS runs faster than ``col
+    @ g_rows^T`` where the columns are deep, as on 5 x 5 and 7 x 7 layers, and as fast on
+    3 x 3); then the columns' gradient ``dcol^T = g_rows^T @ W'`` into the same buffer,
+    added into each sample's channels-last input gradient, which becomes ``dx[k]`` after
+    its last band. ``g_rows (F, rows)`` is the gradient of the samples or band, gathered
+    contiguous for BLAS unless it is one whole sample's. Each thread sums its own dW'
     (columns (i, j, c)); the caller adds them up and reorders them."""
-    filters = g3.shape[1]
-    for k in prange(x.shape[0]):
+    n, filters, p = x.shape[0], g3.shape[1], oh * ow
+    for task in prange(-(-n // group)):
         thread = numba.get_thread_id()
         col_t, scratch, grad_scratch = cols[thread], scratches[thread], grad_scratches[thread]
-        if need_w:
-            to_channels_last(x[k], scratch)
-        if need_x:
-            grad_scratch[:] = 0
-        for lo in range(0, oh, band):
-            hi = min(lo + band, oh)
-            rows, first = (hi - lo) * ow, lo * ow
-            g_k = g3[k]
-            if rows < g_k.shape[1]:  # the band's gradient, contiguous for BLAS
-                g_k = g_bands[thread][:filters * rows].reshape(filters, rows)
-                g_k[:, :] = g3[k][:, first:first + rows]
+        k0, k1 = task * group, min(n, (task + 1) * group)
+        for k in range(k0, k1):
+            if group == 1 and need_x:
+                grad_scratch[:] = 0
             if need_w:
-                pixel_major_rows(scratch, col_t, lo, hi, kh, kw, sh, sw, ph, pw, dh, dw, ow)
-                np.dot(g_k, col_t[:rows], products[thread])
+                to_channels_last(x[k], scratch)
+            for lo in range(0, oh, band):
+                hi = min(lo + band, oh)
+                rows, first = (hi - lo) * ow, lo * ow
+                at = (k - k0) * p
+                if need_w:
+                    pixel_major_rows(scratch, col_t[at:], lo, hi, kh, kw, sh, sw, ph, pw, dh,
+                                     dw, ow)
+                if group == 1:
+                    _band_gradients(g3[k], wmat, col_t, grad_ws[thread], products[thread],
+                                    grad_scratch, g_bands[thread], first, rows, need_x, need_w,
+                                    lo, hi, kh, kw, sh, sw, ph, pw, dh, dw, ow)
+            if group == 1 and need_x:
+                from_channels_last(grad_scratch, grad_x[k])
+        if group > 1:
+            rows = (k1 - k0) * p
+            g_rows = g_bands[thread][:filters * rows].reshape(filters, rows)
+            for k in range(k0, k1):
+                g_rows[:, (k - k0) * p:(k - k0 + 1) * p] = g3[k]
+            if need_w:
+                np.dot(g_rows, col_t[:rows], products[thread])
                 grad_ws[thread] += products[thread]
             if need_x:
-                np.dot(g_k.T, wmat, col_t[:rows])
-                add_pixel_major_rows(col_t, grad_scratch, lo, hi, kh, kw, sh, sw, ph, pw, dh,
-                                     dw, ow)
-        if need_x:
-            from_channels_last(grad_scratch, grad_x[k])
+                np.dot(g_rows.T, wmat, col_t[:rows])
+                for k in range(k0, k1):
+                    grad_scratch[:] = 0
+                    add_pixel_major_rows(col_t[(k - k0) * p:], grad_scratch, 0, oh, kh, kw, sh,
+                                         sw, ph, pw, dh, dw, ow)
+                    from_channels_last(grad_scratch, grad_x[k])
+
+
+@njit(cache=True)
+def _band_gradients(g_k, wmat, col_t, grad_w, product, grad_scratch, g_band, first, rows,
+                    need_x, need_w, lo, hi, kh, kw, sh, sw, ph, pw, dh, dw, ow):
+    """One band of one sample: ``dW' += g_band @ col^T`` and ``dcol^T = g_band^T @ W'``
+    added into ``grad_scratch``; ``g_band`` the band's gradient, contiguous for BLAS."""
+    filters = g_k.shape[0]
+    if rows < g_k.shape[1]:
+        g_rows = g_band[:filters * rows].reshape(filters, rows)
+        g_rows[:, :] = g_k[:, first:first + rows]
+    else:
+        g_rows = g_k
+    if need_w:
+        np.dot(g_rows, col_t[:rows], product)
+        grad_w += product
+    if need_x:
+        np.dot(g_rows.T, wmat, col_t[:rows])
+        add_pixel_major_rows(col_t, grad_scratch, lo, hi, kh, kw, sh, sw, ph, pw, dh, dw, ow)
 
 
 PATHS = ("one-channel", "winograd", "winograd-per-sample", "fft", "stacked", "pointwise",
@@ -157,9 +223,11 @@ def path(channels: int, filters: int, pixels: int, win: Window, samples: int) ->
     - ``pointwise``: 1 x 1 without padding, a product per sample on the NCHW planes
       (:mod:`.conv_pointwise`), unless a sample has fewer than ``filters /``
       :data:`POINTWISE_FILTERS_PER_PIXEL` output pixels;
-    - ``stacked``: the weight has more rows than a sample's columns (``pixels <
-      filters``): all samples' columns in one product (:mod:`.conv_batched`);
-    - ``per-sample``: im2col and a product per sample, in cache (this module).
+    - ``stacked``: the weight has more rows than the columns one thread multiplies at once
+      (``pixels`` times :func:`samples_per_task`, counted in float32, against
+      ``filters``): all samples' columns in one product (:mod:`.conv_batched`);
+    - ``per-sample``: im2col and a product per sample, or per few whole samples where
+      they are small, in cache (this module).
 
     ``benchmarks/conv_paths.py`` times the paths on the layers of VGG, ResNet, MobileNet
     and the SimpleCNN at CIFAR size; its figures, which drew these lines, are in
@@ -182,7 +250,8 @@ def path(channels: int, filters: int, pixels: int, win: Window, samples: int) ->
         return "fft"
     if conv_pointwise.takes(win) and pixels * POINTWISE_FILTERS_PER_PIXEL >= filters:
         return "pointwise"
-    if pixels < filters:
+    depth = channels * win.kh * win.kw
+    if pixels * samples_per_task(samples, pixels, depth, filters, 4) < filters:
         return "stacked"
     return "per-sample"
 
@@ -223,10 +292,11 @@ def conv2d_forward(x, weight, bias, win: Window):
     else:
         wmat_t = np.ascontiguousarray(_pixel_major_weight(weight).T)
         band = band_rows(oh, ow, wmat_t.shape[0], x.itemsize)
-        cols, scratches = _thread_buffers(x, band, ow, wmat_t.shape[0])
-        outs = POOL.empty((numba.get_num_threads(), band * ow, f), x.dtype)
+        group = samples_per_task(n, oh * ow, wmat_t.shape[0], f, x.itemsize)
+        cols, scratches = _thread_buffers(x, group * band, ow, wmat_t.shape[0])
+        outs = POOL.empty((numba.get_num_threads(), group * band * ow, f), x.dtype)
         _conv_forward(x, wmat_t, bias, y.reshape(n, f, oh * ow), cols, scratches, outs, band,
-                      *geometry(win, oh, ow))
+                      group, *geometry(win, oh, ow))
     return y, None
 
 
@@ -288,13 +358,15 @@ def conv2d_backward(g, saved, x, weight, win: Window, need_x=True, need_w=True, 
     wmat = _pixel_major_weight(weight)
     threads, depth = numba.get_num_threads(), wmat.shape[1]
     band = band_rows(oh, ow, depth, x.itemsize)
+    group = samples_per_task(n, oh * ow, depth, f, x.itemsize)
     grad_ws = np.zeros((threads, f, depth), x.dtype)
     products = POOL.empty((threads, f, depth), x.dtype)
-    cols, scratches = _thread_buffers(x, band, ow, depth)
+    cols, scratches = _thread_buffers(x, group * band, ow, depth)
     grad_scratches = POOL.empty(scratches.shape, x.dtype)
-    g_bands = POOL.empty((threads, f * band * ow if band < oh else 0), x.dtype)  # banded only
+    gathered = group * oh * ow if group > 1 else (band * ow if band < oh else 0)
+    g_bands = POOL.empty((threads, f * gathered), x.dtype)
     _conv_backward(x, g3, wmat, grad_x, grad_ws, products, cols, scratches, grad_scratches,
-                   g_bands, need_x, need_w, band, *geometry(win, oh, ow))
+                   g_bands, need_x, need_w, band, group, *geometry(win, oh, ow))
     grad_w = None
     if need_w:
         c, kh, kw = weight.shape[1:]

@@ -2,6 +2,7 @@
 modules its ``path`` picks from), each forced on every geometry it serves, against the
 reference in float32 and float64: batch 1, odd sizes, stride larger than the kernel,
 padding, dilation, and the work split into several blocks of samples or bands of rows."""
+import numba
 import numpy as np
 import pytest
 
@@ -128,6 +129,8 @@ def test_the_input_gradient_is_a_convolution_where_filters_are_fewer_at_stride_o
     (96, 576, 8 * 8, Window(1, 1), 32, "pointwise"),
     (960, 160, 4 * 4, Window(1, 1), 8, "pointwise"),
     (64, 128, 16 * 16, Window(3, 3, 2, 2, 1, 1), 32, "per-sample"),
+    (128, 256, 8 * 8, Window(3, 3, 2, 2, 1, 1), 32, "per-sample"),
+    (128, 256, 8 * 8, Window(3, 3, 2, 2, 1, 1), 2, "stacked"),
     (32, 64, 58 * 58, Window(7, 7, 1, 1, 1, 1), 32, "fft"),
     (16, 32, 56 * 56, Window(7, 7, 1, 1, 1, 1), 8, "fft"),
     (64, 128, 25 * 25, Window(7, 7, 1, 1, 1, 1), 2, "per-sample"),
@@ -138,6 +141,18 @@ def test_the_input_gradient_is_a_convolution_where_filters_are_fewer_at_stride_o
 def test_the_path_each_layer_of_the_benchmarked_networks_takes(channels, filters, pixels, win,
                                                                 samples, kind):
     assert conv.path(channels, filters, pixels, win, samples) == kind
+
+
+def test_small_samples_are_multiplied_several_at_a_time_in_tasks_the_threads_share_evenly():
+    threads = numba.get_num_threads()
+    depth, filters = 128 * 9, 256  # 128->256, 3x3 at stride 2 on 16x16: 8x8 outputs
+    most = conv.BAND_BYTES // (64 * depth * 4)
+    group = conv.samples_per_task(32, 64, depth, filters, 4)
+    tasks = -(-32 // group)
+    assert 1 < group <= most and tasks % threads == 0
+    assert conv.samples_per_task(32, 256, 64 * 9, 128, 4) == 1  # as many pixels as filters
+    assert conv.samples_per_task(32, 64, depth, filters, 4) * 64 >= filters
+    assert conv.samples_per_task(1, 64, depth, filters, 4) == 1
 
 
 DEPTHWISE = [  # (N, C, H, W, window): batch 1, odd sizes, stride above the kernel, dilation
