@@ -6,9 +6,9 @@ into its own scratch buffer (small enough to stay in cache: :data:`BAND_BYTES`) 
 multiplies them with single-threaded BLAS straight away; where a sample has fewer output
 pixels than the weight has rows, a few whole samples' columns at a time
 (:func:`samples_per_task`), so the weight is read once for all of them. Nothing of
-``col`` is kept for backward: it is rebuilt per band. One threading system (Numba's) keeps the cores busy;
-BLAS threads spinning beside Numba's would fight them for the same cores. Scratch buffers
-and outputs come from :data:`minicnn.kernels.memory.POOL`.
+``col`` is kept for backward: it is rebuilt per band. One threading system (Numba's) keeps
+the cores busy; BLAS threads spinning beside Numba's would fight them for the same cores.
+Scratch buffers and outputs come from :data:`minicnn.kernels.memory.POOL`.
 """
 from __future__ import annotations
 

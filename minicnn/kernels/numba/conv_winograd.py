@@ -33,9 +33,9 @@ single-threaded BLAS:
   over the threads: each reads ``U`` once per block, which pays where the weight is large
   and the maps are small;
 - per sample (``per_sample``), each thread transforming, multiplying and untransforming
-  whole samples while their numbers are in cache, reading all of ``U`` per sample: that pays
-  where the weight is small and the maps are large (:func:`minicnn.kernels.numba.conv.path`
-  draws the line).
+  whole samples, a band of tile rows at a time so that its numbers stay in cache
+  (:data:`BAND_BYTES`), reading all of ``U`` per band: that pays where the weight is small
+  and the maps are large (:func:`minicnn.kernels.numba.conv.path` draws the line).
 
 Rounding differs from the direct product (the transforms add and halve), within float32's
 and float64's precision.
@@ -151,21 +151,27 @@ def _input_columns(row, out, n, depth):
 def _input_tiles(src, plane, ring, dst, dst_lo, ph, pw, th, tw):
     """``V``: ``dst[4a + b, dst_lo + (ty*TW + tx)*C + c] = (B^T d B)[a, b]`` for the 4 x 4
     patch ``d`` of tile (ty, tx) in channel c of ``src (C, H, W)``, zero-padded by ``ph``,
-    ``pw`` into the channels-last ``plane`` in halves. Separably: ``B^T`` along each
-    padded row's columns (:func:`_input_columns`, into the ``ring (4, 4, TW*C)`` of the
-    last four rows), then along the rows, a whole tile row of contiguous numbers per loop."""
-    depth = src.shape[0]
-    n = tw * depth
+    ``pw`` into the channels-last ``plane`` in halves (:func:`_input_tile_rows`)."""
     padded_channels_last(src, plane, ph, pw, True)
+    _input_tile_rows(plane, ring, dst, dst_lo, src.shape[0], 0, th, tw)
+
+
+@njit(cache=True)
+def _input_tile_rows(plane, ring, dst, dst_lo, depth, t0, t1, tw):
+    """:func:`_input_tiles` of tile rows ``t0 .. t1 - 1`` of the ready ``plane``, tile row
+    ``ty`` at ``dst_lo + (ty - t0)*TW*C``. Separably: ``B^T`` along each padded row's
+    columns (:func:`_input_columns`, into the ``ring (4, 4, TW*C)`` of the last four rows),
+    then along the rows, a whole tile row of contiguous numbers per loop."""
+    n = tw * depth
     rows = plane.reshape(plane.shape[0], -1)
-    _input_columns(rows[0], ring[0], n, depth)
-    _input_columns(rows[1], ring[1], n, depth)
-    for ty in range(th):
+    _input_columns(rows[2 * t0], ring[(2 * t0) % 4], n, depth)
+    _input_columns(rows[2 * t0 + 1], ring[(2 * t0 + 1) % 4], n, depth)
+    for ty in range(t0, t1):
         _input_columns(rows[2 * ty + 2], ring[(2 * ty + 2) % 4], n, depth)
         _input_columns(rows[2 * ty + 3], ring[(2 * ty + 3) % 4], n, depth)
         r0, r1, r2, r3 = (ring[(2 * ty) % 4], ring[(2 * ty + 1) % 4], ring[(2 * ty + 2) % 4],
                           ring[(2 * ty + 3) % 4])
-        o = slice(dst_lo + ty * n, dst_lo + (ty + 1) * n)
+        o = slice(dst_lo + (ty - t0) * n, dst_lo + (ty - t0 + 1) * n)
         for b in range(4):
             _sub(dst[b, o], r0[b], r2[b])
             _add(dst[4 + b, o], r1[b], r2[b])
@@ -177,12 +183,20 @@ def _input_tiles(src, plane, ring, dst, dst_lo, ph, pw, th, tw):
 def _output_gradient_tiles(src, plane, work, dst, dst_lo, th, tw):
     """``dM``: ``dst[4i + j, dst_lo + (ty*TW + tx)*F + f] = (A g A^T)[i, j]`` for the 2 x 2
     tile ``g`` of ``src (F, OH, OW)`` (zeros past an odd edge), through the channels-last
-    ``plane`` in halves: ``A`` along each tile's columns into ``work (2, 4, TW*F)``, then
-    along its rows. ``A (g0, g1) = (g0, g0 + g1, g0 - g1, -g1)``."""
-    n = tw * src.shape[0]
+    ``plane`` in halves (:func:`_output_gradient_tile_rows`)."""
     padded_channels_last(src, plane, 0, 0, True)
+    _output_gradient_tile_rows(plane, work, dst, dst_lo, src.shape[0], 0, th, tw)
+
+
+@njit(cache=True)
+def _output_gradient_tile_rows(plane, work, dst, dst_lo, depth, t0, t1, tw):
+    """:func:`_output_gradient_tiles` of tile rows ``t0 .. t1 - 1`` of the ready ``plane``,
+    tile row ``ty`` at ``dst_lo + (ty - t0)*TW*F``: ``A`` along each tile's columns into
+    ``work (2, 4, TW*F)``, then along its rows. ``A (g0, g1) = (g0, g0 + g1, g0 - g1,
+    -g1)``."""
+    n = tw * depth
     rows = plane.reshape(plane.shape[0], -1)
-    for ty in range(th):
+    for ty in range(t0, t1):
         for a in range(2):
             row, out = rows[2 * ty + a], work[a]
             g0, g1 = row[:n], row[n:2 * n]
@@ -190,7 +204,7 @@ def _output_gradient_tiles(src, plane, work, dst, dst_lo, th, tw):
             _add(out[1], g0, g1)
             _sub(out[2], g0, g1)
             _neg(out[3], g1)
-        o = slice(dst_lo + ty * n, dst_lo + (ty + 1) * n)
+        o = slice(dst_lo + (ty - t0) * n, dst_lo + (ty - t0 + 1) * n)
         for j in range(4):
             _copy(dst[j, o], work[0, j])
             _add(dst[4 + j, o], work[0, j], work[1, j])
@@ -201,14 +215,22 @@ def _output_gradient_tiles(src, plane, work, dst, dst_lo, th, tw):
 @njit(cache=True)
 def _output_tiles(src, src_lo, plane, work, bias, dst, th, tw):
     """``y``: each tile of ``dst (F, OH, OW)`` is ``A^T M A`` of its 16 numbers in ``src``
-    (laid out as :func:`_input_tiles` writes ``V``) plus ``bias``: ``A^T`` along the
-    rows into ``work (2, 4, TW*F)``, then along the columns into the channels-last
-    ``plane`` in halves, cropped to ``dst``. ``A^T (m0, m1, m2, m3) = (m0 + m1 + m2,
-    m1 - m2 - m3)``."""
-    n = tw * dst.shape[0]
+    (laid out as :func:`_input_tiles` writes ``V``) plus ``bias``, through the
+    channels-last ``plane`` in halves (:func:`_output_tile_rows`), cropped to ``dst``."""
+    _output_tile_rows(src, src_lo, plane, work, dst.shape[0], 0, th, tw)
+    from_channels_last(plane, dst, 0, 0, bias, True)
+
+
+@njit(cache=True)
+def _output_tile_rows(src, src_lo, plane, work, depth, t0, t1, tw):
+    """Tile rows ``t0 .. t1 - 1`` of :func:`_output_tiles` into ``plane``, tile row ``ty``
+    read from ``src_lo + (ty - t0)*TW*F``: ``A^T`` along the rows into ``work (2, 4,
+    TW*F)``, then along the columns. ``A^T (m0, m1, m2, m3) = (m0 + m1 + m2, m1 - m2 -
+    m3)``."""
+    n = tw * depth
     rows = plane.reshape(plane.shape[0], -1)
-    for ty in range(th):
-        o = slice(src_lo + ty * n, src_lo + (ty + 1) * n)
+    for ty in range(t0, t1):
+        o = slice(src_lo + (ty - t0) * n, src_lo + (ty - t0 + 1) * n)
         for j in range(4):
             _add_add(work[0, j], src[j, o], src[4 + j, o], src[8 + j, o])
             _sub_sub(work[1, j], src[4 + j, o], src[8 + j, o], src[12 + j, o])
@@ -216,22 +238,29 @@ def _output_tiles(src, src_lo, plane, work, bias, dst, th, tw):
             row, q = rows[2 * ty + a], work[a]
             _add_add(row[:n], q[0], q[1], q[2])
             _sub_sub(row[n:2 * n], q[1], q[2], q[3])
-    from_channels_last(plane, dst, 0, 0, bias, True)
 
 
 @njit(cache=True)
 def _input_gradient_tiles(src, src_lo, plane, work, dst, ph, pw, th, tw):
     """``dx``: ``B dV B^T`` of each tile's 16 numbers in ``src``, added into the zeroed
-    channels-last ``plane`` in halves where the 4 x 4 patches overlap, then ``dst (C, H,
-    W)`` is the plane from offset ``ph``, ``pw``. ``B`` along the rows into ``work (4, 4,
-    TW*C)``, then along the columns. ``B (v0, v1, v2, v3) = (v0, v1 - v2 + v3, v1 + v2 -
-    v0, -v3)``."""
-    depth = dst.shape[0]
-    n = tw * depth
+    channels-last ``plane`` in halves where the 4 x 4 patches overlap
+    (:func:`_input_gradient_tile_rows`), then ``dst (C, H, W)`` is the plane from offset
+    ``ph``, ``pw``."""
     plane[:, :, :] = 0
+    _input_gradient_tile_rows(src, src_lo, plane, work, dst.shape[0], 0, th, tw)
+    from_channels_last(plane, dst, ph, pw, None, True)
+
+
+@njit(cache=True)
+def _input_gradient_tile_rows(src, src_lo, plane, work, depth, t0, t1, tw):
+    """Tile rows ``t0 .. t1 - 1`` of :func:`_input_gradient_tiles` added into ``plane``,
+    tile row ``ty`` read from ``src_lo + (ty - t0)*TW*C``: ``B`` along the rows into
+    ``work (4, 4, TW*C)``, then along the columns. ``B (v0, v1, v2, v3) = (v0, v1 - v2 +
+    v3, v1 + v2 - v0, -v3)``."""
+    n = tw * depth
     rows = plane.reshape(plane.shape[0], -1)
-    for ty in range(th):
-        o = slice(src_lo + ty * n, src_lo + (ty + 1) * n)
+    for ty in range(t0, t1):
+        o = slice(src_lo + (ty - t0) * n, src_lo + (ty - t0 + 1) * n)
         for b in range(4):
             v0, v1, v2, v3 = src[b, o], src[4 + b, o], src[8 + b, o], src[12 + b, o]
             _copy(work[0, b], v0)
@@ -245,7 +274,6 @@ def _input_gradient_tiles(src, src_lo, plane, work, dst, ph, pw, th, tw):
             _sub_add_into(row[odd:odd + n], q[1], q[2], q[3])
             _add_sub_into(row[depth:depth + n], q[1], q[2], q[0])
             _sub_into(row[odd + depth:odd + depth + n], q[3])
-    from_channels_last(plane, dst, ph, pw, None, True)
 
 
 TILE_SUM = 5
@@ -310,51 +338,77 @@ def _input_gradient_tiles_block(dv, planes, scratch, dx, ph, pw, tiles):
 
 
 @njit(parallel=True, cache=True)
-def _forward_per_sample(x, u_t, bias, y, planes, scratch, vs, ms, ph, pw, tiles):
-    """Each thread takes whole samples: ``V`` into its ``vs[thread] (16, T, C)``, the 16
-    products ``M[xi] = V[xi] @ U[xi]`` into ``ms[thread] (16, T, F)`` with single-threaded
-    BLAS, and ``y[k]`` from ``M``, all while the sample's numbers are in cache."""
+def _forward_per_sample(x, u_t, bias, y, planes, scratch, vs, ms, ph, pw, tiles, band):
+    """Each thread takes whole samples, ``band`` tile rows at a time: ``V`` into its
+    ``vs[thread] (16, band*TW, C)``, the 16 products ``M[xi] = V[xi] @ U[xi]`` into
+    ``ms[thread]`` with single-threaded BLAS, and those rows of ``y[k]`` from ``M``
+    through the output plane, all while the band's numbers are in cache."""
     inputs, outputs = planes
     th, tw, c, f = tiles[0], tiles[1], x.shape[1], y.shape[1]
     for k in prange(x.shape[0]):
         thread = numba.get_thread_id()
         v, m = vs[thread], ms[thread]
-        _input_tiles(x[k], inputs[thread], _scratch(scratch[thread], 4, c, tw),
-                     v.reshape(16, -1), 0, ph, pw, th, tw)
-        for xi in range(16):
-            np.dot(v[xi], u_t[xi].T, m[xi])
-        _output_tiles(m.reshape(16, -1), 0, outputs[thread], _scratch(scratch[thread], 2, f, tw),
-                      bias, y[k], th, tw)
+        ring, work = _scratch(scratch[thread], 4, c, tw), _scratch(scratch[thread], 2, f, tw)
+        padded_channels_last(x[k], inputs[thread], ph, pw, True)
+        for t0 in range(0, th, band):
+            t1 = min(t0 + band, th)
+            count = (t1 - t0) * tw
+            _input_tile_rows(inputs[thread], ring, v.reshape(16, -1), 0, c, t0, t1, tw)
+            for xi in range(16):
+                np.dot(v[xi, :count], u_t[xi].T, m[xi, :count])
+            _output_tile_rows(m.reshape(16, -1), 0, outputs[thread], work, f, t0, t1, tw)
+        from_channels_last(outputs[thread], y[k], 0, 0, bias, True)
 
 
 @njit(parallel=True, cache=True)
 def _backward_per_sample(g, x, u_t, grad_x, du_ts, products, bias_sums, planes, scratch, dms,
-                         vs, need_x, need_w, need_b, ph, pw, tiles):
-    """Each thread takes whole samples: ``dM`` of ``g[k]``; for the input gradient
-    ``dV[xi] = dM[xi] @ U[xi]^T`` and ``dx[k]`` from it; for the weight's, ``V`` of ``x[k]``
-    and ``du_ts[thread][xi] += dM[xi]^T @ V[xi]``; for the bias's, ``bias_sums[thread]``
-    gets each tile's sum (:func:`_add_tile_sums`). The caller adds the threads' sums."""
+                         vs, need_x, need_w, need_b, ph, pw, tiles, band):
+    """Each thread takes whole samples, ``band`` tile rows at a time, ``g[k]`` in the output
+    plane: first ``dM`` for the bias's gradient (``bias_sums[thread]`` gets each tile's
+    sum, :func:`_add_tile_sums`) and the input gradient (``dV[xi] = dM[xi] @ U[xi]^T``
+    added into the zeroed input plane, which becomes ``dx[k]`` after the last band); then,
+    with ``x[k]`` in the input plane, ``V`` and ``du_ts[thread][xi] += dM[xi]^T @ V[xi]``
+    for the weight's, taking ``dM`` again unless one band held the whole sample. The caller
+    adds the threads' sums."""
     inputs, outputs = planes
     th, tw, c, f = tiles[0], tiles[1], x.shape[1], g.shape[1]
     for k in prange(g.shape[0]):
         thread = numba.get_thread_id()
         dm, v = dms[thread], vs[thread]
-        _output_gradient_tiles(g[k], outputs[thread], _scratch(scratch[thread], 2, f, tw),
-                               dm.reshape(16, -1), 0, th, tw)
-        if need_b:
-            _add_tile_sums(dm[TILE_SUM], bias_sums[thread])
-        if need_x:
-            for xi in range(16):
-                np.dot(dm[xi], u_t[xi], v[xi])
-            _input_gradient_tiles(v.reshape(16, -1), 0, inputs[thread],
-                                  _scratch(scratch[thread], 4, c, tw), grad_x[k], ph, pw, th, tw)
+        ring, work = _scratch(scratch[thread], 4, c, tw), _scratch(scratch[thread], 2, f, tw)
+        padded_channels_last(g[k], outputs[thread], 0, 0, True)
+        held = False  # whether dm holds the sample's only band
+        if need_x or need_b:
+            if need_x:
+                inputs[thread][:, :, :] = 0
+            for t0 in range(0, th, band):
+                t1 = min(t0 + band, th)
+                count = (t1 - t0) * tw
+                _output_gradient_tile_rows(outputs[thread], work, dm.reshape(16, -1), 0, f, t0,
+                                           t1, tw)
+                if need_b:
+                    _add_tile_sums(dm[TILE_SUM, :count], bias_sums[thread])
+                if need_x:
+                    for xi in range(16):
+                        np.dot(dm[xi, :count], u_t[xi], v[xi, :count])
+                    _input_gradient_tile_rows(v.reshape(16, -1), 0, inputs[thread], ring, c, t0,
+                                              t1, tw)
+            held = band >= th
+            if need_x:
+                from_channels_last(inputs[thread], grad_x[k], ph, pw, None, True)
         if need_w:
-            _input_tiles(x[k], inputs[thread], _scratch(scratch[thread], 4, c, tw),
-                         v.reshape(16, -1), 0, ph, pw, th, tw)
+            padded_channels_last(x[k], inputs[thread], ph, pw, True)
             product = products[thread]
-            for xi in range(16):
-                np.dot(dm[xi].T, v[xi], product[xi])
-            du_ts[thread] += product
+            for t0 in range(0, th, band):
+                t1 = min(t0 + band, th)
+                count = (t1 - t0) * tw
+                if not held:
+                    _output_gradient_tile_rows(outputs[thread], work, dm.reshape(16, -1), 0, f,
+                                               t0, t1, tw)
+                _input_tile_rows(inputs[thread], ring, v.reshape(16, -1), 0, c, t0, t1, tw)
+                for xi in range(16):
+                    np.dot(dm[xi, :count].T, v[xi, :count], product[xi])
+                du_ts[thread] += product
 
 
 @njit(parallel=True, cache=True)
@@ -442,23 +496,36 @@ def transformed_weight(weight):
     return u_t
 
 
+BAND_BYTES = 1 << 20
+"""The most bytes of one band's transformed input and products together, ``16 * band*TW
+* (C + F)`` numbers, that a thread taking whole samples holds at a time, or four times
+the transformed weight if that is more: each band's 16 products read all of ``U``, so a
+band much smaller than ``U`` rereads it more than it spares. Whole samples of 64->64
+channels at 32 x 32 (2 MiB) or 16->16 at 128 x 128 (8 MiB) fall out of a core's L2 cache
+between the products and the output's transform."""
+
+
 class _Workspace:
     """Each thread's channels-last input plane ``(2*TH + 2, 2*TW + 2, C)``, output plane
     ``(2*TH, 2*TW, F)`` and the transforms' scratch ``(16 * TW * max(C, F))`` (four rows
-    of a tile row's numbers, or two tile rows' halfway sums); ``tiles = (TH, TW)``."""
+    of a tile row's numbers, or two tile rows' halfway sums); ``tiles = (TH, TW)``, and
+    ``band``, the tile rows a thread taking whole samples transforms and multiplies at a
+    time (:data:`BAND_BYTES`)."""
 
     def __init__(self, x, oh: int, ow: int, filters: int):
         threads, c, dtype = numba.get_num_threads(), x.shape[1], x.dtype
         self.tiles = th, tw = -(-oh // 2), -(-ow // 2)
         self.count = th * tw
+        budget = max(BAND_BYTES, 4 * 16 * c * filters * x.itemsize)
+        self.band = max(1, min(th, budget // (16 * tw * (c + filters) * x.itemsize)))
         self.inputs = POOL.empty((threads, 2 * th + 2, 2 * tw + 2, c), dtype)
         self.outputs = POOL.empty((threads, 2 * th, 2 * tw, filters), dtype)
         self.planes = (self.inputs, self.outputs)
         self.scratch = np.empty((threads, 16 * tw * max(c, filters)), dtype)
 
     def per_thread(self, depth: int, dtype) -> np.ndarray:
-        """Each thread's transformed sample ``(16, T, depth)``, from the pool."""
-        return POOL.empty((self.inputs.shape[0], 16, self.count, depth), dtype)
+        """Each thread's transformed band ``(16, band*TW, depth)``, from the pool."""
+        return POOL.empty((self.inputs.shape[0], 16, self.band * self.tiles[1], depth), dtype)
 
 
 def forward(x, weight, bias, y, win, per_sample: bool = False):
@@ -473,7 +540,7 @@ def forward(x, weight, bias, y, win, per_sample: bool = False):
     if per_sample:
         _forward_per_sample(x, u_t, bias, y, work.planes, work.scratch,
                             work.per_thread(c, x.dtype), work.per_thread(f, x.dtype),
-                            win.ph, win.pw, work.tiles)
+                            win.ph, win.pw, work.tiles, work.band)
         return
     for block in conv_batched.sample_blocks(n, 16 * work.count * max(c, f) * x.itemsize):
         rows = (block.stop - block.start) * work.count
@@ -543,7 +610,7 @@ def _backward_by_samples(g, x, weight, win, grad_x, need_x, need_w, need_b, work
     bias_sums = np.zeros((threads, f))
     _backward_per_sample(g, x, u_t, grad_x, du_ts, products, bias_sums, work.planes,
                          work.scratch, work.per_thread(f, x.dtype), work.per_thread(c, x.dtype),
-                         need_x, need_w, need_b, win.ph, win.pw, work.tiles)
+                         need_x, need_w, need_b, win.ph, win.pw, work.tiles, work.band)
     grad_w = None
     if need_w:
         grad_w = np.empty((f, c, 3, 3), x.dtype)

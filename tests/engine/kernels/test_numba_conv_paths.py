@@ -64,13 +64,15 @@ def close(ours, expected, dtype, what):
 @pytest.mark.parametrize(("geometry", "kind"), CASES, ids=str)
 def test_every_path_matches_the_reference(monkeypatch, geometry, kind, split, dtype):
     """``split``: the stacked product takes one sample per block, the per-sample one one
-    output row per band and the DFT's products one frequency per block; the stacked input
+    output row per band, Winograd per sample one tile row per band and the DFT's products
+    one frequency per block; the stacked input
     gradient of ``(2, 8, 2, 2, 25)`` splits its 25 filters over the threads."""
     monkeypatch.setattr(conv, "path", lambda *shape: kind)
     if split:
         monkeypatch.setattr(conv_batched, "BLOCK_BYTES", 1)
         monkeypatch.setattr(conv, "BAND_BYTES", 1)
         monkeypatch.setattr(conv_fft, "BLOCK_BYTES", 1)
+        monkeypatch.setattr(conv_winograd, "BAND_BYTES", 1)
     n, c, h, w, f, win = geometry
     rng = np.random.default_rng(7)
     x = rng.standard_normal((n, c, h, w)).astype(dtype)
