@@ -46,6 +46,13 @@ from numba import njit, prange
 
 from ..memory import POOL
 
+PART_BYTES = 16 << 20
+"""The most bytes of products' spectra (and so of the planes they turn back into) held at
+once: the forward's output channels and the input gradient's channels are taken in parts
+of this size, each its own products and inverse transforms, so a layer's transient
+memory does not grow with its channels (a 32->64 62x62 layer's whole ``Z`` at batch 32
+is 35 MiB)."""
+
 BLOCK_BYTES = 1 << 18
 """The most bytes of one thread's gathered block of frequencies (its left operands and
 products), so they stay in cache between the gather, the products and the scatter."""
@@ -227,7 +234,7 @@ def _multiplied(lhs, e_h, columns, samples: int, dtype) -> np.ndarray:
     frequencies, (inner, outer) = lhs.shape[1], columns.shape[2:]
     block = _block(frequencies, samples * (inner + outer) * dtype.itemsize)
     threads = numba.get_num_threads()
-    out = POOL.empty((samples * outer, frequencies), dtype)
+    out = np.empty((samples * outer, frequencies), dtype)
     _products(lhs, e_h, columns, out, samples, block,
               np.empty((threads, block, samples, inner), dtype),
               np.empty((threads, block, samples, outer), dtype),
@@ -235,13 +242,27 @@ def _multiplied(lhs, e_h, columns, samples: int, dtype) -> np.ndarray:
     return out
 
 
+def _parts(outer: int, samples: int, frequencies: int, dtype) -> list:
+    """The ranges of the ``outer`` channels of products taken at a time
+    (:data:`PART_BYTES`), at least one channel each."""
+    most = max(1, PART_BYTES // max(samples * frequencies * dtype.itemsize, 1))
+    count = -(-outer // most)
+    step = -(-outer // count)  # parts of equal size
+    return [slice(lo, min(lo + step, outer)) for lo in range(0, outer, step)]
+
+
 def forward(x, weight, bias, y, win):
     """Fill ``y (N, F, OH, OW)`` from x ``(N, C, H, W)``, weight ``(F, C, kh, kw)`` and the
-    bias ``(F,)``."""
+    bias ``(F,)``, a part of the filters at a time (:func:`_parts`)."""
     n, f, oh, ow = y.shape
     plan = _Plan(x, win, oh, ow)
-    zs = _multiplied(plan.spectrum(x), *plan.weight_columns(weight, True), n, plan.complex)
-    _sampled_plus_bias(plan.planes(zs, n, (oh - 1) * win.sh + 1), bias, y, win.sh, win.sw)
+    xs = plan.spectrum(x)
+    e_h, columns = plan.weight_columns(weight, True)
+    for part in _parts(f, n, xs.shape[1], plan.complex):
+        zs = _multiplied(xs, e_h, np.ascontiguousarray(columns[..., part]), n, plan.complex)
+        _sampled_plus_bias(plan.planes(zs, n, (oh - 1) * win.sh + 1), bias[part], y[:, part],
+                           win.sh, win.sw)
+        del zs  # back to the pool for the next part
 
 
 def backward(g, x, weight, win, need_x: bool, need_w: bool):
@@ -255,11 +276,14 @@ def backward(g, x, weight, win, need_x: bool, need_w: bool):
     gs = plan.spectrum(g)
     grad_x = grad_w = None
     if need_x:
-        dxs = _multiplied(gs, *plan.weight_columns(weight, False), n, plan.complex)
+        e_h, columns = plan.weight_columns(weight, False)
         h, w = x.shape[2:]
         grad_x = POOL.empty(x.shape, x.dtype)
-        grad_x[...] = plan.planes(dxs, n, h)[..., :w]
-        del dxs
+        for part in _parts(x.shape[1], n, gs.shape[1], plan.complex):
+            dxs = _multiplied(gs, e_h, np.ascontiguousarray(columns[..., part]), n,
+                              plan.complex)
+            grad_x[:, part] = plan.planes(dxs, n, h)[..., :w]
+            del dxs
     if need_w:
         xs = plan.spectrum(x)
         c, frequencies = x.shape[1], xs.shape[1]
