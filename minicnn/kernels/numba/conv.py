@@ -191,13 +191,14 @@ channel pair) for every sample, and past this the weight no longer shares the ca
 the sample's tiles (128->128 at 16 x 16, 64 per pixel, takes 20.1 ms in blocks against
 26.5 per sample at batch 32; 64->128 at 16 x 16, 32 per pixel, 12.9 against 10.7)."""
 
-FFT_FROM = ((49, 8), (25, 32))
+FFT_FROM = ((49, 16), (25, 32))
 """``(taps, samples)``: a window of at least ``taps`` taps (7 x 7, 5 x 5) at stride 1 goes
 through the DFT from ``samples`` samples on, with at least 16 channels in and out. What
 does not shrink with the batch (the weight's spectrum, ``hf*wr / (kh*kw)`` times the
 weight, built for every frequency's product, and its gradient's reduction to the taps)
-outweighs what it spares below: at batch 2 a 7 x 7 layer takes twice im2col's time, and
-a 5 x 5 layer gains only from batch 32."""
+outweighs what it spares below: at batch 2 a 7 x 7 layer takes twice im2col's time, at
+batch 8 it wins on 62 x 62 maps and loses on 29 x 29 ones, and a 5 x 5 layer gains only
+from batch 32."""
 
 POINTWISE_FILTERS_PER_PIXEL = 16
 """The most filters per output pixel of a sample that a 1 x 1 convolution takes a product
