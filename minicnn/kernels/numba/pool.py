@@ -8,6 +8,7 @@ from numba import njit, prange
 
 from ..memory import POOL
 from ..window import Window
+from .window import valid_range
 
 TWO_BY_TWO = Window(2, 2, 2, 2)  # the pooling with fast paths
 
@@ -126,16 +127,6 @@ def maxpool2d_backward(grad_y, argmax, win: Window, h: int, w: int):
     return grad_x
 
 
-@njit(cache=True)
-def _tap_columns(j, ow, w, sw, pw, dw):
-    """The outputs ``ox`` in ``[lo, hi)`` whose tap ``j`` reads inside the input:
-    ``0 <= ox*sw + j*dw - pw < w``."""
-    first = pw - j * dw
-    lo = max(0, -(-first // sw))
-    hi = min(ow, (w - 1 + first) // sw + 1)
-    return lo, max(lo, hi)
-
-
 @njit(parallel=True, cache=True)
 def _avgpool_forward(x, y, divisor, kh, kw, sh, sw, ph, pw, dh, dw):
     """``y[n, c, oy, ox] = sum_{i,j} x[n, c, oy*sh + i*dh - ph, ox*sw + j*dw - pw] /
@@ -153,8 +144,8 @@ def _avgpool_forward(x, y, divisor, kh, kw, sh, sw, ph, pw, dh, dw):
                     continue
                 src = x[b, ch, yy]
                 for j in range(kw):
-                    lo, hi = _tap_columns(j, ow, w, sw, pw, dw)
                     shift = j * dw - pw
+                    lo, hi = valid_range(shift, sw, w, ow)
                     for ox in range(lo, hi):
                         dst[ox] += src[ox * sw + shift]
             for ox in range(ow):
@@ -179,8 +170,8 @@ def _avgpool_backward(g, grad_x, divisor, kh, kw, sh, sw, ph, pw, dh, dw):
                     continue
                 dst = grad_x[b, ch, yy]
                 for j in range(kw):
-                    lo, hi = _tap_columns(j, ow, w, sw, pw, dw)
                     shift = j * dw - pw
+                    lo, hi = valid_range(shift, sw, w, ow)
                     for ox in range(lo, hi):
                         dst[ox * sw + shift] += share[ox]
 
