@@ -364,12 +364,12 @@ def _forward_per_sample(x, u_t, bias, y, planes, scratch, vs, ms, ph, pw, tiles,
 def _backward_per_sample(g, x, u_t, grad_x, du_ts, products, bias_sums, planes, scratch, dms,
                          vs, need_x, need_w, need_b, ph, pw, tiles, band):
     """Each thread takes whole samples, ``band`` tile rows at a time, ``g[k]`` in the output
-    plane: first ``dM`` for the bias's gradient (``bias_sums[thread]`` gets each tile's
-    sum, :func:`_add_tile_sums`) and the input gradient (``dV[xi] = dM[xi] @ U[xi]^T``
-    added into the zeroed input plane, which becomes ``dx[k]`` after the last band); then,
-    with ``x[k]`` in the input plane, ``V`` and ``du_ts[thread][xi] += dM[xi]^T @ V[xi]``
-    for the weight's, taking ``dM`` again unless one band held the whole sample. The caller
-    adds the threads' sums."""
+    plane: first, for the input gradient, ``dM`` and ``dV[xi] = dM[xi] @ U[xi]^T`` added
+    into the zeroed input plane, which becomes ``dx[k]`` after the last band; then, with
+    ``x[k]`` in the input plane, ``V`` and ``du_ts[thread][xi] += dM[xi]^T @ V[xi]`` for the
+    weight's, taking ``dM`` again unless the first pass's one band held the whole sample.
+    ``bias_sums[thread]`` gets each tile's sum (:func:`_add_tile_sums`) in whichever pass
+    takes ``dM`` first. The caller adds the threads' sums."""
     inputs, outputs = planes
     th, tw, c, f = tiles[0], tiles[1], x.shape[1], g.shape[1]
     for k in prange(g.shape[0]):
@@ -377,10 +377,8 @@ def _backward_per_sample(g, x, u_t, grad_x, du_ts, products, bias_sums, planes, 
         dm, v = dms[thread], vs[thread]
         ring, work = _scratch(scratch[thread], 4, c, tw), _scratch(scratch[thread], 2, f, tw)
         padded_channels_last(g[k], outputs[thread], 0, 0, True)
-        held = False  # whether dm holds the sample's only band
-        if need_x or need_b:
-            if need_x:
-                inputs[thread][:, :, :] = 0
+        if need_x:
+            inputs[thread][:, :, :] = 0
             for t0 in range(0, th, band):
                 t1 = min(t0 + band, th)
                 count = (t1 - t0) * tw
@@ -388,27 +386,27 @@ def _backward_per_sample(g, x, u_t, grad_x, du_ts, products, bias_sums, planes, 
                                            t1, tw)
                 if need_b:
                     _add_tile_sums(dm[TILE_SUM, :count], bias_sums[thread])
-                if need_x:
-                    for xi in range(16):
-                        np.dot(dm[xi, :count], u_t[xi], v[xi, :count])
-                    _input_gradient_tile_rows(v.reshape(16, -1), 0, inputs[thread], ring, c, t0,
-                                              t1, tw)
-            held = band >= th
-            if need_x:
-                from_channels_last(inputs[thread], grad_x[k], ph, pw, None, True)
-        if need_w:
-            padded_channels_last(x[k], inputs[thread], ph, pw, True)
-            product = products[thread]
+                for xi in range(16):
+                    np.dot(dm[xi, :count], u_t[xi], v[xi, :count])
+                _input_gradient_tile_rows(v.reshape(16, -1), 0, inputs[thread], ring, c, t0, t1,
+                                          tw)
+            from_channels_last(inputs[thread], grad_x[k], ph, pw, None, True)
+        if need_w or (need_b and not need_x):
+            if need_w:
+                padded_channels_last(x[k], inputs[thread], ph, pw, True)
             for t0 in range(0, th, band):
                 t1 = min(t0 + band, th)
                 count = (t1 - t0) * tw
-                if not held:
+                if not need_x or band < th:  # dM of this band, unless the pass above left it
                     _output_gradient_tile_rows(outputs[thread], work, dm.reshape(16, -1), 0, f,
                                                t0, t1, tw)
-                _input_tile_rows(inputs[thread], ring, v.reshape(16, -1), 0, c, t0, t1, tw)
-                for xi in range(16):
-                    np.dot(dm[xi, :count].T, v[xi, :count], product[xi])
-                du_ts[thread] += product
+                    if need_b and not need_x:
+                        _add_tile_sums(dm[TILE_SUM, :count], bias_sums[thread])
+                if need_w:
+                    _input_tile_rows(inputs[thread], ring, v.reshape(16, -1), 0, c, t0, t1, tw)
+                    for xi in range(16):
+                        np.dot(dm[xi, :count].T, v[xi, :count], products[thread][xi])
+                    du_ts[thread] += products[thread]
 
 
 @njit(parallel=True, cache=True)
