@@ -66,8 +66,9 @@ def grid(size: int, pad: int, extent: int, last: int) -> int:
 
 
 class _Plan:
-    """A layer's grid ``(hf, wf)``, half spectrum ``wr = wf // 2 + 1``, the taps' offsets
-    and the complex dtype, from x ``(N, C, H, W)`` and its output ``(OH, OW)``."""
+    """A layer's grid ``(hf, wf)``, half spectrum ``wr = wf // 2 + 1``, the taps' offsets,
+    the complex dtype and the Fourier factors ``e_h``, ``e_w``, from x ``(N, C, H, W)`` and
+    its output ``(OH, OW)``."""
 
     def __init__(self, x, win, oh: int, ow: int):
         h, w = x.shape[2:]
@@ -78,6 +79,11 @@ class _Plan:
         self.cols = np.arange(win.kw) * win.dw - win.pw  # t_b
         self.complex = np.result_type(x.dtype, np.complex64)
         self.workers = numba.get_num_threads()
+        # E_h (hf, kh) = exp(-2 pi i u t_a / hf) and E_w (wr, kw) the same for the columns,
+        # so that K = E_h w E_w^T plane by plane
+        u, v = np.arange(self.hf)[:, None], np.arange(self.wr)[:, None]
+        self.e_h = np.exp(-2j * np.pi * u * self.rows / self.hf).astype(self.complex)
+        self.e_w = np.exp(-2j * np.pi * v * self.cols / self.wf).astype(self.complex)
 
     def spectrum(self, planes) -> np.ndarray:
         """``(A, B, ...)`` real planes -> their half spectra ``(A*B, hf*wr)``."""
@@ -92,20 +98,13 @@ class _Plan:
         s = scipy.fft.ifft(s, axis=2, overwrite_x=True, workers=self.workers)
         return scipy.fft.irfft(s[:, :, :rows], n=self.wf, axis=3, workers=self.workers)
 
-    def factors(self):
-        """``(E_h (hf, kh), E_w (wr, kw))``: ``exp(-2 pi i u t_a / hf)`` and the same for the
-        columns, so that ``K = E_h w E_w^T`` plane by plane."""
-        u, v = np.arange(self.hf)[:, None], np.arange(self.wr)[:, None]
-        return (np.exp(-2j * np.pi * u * self.rows / self.hf).astype(self.complex),
-                np.exp(-2j * np.pi * v * self.cols / self.wf).astype(self.complex))
-
     def weight_columns(self, weight, conjugate: bool) -> tuple:
         """The weight's spectrum in two factors: ``(E_h (hf, kh), S (kh, wr, F, C))`` with
         ``S[a, v] = sum_b E_w[v, b] w[:, :, a, b]``, so that ``K[u, v] = sum_a E_h[u, a]
         S[a, v]`` (:func:`_spectrum_at`); ``conjugate``: both conjugated and ``S`` as
         ``(kh, wr, C, F)``, for ``conj(K)^T``, the forward's right operand. The spectrum
         itself, ``hf*wr / (kh*kw)`` times the weight, is never held whole."""
-        e_h, e_w = self.factors()
+        e_h, e_w = self.e_h, self.e_w
         if conjugate:
             e_h, e_w = e_h.conj(), e_w.conj()
         order = (2, 3, 1, 0) if conjugate else (2, 3, 0, 1)
@@ -119,13 +118,12 @@ class _Plan:
         sum ``sum_u conj(E_h[u, a]) DK[u, v]``: the inverse transform at the taps' offsets
         only, ``Re(sum_v rows[a, v] c_v conj(E_w[v, b])) / (hf*wf)``, with ``c_v`` 2 at the
         frequencies whose mirror image the half spectrum leaves out, else 1."""
-        _, e_w = self.factors()
         kh, wr, f, c = rows.shape[1:]
         twice = np.full(self.wr, 2.0)
         twice[0] = 1.0
         if self.wf % 2 == 0:
             twice[-1] = 1.0
-        back = np.matmul((e_w.conj() * twice[:, None]).T,
+        back = np.matmul((self.e_w.conj() * twice[:, None]).T,
                          rows.sum(axis=0).reshape(kh, wr, f * c))  # (kh, kw, F*C)
         dw = back.real / (self.hf * self.wf)
         return np.ascontiguousarray(dw.reshape(kh, len(self.cols), f, c).transpose(2, 3, 0, 1),
@@ -290,7 +288,7 @@ def backward(g, x, weight, win, need_x: bool, need_w: bool):
         block = _block(frequencies, n * (f + c) * plan.complex.itemsize)
         threads = numba.get_num_threads()
         rows = np.empty((threads, len(plan.rows), plan.wr, f, c), plan.complex)
-        _weight_rows(gs, xs, plan.factors()[0], rows, n, block,
+        _weight_rows(gs, xs, plan.e_h, rows, n, block,
                      np.empty((threads, block, f, n), plan.complex),
                      np.empty((threads, block, n, c), plan.complex),
                      np.empty((threads, f, c), plan.complex))
