@@ -180,25 +180,25 @@ and out, 256 output pixels per sample and 8 samples, or any number of samples be
 64 channels that blocks need (the alternative there is im2col, per sample too). On
 smaller maps the weight, which each thread reads whole per sample, outweighs a sample's
 products (128->256 at 8 x 8 and below); at batch 2 a block's 16 products keep both threads
-as busy. Few filters are no obstacle: DenseNet's 48->12 layers at 32 x 32 take half
-im2col's time this way, 8->16 at 64 x 64 70%, and at batch 1 to 3 the SimpleCNN's layers
-about 65%."""
+as busy. Few filters are no obstacle: DenseNet's 48->12 layers at 32 x 32, 8->16 at
+64 x 64 and the SimpleCNN's layers at batch 1 to 3 run faster this way than through
+im2col (``benchmarks/RESULTS.md``)."""
 
 WINOGRAD_PER_SAMPLE_WEIGHT = 48
 """The most ``channels * filters`` per output pixel of a sample that Winograd per sample
 takes from 64 channels on: each thread reads the whole transformed weight (16 numbers per
 channel pair) for every sample, and past this the weight no longer shares the cache with
-the sample's tiles (128->128 at 16 x 16, 64 per pixel, takes 20.1 ms in blocks against
-26.5 per sample at batch 32; 64->128 at 16 x 16, 32 per pixel, 12.9 against 10.7)."""
+the sample's tiles: 128->128 at 16 x 16 (64 per pixel) runs faster in blocks, 64->128 at
+16 x 16 (32 per pixel) per sample (``benchmarks/RESULTS.md``)."""
 
 FFT_FROM = ((49, 16), (25, 32))
 """``(taps, samples)``: a window of at least ``taps`` taps (7 x 7, 5 x 5) at stride 1 goes
 through the DFT from ``samples`` samples on, with at least 16 channels in and out. What
 does not shrink with the batch (the weight's spectrum, ``hf*wr / (kh*kw)`` times the
 weight, built for every frequency's product, and its gradient's reduction to the taps)
-outweighs what it spares below: at batch 2 a 7 x 7 layer takes twice im2col's time, at
-batch 8 it wins on 62 x 62 maps and loses on 29 x 29 ones, and a 5 x 5 layer gains only
-from batch 32."""
+outweighs what it spares below: at batch 2 every 7 x 7 layer of the study's grid is
+slower this way than through im2col, at batch 8 those on 29 x 29 maps still are, and a
+5 x 5 layer gains only from batch 32 (``benchmarks/RESULTS.md``)."""
 
 POINTWISE_FILTERS_PER_PIXEL = 16
 """The most filters per output pixel of a sample that a 1 x 1 convolution takes a product
