@@ -1,7 +1,7 @@
-"""The ``numba`` set's convolution kernels on the layers of VGG11, ResNet18 and MobileNetV2 at
-CIFAR size, on the SimpleCNN's 16->32 and 32->64 layers and on the study grid's 5 x 5 and
-7 x 7 layers, and torch on the same layers: the measurement behind
-``minicnn.kernels.numba.conv.path``.
+"""The ``numba`` set's convolution kernels on the layers of VGG11, ResNet18 and MobileNetV2 and
+DenseNet-BC's 3 x 3 layer at CIFAR size, on the SimpleCNN's 16->32 and 32->64 layers and on
+the study grid's 5 x 5 and 7 x 7 layers, and torch on the same layers: the measurement
+behind ``minicnn.kernels.numba.conv.path``.
 
     python benchmarks/conv_paths.py [--depthwise | --first-layers] [--batch 32] [--repeats 5]
         [--threads 2] [--markdown]
@@ -43,6 +43,8 @@ LAYERS = [  # (C, F, H, kernel, stride, padding)
     (256, 512, 8, 1, 2, 0), (64, 64, 16, 3, 1, 1), (128, 128, 32, 3, 1, 1),
     (96, 96, 16, 3, 1, 1), (24, 144, 32, 1, 1, 0), (144, 32, 16, 1, 1, 0),
     (192, 64, 8, 1, 1, 0), (320, 1280, 4, 1, 1, 0), (16, 32, 64, 3, 1, 1), (32, 64, 32, 3, 1, 1),
+    # DenseNet-BC's 3 x 3 layer (48 -> growth 12 at 32 x 32)
+    (48, 12, 32, 3, 1, 1),
     # the study's 5 x 5 and 7 x 7 layers after the first (16/32/64 and 32/64/128 channels)
     (16, 32, 63, 5, 1, 1), (32, 64, 30, 5, 1, 1), (32, 64, 63, 5, 1, 1), (64, 128, 30, 5, 1, 1),
     (16, 32, 62, 7, 1, 1), (32, 64, 29, 7, 1, 1), (32, 64, 62, 7, 1, 1), (64, 128, 29, 7, 1, 1)]

@@ -180,9 +180,9 @@ and out, 256 output pixels per sample and 8 samples, or any number of samples be
 64 channels that blocks need (the alternative there is im2col, per sample too). On
 smaller maps the weight, which each thread reads whole per sample, outweighs a sample's
 products (128->256 at 8 x 8 and below); at batch 2 a block's 16 products keep both threads
-as busy. Few filters are no obstacle: DenseNet's 48->12 layers at 32 x 32, 8->16 at
-64 x 64 and the SimpleCNN's layers at batch 1 to 3 run faster this way than through
-im2col (``benchmarks/RESULTS.md``)."""
+as busy. Few filters are no obstacle: DenseNet's 48->12 layers at 32 x 32 and, at batch
+2, the SimpleCNN's layers run faster this way than through im2col
+(``benchmarks/RESULTS.md``)."""
 
 WINOGRAD_PER_SAMPLE_WEIGHT = 48
 """The most ``channels * filters`` per output pixel of a sample that Winograd per sample
