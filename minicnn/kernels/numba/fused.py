@@ -77,26 +77,33 @@ def _bn_relu_maxpool_plane_grad_sums(g, y, chosen, mean, sums_g, sums_gx):
 
 
 @njit(parallel=True, cache=True)
-def _bn_relu_maxpool_grad_input_2x2(g, y, argmax, x, out, mean, inv_std, scale, mean_g, mean_gx):
-    """:func:`_bn_grad_input` with the gradient at the batch norm's output rebuilt window
-    by window; the row and column no window covers (odd sizes) have gradient 0 there."""
+def _bn_relu_maxpool_grad_input_2x2(g, y, argmax, x, out, mean, scale, shift, slope):
+    """``dx = scale*gz + shift + slope*(x - mean)`` per channel
+    (:func:`.norm.grad_input_line`) with the gradient at the batch norm's output ``gz``
+    rebuilt window by window: ``g`` at the argmax where ``y > 0``, else 0, each pixel's
+    share chosen by a select, so the loop over a row's windows vectorises. The row and
+    column no window covers (odd sizes) have ``gz = 0``."""
     n, c, h, w = x.shape
     oh, ow = y.shape[2], y.shape[3]
+    zero = x.dtype.type(0)
     for plane in prange(n * c):
         b, ch = plane // c, plane % c
-        mu, inv, a, mg, mgx = mean[ch], inv_std[ch], scale[ch], mean_g[ch], mean_gx[ch]
+        mu, a, d0, d1 = mean[ch], scale[ch], shift[ch], slope[ch]
         for yy in range(h):
             oy, r = yy // 2, yy % 2
             row, dst = x[b, ch, yy], out[b, ch, yy]
             covered = ow if oy < oh else 0
-            for ox in range(covered):
-                k = argmax[b, ch, oy, ox]
-                gv = g[b, ch, oy, ox] if y[b, ch, oy, ox] > 0 else 0.0
-                for q in range(2):
-                    gz = gv if k == 2 * r + q else 0.0
-                    dst[2 * ox + q] = a * (gz - mg - (row[2 * ox + q] - mu) * inv * mgx)
+            if covered:
+                grads, outs, args = g[b, ch, oy], y[b, ch, oy], argmax[b, ch, oy]
+                for ox in range(covered):
+                    k = args[ox]
+                    ga = a * grads[ox] if outs[ox] > zero else zero
+                    dst[2 * ox] = (d0 + d1 * (row[2 * ox] - mu)
+                                   + (ga if k == 2 * r else zero))
+                    dst[2 * ox + 1] = (d0 + d1 * (row[2 * ox + 1] - mu)
+                                       + (ga if k == 2 * r + 1 else zero))
             for xx in range(2 * covered, w):
-                dst[xx] = a * (0.0 - mg - (row[xx] - mu) * inv * mgx)
+                dst[xx] = d0 + d1 * (row[xx] - mu)
 
 
 def batchnorm_relu_maxpool_2x2_forward(x, mean, inv_std, weight, bias) -> tuple:
@@ -122,9 +129,8 @@ def batchnorm_relu_maxpool_2x2_backward(g, y, saved, x, mean, inv_std, weight, b
     _bn_relu_maxpool_plane_grad_sums(as_planes(g), as_planes(y), as_planes(chosen), mean,
                                      sums_g, sums_gx)
 
-    def grad_input(out, scale, mean_g, mean_gx):
-        _bn_relu_maxpool_grad_input_2x2(g, y, argmax, x, out, mean, inv_std, scale, mean_g,
-                                        mean_gx)
+    def grad_input(out, scale, shift, slope):
+        _bn_relu_maxpool_grad_input_2x2(g, y, argmax, x, out, mean, scale, shift, slope)
 
     return gradients_from_plane_sums(sums_g, sums_gx, inv_std, x, n * h * w, weight,
                                      batch_stats, grad_input, need_x, need_w, need_b)

@@ -68,14 +68,14 @@ def _bn_plane_grad_sums(g3, x3, mean, sums_g, sums_gx):
 
 
 @njit(parallel=True, cache=True)
-def _bn_grad_input(g3, x3, out, mean, inv_std, scale, mean_g, mean_gx):
-    """``dx = scale * (g - mean(g) - xhat * mean(g * xhat))`` per channel."""
+def _bn_grad_input(g3, x3, out, mean, scale, shift, slope):
+    """``dx = scale*g + shift + slope*(x - mean)`` per channel (:func:`grad_input_line`)."""
     n, c, m = x3.shape
     for plane in prange(n * c):
         b, ch = plane // c, plane % c
-        mu, inv, a, mg, mgx = mean[ch], inv_std[ch], scale[ch], mean_g[ch], mean_gx[ch]
+        mu, a, d0, d1 = mean[ch], scale[ch], shift[ch], slope[ch]
         for k in range(m):
-            out[b, ch, k] = a * (g3[b, ch, k] - mg - (x3[b, ch, k] - mu) * inv * mgx)
+            out[b, ch, k] = a * g3[b, ch, k] + d0 + d1 * (x3[b, ch, k] - mu)
 
 
 def as_planes(x) -> np.ndarray:
@@ -108,24 +108,36 @@ def batchnorm_apply(x, mean, inv_std, weight, bias):
     return y.reshape(x.shape)
 
 
-def _grad_input_terms(sum_g, sum_gx, count, inv_std, weight, batch_stats) -> tuple:
-    """``(scale, mean(g), mean(g * xhat))`` for the input gradient; the two means are 0
-    when the statistics were constants (evaluation), which leaves ``dx = g * scale``."""
+def grad_input_line(sum_g, sum_gx, count, inv_std, weight, batch_stats, dtype) -> tuple:
+    """``(scale, shift, slope)`` per channel, in ``dtype``, of the input gradient as a line
+    in the input: with ``a = inv_std * weight``, ``xhat = (x - mean) * inv_std`` and ``gz``
+    the gradient at the batch norm's output,
+
+        dx = a * (gz - mean(gz) - xhat * mean(gz * xhat))
+           = a * gz + (-a * mean(gz)) + (-a * inv_std * mean(gz * xhat)) * (x - mean),
+
+    the coefficients made in double from the sums over the ``count`` numbers per channel,
+    so the kernels' per-element arithmetic stays in the input's dtype. With constant
+    statistics (evaluation) the two means are 0 and ``dx = a * gz``."""
     scale = (inv_std if weight is None else inv_std * weight).astype(np.float64)
     if not batch_stats:
-        return scale, np.zeros_like(sum_g), np.zeros_like(sum_g)
-    return scale, sum_g / count, sum_gx / count
+        zeros = np.zeros_like(sum_g, dtype=dtype)
+        return scale.astype(dtype), zeros, zeros
+    shift = -scale * (sum_g / count)
+    slope = -scale * inv_std * (sum_gx / count)
+    return scale.astype(dtype), shift.astype(dtype), slope.astype(dtype)
 
 
 def gradients_from_plane_sums(sums_g, sums_gx, inv_std, x, count, weight, batch_stats,
                               grad_input, need_x, need_w, need_b) -> tuple:
-    """Per-plane sums ``(N, C)`` -> (dx, dgamma, dbeta); ``grad_input(out, scale, mg, mgx)``
-    fills dx."""
+    """Per-plane sums ``(N, C)`` -> (dx, dgamma, dbeta); ``grad_input(out, scale, shift,
+    slope)`` fills dx (:func:`grad_input_line`)."""
     sum_g, sum_gx = sums_g.sum(axis=0), sums_gx.sum(axis=0) * inv_std
     grad_x = None
     if need_x:
         grad_x = POOL.empty(x.shape, x.dtype)
-        grad_input(grad_x, *_grad_input_terms(sum_g, sum_gx, count, inv_std, weight, batch_stats))
+        grad_input(grad_x, *grad_input_line(sum_g, sum_gx, count, inv_std, weight,
+                                            batch_stats, x.dtype))
     return (grad_x, sum_gx.astype(x.dtype) if need_w else None,
             sum_g.astype(x.dtype) if need_b else None)
 
@@ -137,8 +149,8 @@ def batchnorm_backward(g, x, mean, inv_std, weight, batch_stats: bool,
     sums_g, sums_gx = np.empty((n, c)), np.empty((n, c))
     _bn_plane_grad_sums(g3, x3, mean, sums_g, sums_gx)
 
-    def grad_input(out, scale, mean_g, mean_gx):
-        _bn_grad_input(g3, x3, out.reshape(x3.shape), mean, inv_std, scale, mean_g, mean_gx)
+    def grad_input(out, scale, shift, slope):
+        _bn_grad_input(g3, x3, out.reshape(x3.shape), mean, scale, shift, slope)
 
     return gradients_from_plane_sums(sums_g, sums_gx, inv_std, x, n * m, weight, batch_stats,
                                      grad_input, need_x, need_w, need_b)

@@ -59,15 +59,16 @@ def _bn_clamp_plane_grad_sums(g3, y3, x3, mean, low, high, sums_g, sums_gx):
 
 
 @njit(parallel=True, cache=True)
-def _bn_clamp_grad_input(g3, y3, x3, out, mean, inv_std, scale, mean_g, mean_gx, low, high):
-    """``dx = scale * (gz - mean(gz) - xhat * mean(gz * xhat))`` per channel."""
+def _bn_clamp_grad_input(g3, y3, x3, out, mean, scale, shift, slope, low, high):
+    """``dx = scale*gz + shift + slope*(x - mean)`` per channel
+    (:func:`.norm.grad_input_line`)."""
     n, c, m = x3.shape
     for plane in prange(n * c):
         b, ch = plane // c, plane % c
-        mu, inv, a, mg, mgx = mean[ch], inv_std[ch], scale[ch], mean_g[ch], mean_gx[ch]
+        mu, a, d0, d1 = mean[ch], scale[ch], shift[ch], slope[ch]
         for k in range(m):
             gz = g3[b, ch, k] * _inside(y3[b, ch, k], low, high)
-            out[b, ch, k] = a * (gz - mg - (x3[b, ch, k] - mu) * inv * mgx)
+            out[b, ch, k] = a * gz + d0 + d1 * (x3[b, ch, k] - mu)
 
 
 def batchnorm_clamp_forward(x, mean, inv_std, weight, bias, low, high):
@@ -88,9 +89,9 @@ def batchnorm_clamp_backward(g, y, x, mean, inv_std, weight, batch_stats, low, h
     low, high = bound(low), bound(high)
     _bn_clamp_plane_grad_sums(g3, y3, x3, mean, low, high, sums_g, sums_gx)
 
-    def grad_input(out, scale, mean_g, mean_gx):
-        _bn_clamp_grad_input(g3, y3, x3, out.reshape(x3.shape), mean, inv_std, scale, mean_g,
-                             mean_gx, low, high)
+    def grad_input(out, scale, shift, slope):
+        _bn_clamp_grad_input(g3, y3, x3, out.reshape(x3.shape), mean, scale, shift, slope,
+                             low, high)
 
     return gradients_from_plane_sums(sums_g, sums_gx, inv_std, x, n * m, weight, batch_stats,
                                      grad_input, need_x, need_w, need_b)
