@@ -365,50 +365,51 @@ def _forward_per_sample(x, u, bias, y, planes, scratch, vs, ms, ph, pw, tiles, b
 @njit(parallel=True, cache=True)
 def _backward_per_sample(g, x, u_t, grad_x, du_ts, products, bias_sums, planes, scratch, dms,
                          vs, need_x, need_w, need_b, ph, pw, tiles, band):
-    """Each thread takes whole samples, ``band`` tile rows at a time, ``g[k]`` in the output
-    plane: first, for the input gradient, ``dM`` and ``dV[xi] = dM[xi] @ U[xi]^T`` added
-    into the zeroed input plane, which becomes ``dx[k]`` after the last band; then, with
-    ``x[k]`` in the input plane, ``V`` and ``du_ts[thread][xi] += dM[xi]^T @ V[xi]`` for the
-    weight's, taking ``dM`` again unless the first pass's one band held the whole sample.
-    ``bias_sums[thread]`` gets each tile's sum (:func:`_add_tile_sums`) in whichever pass
-    takes ``dM`` first. The caller adds the threads' sums."""
-    inputs, outputs = planes
+    """Each thread takes whole samples, ``g[k]`` in the output plane, ``band`` tile rows at
+    a time: the band's ``dM`` (and its tile sums into ``bias_sums[thread]``,
+    :func:`_add_tile_sums`); for the input gradient ``dV[xi] = dM[xi] @ U[xi]^T`` added
+    into the zeroed gradient plane (``dx[k]`` after the last band); for the weight's, with
+    ``x[k]`` in the input plane, ``V`` and ``du_ts[thread][xi] += dM[xi]^T @ V[xi]``.
+    Where a band is less than the sample, both gradients are taken from each band's ``dM``
+    while it is in cache; where one band holds the whole sample, the input gradient's pass
+    goes first and the weight's reuses its ``dM``, so ``U`` and ``dU`` are not in cache at
+    once. ``planes`` is (input, output, gradient); the gradient plane may be the input
+    plane when the weight's gradient is not wanted. The caller adds the threads' sums."""
+    inputs, outputs, gradients = planes
     th, tw, c, f = tiles[0], tiles[1], x.shape[1], g.shape[1]
+    passes = 2 if need_x and need_w and band >= th else 1
     for k in prange(g.shape[0]):
         thread = numba.get_thread_id()
-        dm, v = dms[thread], vs[thread]
+        dm, v, product = dms[thread], vs[thread], products[thread]
         ring, work = _scratch(scratch[thread], 4, c, tw), _scratch(scratch[thread], 2, f, tw)
         padded_channels_last(g[k], outputs[thread], 0, 0, True)
         if need_x:
-            inputs[thread][:, :, :] = 0
-            for t0 in range(0, th, band):
-                t1 = min(t0 + band, th)
-                count = (t1 - t0) * tw
-                _output_gradient_tile_rows(outputs[thread], work, dm.reshape(16, -1), 0, f, t0,
-                                           t1, tw)
-                if need_b:
-                    _add_tile_sums(dm[TILE_SUM, :count], bias_sums[thread])
-                for xi in range(16):
-                    np.dot(dm[xi, :count], u_t[xi], v[xi, :count])
-                _input_gradient_tile_rows(v.reshape(16, -1), 0, inputs[thread], ring, c, t0, t1,
-                                          tw)
-            from_channels_last(inputs[thread], grad_x[k], ph, pw, None, True)
-        if need_w or (need_b and not need_x):
-            if need_w:
+            gradients[thread][:, :, :] = 0
+        for step in range(passes):
+            take_x = need_x and (passes == 1 or step == 0)
+            take_w = need_w and (passes == 1 or step == 1)
+            if take_w:
                 padded_channels_last(x[k], inputs[thread], ph, pw, True)
             for t0 in range(0, th, band):
                 t1 = min(t0 + band, th)
                 count = (t1 - t0) * tw
-                if not need_x or band < th:  # dM of this band, unless the pass above left it
+                if step == 0:
                     _output_gradient_tile_rows(outputs[thread], work, dm.reshape(16, -1), 0, f,
                                                t0, t1, tw)
-                    if need_b and not need_x:
+                    if need_b:
                         _add_tile_sums(dm[TILE_SUM, :count], bias_sums[thread])
-                if need_w:
+                if take_x:
+                    for xi in range(16):
+                        np.dot(dm[xi, :count], u_t[xi], v[xi, :count])
+                    _input_gradient_tile_rows(v.reshape(16, -1), 0, gradients[thread], ring, c,
+                                              t0, t1, tw)
+                if take_w:
                     _input_tile_rows(inputs[thread], ring, v.reshape(16, -1), 0, c, t0, t1, tw)
                     for xi in range(16):
-                        np.dot(dm[xi, :count].T, v[xi, :count], products[thread][xi])
-                    du_ts[thread] += products[thread]
+                        np.dot(dm[xi, :count].T, v[xi, :count], product[xi])
+                    du_ts[thread] += product
+        if need_x:
+            from_channels_last(gradients[thread], grad_x[k], ph, pw, None, True)
 
 
 @njit(parallel=True, cache=True)
@@ -561,7 +562,7 @@ def backward(g, x, weight, win, grad_x, need_x: bool, need_w: bool, need_b: bool
     peak). In blocks of samples the input gradient is done with it before the weight's
     gradient ``dU`` of the same size is taken from the pool, in a second pass that
     transforms ``g`` again; ``per_sample`` (:func:`_backward_per_sample`), each thread does
-    both for whole samples in one pass, summing its own ``dU``."""
+    both for whole samples, each band's ``dM`` made once, summing its own ``dU``."""
     n, c = x.shape[:2]
     f, oh, ow = g.shape[1:]
     work = _Workspace(x, oh, ow, f)
@@ -607,9 +608,11 @@ def _backward_by_samples(g, x, weight, win, grad_x, need_x, need_w, need_b, work
     shape = (threads, 16, f, c) if need_w else (threads, 16, 0, 0)
     du_ts, products = np.zeros(shape, x.dtype), POOL.empty(shape, x.dtype)
     bias_sums = np.zeros((threads, f))
-    _backward_per_sample(g, x, u_t, grad_x, du_ts, products, bias_sums, work.planes,
-                         work.scratch, work.per_thread(f, x.dtype), work.per_thread(c, x.dtype),
-                         need_x, need_w, need_b, win.ph, win.pw, work.tiles, work.band)
+    gradients = POOL.empty(work.inputs.shape, x.dtype) if need_x and need_w else work.inputs
+    _backward_per_sample(g, x, u_t, grad_x, du_ts, products, bias_sums,
+                         (work.inputs, work.outputs, gradients), work.scratch,
+                         work.per_thread(f, x.dtype), work.per_thread(c, x.dtype), need_x,
+                         need_w, need_b, win.ph, win.pw, work.tiles, work.band)
     grad_w = None
     if need_w:
         grad_w = np.empty((f, c, 3, 3), x.dtype)
