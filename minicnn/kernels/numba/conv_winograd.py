@@ -13,9 +13,11 @@ the patch, the weight and the tile's output are
     V_t,c = B^T d_t,c B (4x4),  U_c,f = G w_f,c G^T (4x4),  y_t,f = A^T (sum_c U_c,f * V_t,c) A
 
 (``*`` elementwise), so for each of the 16 positions ``xi`` of the 4 x 4 domain the sum
-over channels is one matrix product ``M[xi] (T, F) = V[xi] (T, C) @ U[xi] (C, F)``, ``U``
-held as ``(16, C, F)`` for it: numba's ``np.dot`` with the transposed ``(16, F, C)``, which
-the input gradient reads, runs the forward's small products at about half the speed. Backward
+over channels is one matrix product ``M[xi] (T, F) = V[xi] (T, C) @ U[xi] (C, F)``. Per
+sample (below) ``U`` is held as ``(16, C, F)`` for it: numba's ``np.dot`` with the
+transposed ``(16, F, C)``, which the input gradient reads, runs those small products at
+about half the speed; in blocks of samples, where the weight is large, the transposed
+one serves, as making ``(16, C, F)`` from a large weight costs more than it saves. Backward
 is the adjoint of each step: ``dM = A dy A^T`` per tile, then
 
     dU[xi] (C, F) = V[xi]^T @ dM[xi],   dw = G^T dU G
@@ -420,6 +422,13 @@ def _products(a, b, out):
 
 
 @njit(parallel=True, cache=True)
+def _products_with_transposed(a, b, out):
+    """``out[xi] = a[xi] @ b[xi]^T`` for the 16 positions."""
+    for xi in prange(16):
+        np.dot(a[xi], b[xi].T, out[xi])
+
+
+@njit(parallel=True, cache=True)
 def _products_of_transposed(a, b, out):
     """``out[xi] = a[xi]^T @ b[xi]`` for the 16 positions."""
     for xi in prange(16):
@@ -438,25 +447,39 @@ def _g_transposed_times(a0, a1, a2, a3, half):
     return a0 + half * (a1 + a2), half * (a1 - a2), half * (a1 + a2) + a3
 
 
+@njit(inline="always")
+def _transform_weight_pair(weight, u_t, f, c, half):
+    """``u_t[4a + b, f, c] = (G w_f,c G^T)[a, b]`` for one filter and channel."""
+    # each row of w times G^T: r_i = (w_i0, (w_i0+w_i1+w_i2)/2, (w_i0-w_i1+w_i2)/2, w_i2)
+    a0, a1, a2, a3 = _g_times(weight[f, c, 0, 0], weight[f, c, 0, 1],
+                              weight[f, c, 0, 2], half)
+    b0, b1, b2, b3 = _g_times(weight[f, c, 1, 0], weight[f, c, 1, 1],
+                              weight[f, c, 1, 2], half)
+    e0, e1, e2, e3 = _g_times(weight[f, c, 2, 0], weight[f, c, 2, 1],
+                              weight[f, c, 2, 2], half)
+    # then G times each column b: (r0b, r1b, r2b) -> U[0..3, b]
+    u_t[0, f, c], u_t[4, f, c], u_t[8, f, c], u_t[12, f, c] = _g_times(a0, b0, e0, half)
+    u_t[1, f, c], u_t[5, f, c], u_t[9, f, c], u_t[13, f, c] = _g_times(a1, b1, e1, half)
+    u_t[2, f, c], u_t[6, f, c], u_t[10, f, c], u_t[14, f, c] = _g_times(a2, b2, e2, half)
+    u_t[3, f, c], u_t[7, f, c], u_t[11, f, c], u_t[15, f, c] = _g_times(a3, b3, e3, half)
+
+
 @njit(parallel=True, cache=True)
-def _transform_weight(weight, u_t):
+def _transform_weight(weight, u_t, filters_inner):
     """``u_t[4a + b, f, c] = (G w_f,c G^T)[a, b]``; weight ``(F, C, 3, 3)``, ``u_t``
-    ``(16, F, C)`` or the transposed view of a ``(16, C, F)`` array."""
+    ``(16, F, C)``, or with ``filters_inner`` the transposed view of a ``(16, C, F)``
+    array, which is then written in its own order (the filters in the inner loop), not by
+    scattered stores."""
     half = weight.dtype.type(0.5)
-    for f in prange(weight.shape[0]):
-        for c in range(weight.shape[1]):
-            # each row of w times G^T: r_i = (w_i0, (w_i0+w_i1+w_i2)/2, (w_i0-w_i1+w_i2)/2, w_i2)
-            a0, a1, a2, a3 = _g_times(weight[f, c, 0, 0], weight[f, c, 0, 1],
-                                      weight[f, c, 0, 2], half)
-            b0, b1, b2, b3 = _g_times(weight[f, c, 1, 0], weight[f, c, 1, 1],
-                                      weight[f, c, 1, 2], half)
-            e0, e1, e2, e3 = _g_times(weight[f, c, 2, 0], weight[f, c, 2, 1],
-                                      weight[f, c, 2, 2], half)
-            # then G times each column b: (r0b, r1b, r2b) -> U[0..3, b]
-            u_t[0, f, c], u_t[4, f, c], u_t[8, f, c], u_t[12, f, c] = _g_times(a0, b0, e0, half)
-            u_t[1, f, c], u_t[5, f, c], u_t[9, f, c], u_t[13, f, c] = _g_times(a1, b1, e1, half)
-            u_t[2, f, c], u_t[6, f, c], u_t[10, f, c], u_t[14, f, c] = _g_times(a2, b2, e2, half)
-            u_t[3, f, c], u_t[7, f, c], u_t[11, f, c], u_t[15, f, c] = _g_times(a3, b3, e3, half)
+    filters, channels = weight.shape[0], weight.shape[1]
+    if filters_inner:
+        for c in prange(channels):
+            for f in range(filters):
+                _transform_weight_pair(weight, u_t, f, c, half)
+    else:
+        for f in prange(filters):
+            for c in range(channels):
+                _transform_weight_pair(weight, u_t, f, c, half)
 
 
 @njit(parallel=True, cache=True)
@@ -489,10 +512,10 @@ def transformed_weight(weight, channels_first: bool = False):
     f, c = weight.shape[:2]
     if channels_first:
         u = POOL.empty((16, c, f), weight.dtype)
-        _transform_weight(np.ascontiguousarray(weight), u.transpose(0, 2, 1))
+        _transform_weight(np.ascontiguousarray(weight), u.transpose(0, 2, 1), True)
         return u
     u_t = POOL.empty((16, f, c), weight.dtype)
-    _transform_weight(np.ascontiguousarray(weight), u_t)
+    _transform_weight(np.ascontiguousarray(weight), u_t, False)
     return u_t
 
 
@@ -535,19 +558,20 @@ def forward(x, weight, bias, y, win, per_sample: bool = False):
     being spread over the threads."""
     n, c = x.shape[:2]
     f, oh, ow = y.shape[1:]
-    u = transformed_weight(weight, channels_first=True)
     work = _Workspace(x, oh, ow, f)
     if per_sample:
+        u = transformed_weight(weight, channels_first=True)
         _forward_per_sample(x, u, bias, y, work.planes, work.scratch,
                             work.per_thread(c, x.dtype), work.per_thread(f, x.dtype),
                             win.ph, win.pw, work.tiles, work.band)
         return
+    u_t = transformed_weight(weight)
     for block in conv_batched.sample_blocks(n, 16 * work.count * max(c, f) * x.itemsize):
         rows = (block.stop - block.start) * work.count
         v, m = POOL.empty((16, rows, c), x.dtype), POOL.empty((16, rows, f), x.dtype)
         _input_tiles_block(x[block], work.inputs, work.scratch, v.reshape(16, -1),
                            win.ph, win.pw, work.tiles)
-        _products(v, u, m)
+        _products_with_transposed(v, u_t, m)
         _output_tiles_block(m.reshape(16, -1), work.outputs, work.scratch, bias, y[block],
                             work.tiles)
         del v, m  # back to the pool before the next block takes its pair
