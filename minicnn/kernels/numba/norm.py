@@ -8,10 +8,13 @@ planes are combined per channel in double (Chan et al.'s pairwise formula)::
     mean = mean over n of mean_n,
     var  = (sum over n of M2_n + m * sum over n of (mean_n - mean)**2) / (N m)
 
-where ``m`` is the plane size and ``M2_n`` the plane's sum of squared deviations.
-``fastmath={"reassoc"}`` lets LLVM vectorise these double sums. Normalising and the
-input gradient are one pass each. The running-estimate update and the inverse deviation
-(per channel, tiny) are the array formulas of :mod:`minicnn.kernels.formulas`.
+where ``m`` is the plane size and ``M2_n`` the plane's sum of squared deviations. A
+plane's two sums are in the input's dtype, which ``fastmath={"reassoc"}`` lets LLVM
+split over a vector's lanes (so each partial sum holds a fraction of the plane, as in a
+pairwise sum): in double the conversions made them slower than the memory they read. The
+gradient's plane sums stay in double. Normalising and the input gradient are one pass
+each. The running-estimate update and the inverse deviation (per channel, tiny) are the
+array formulas of :mod:`minicnn.kernels.formulas`.
 """
 from __future__ import annotations
 
@@ -23,20 +26,22 @@ from ..memory import POOL
 
 @njit(parallel=True, cache=True, fastmath={"reassoc"})
 def _plane_stats(x3, means, squares):
-    """x3 ``(N, C, m)`` -> per plane its mean and its sum of squared deviations ``(N, C)``."""
+    """x3 ``(N, C, m)`` -> per plane its mean and its sum of squared deviations ``(N, C)``,
+    each plane's sums in the input's dtype (``means``, ``squares`` are double)."""
     n, c, m = x3.shape
+    zero = x3.dtype.type(0)
     for plane in prange(n * c):
         b, ch = plane // c, plane % c
         row = x3[b, ch]
-        total = 0.0
+        total = zero
         for k in range(m):
             total += row[k]
-        mu = total / m
-        deviations = 0.0
+        mu = x3.dtype.type(total / m)
+        deviations = zero
         for k in range(m):
             d = row[k] - mu
             deviations += d * d
-        means[b, ch] = mu
+        means[b, ch] = total / m
         squares[b, ch] = deviations
 
 
