@@ -158,7 +158,7 @@ def compose_batchnorm_clamp(norm):
         z = norm.batchnorm_apply(x, mean, inv_std, weight, bias)
         return xp_of(z).clip(z, low, high).astype(z.dtype, copy=False)
 
-    def batchnorm_clamp_backward(g, y, x, mean, inv_std, weight, batch_stats, low, high,
+    def batchnorm_clamp_backward(g, y, x, mean, inv_std, weight, bias, batch_stats, low, high,
                                  need_x=True, need_w=True, need_b=True):
         grad_z = xp_of(g).where((y > low) & (y < high), g, 0).astype(g.dtype, copy=False)
         return norm.batchnorm_backward(grad_z, x, mean, inv_std, weight, batch_stats,

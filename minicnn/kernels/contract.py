@@ -117,11 +117,13 @@ class KernelSet(Protocol):
         that need not store the normalised tensor: ReLU is ``(low, high) = (0, inf)``, ReLU6
         ``(0, 6)``, Hardtanh its ``(min_val, max_val)``."""
 
-    def batchnorm_clamp_backward(self, g, y, x, mean, inv_std, weight, batch_stats, low, high,
-                                 need_x=True, need_w=True, need_b=True):
-        """-> ``(grad_x, grad_w, grad_b)`` of :meth:`batchnorm_clamp_forward` from its output
-        ``y``: the gradient at the batch norm's output is ``g * [low < y < high]`` (zero on
-        the bounds, as torch's), then :meth:`batchnorm_backward`."""
+    def batchnorm_clamp_backward(self, g, y, x, mean, inv_std, weight, bias, batch_stats, low,
+                                 high, need_x=True, need_w=True, need_b=True):
+        """-> ``(grad_x, grad_w, grad_b)`` of :meth:`batchnorm_clamp_forward`, given its
+        output ``y`` and its ``bias``: the gradient at the batch norm's output is ``g * [low
+        < y < high]`` (zero on the bounds, as torch's), then :meth:`batchnorm_backward`. The
+        mask is also ``low < batchnorm_apply(x, ...) < high``, the forward's own numbers,
+        which a set may make again from ``x`` rather than read ``y``."""
 
     def batchnorm_relu_maxpool_forward(self, x, mean, inv_std, weight, bias, win):
         """-> ``(y, saved)``: ``y = maxpool2d_forward(relu_forward(batchnorm_apply(x, mean,

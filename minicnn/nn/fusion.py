@@ -79,15 +79,15 @@ class BatchNormClampFunction(Function):
         mean, inv_std = normalisation(kernels, x, running_mean, running_var, use_batch_stats,
                                       momentum, eps)
         y = kernels.batchnorm_clamp_forward(x, mean, inv_std, weight, bias, low, high)
-        ctx.save_for_backward(x, mean, inv_std, weight, y)
+        ctx.save_for_backward(x, mean, inv_std, weight, bias, y)
         ctx.use_batch_stats, ctx.bounds = use_batch_stats, (low, high)
         return y
 
     @staticmethod
     def backward(ctx, g):
-        x, mean, inv_std, weight, y = ctx.saved_tensors
+        x, mean, inv_std, weight, bias, y = ctx.saved_tensors
         return kernels_of(g).batchnorm_clamp_backward(
-            g, y, x, mean, inv_std, weight, ctx.use_batch_stats, *ctx.bounds,
+            g, y, x, mean, inv_std, weight, bias, ctx.use_batch_stats, *ctx.bounds,
             *ctx.needs_input_grad)
 
 

@@ -331,12 +331,14 @@ def test_batchnorm_clamp_matches_the_reference_batch_norm_then_the_clamp(name, d
     wide = [a.astype(np.float64) for a in (x, mean, inv_std, weight)]
     expected = reference.batchnorm_backward(grad_z, *wide, batch_stats)
     scales = _batchnorm_gradient_magnitudes(grad_z, *wide)
-    ours = kernels.batchnorm_clamp_backward(on(name, g), y, xd, *args, batch_stats, low, high)
+    ours = kernels.batchnorm_clamp_backward(on(name, g), y, xd, *args, on(name, bias),
+                                            batch_stats, low, high)
     for part, a, b, scale in zip(("input", "weight", "bias"), ours, expected, scales):
         close(a, b, dtype, f"clamp gradient of the {part}", scale)
     for k, part in enumerate(("input", "weight", "bias")):
-        alone = kernels.batchnorm_clamp_backward(on(name, g), y, xd, *args, batch_stats, low,
-                                                 high, *(j == k for j in range(3)))
+        alone = kernels.batchnorm_clamp_backward(on(name, g), y, xd, *args, on(name, bias),
+                                                 batch_stats, low, high,
+                                                 *(j == k for j in range(3)))
         assert all(alone[j] is None for j in range(3) if j != k)
         close(alone[k], expected[k], dtype, f"clamp gradient of the {part} alone", scales[k])
 
