@@ -21,7 +21,7 @@ from numba import njit, prange
 
 from ..memory import POOL
 from ..window import Window
-from .window import padded_channels_last
+from .window import from_channels_last, padded_channels_last
 
 
 @njit(parallel=True, cache=True)
@@ -34,17 +34,13 @@ def _forward(x, wt, bias, y, planes, outs, kh, kw, sh, sw, ph, pw, dh, dw):
         for oy in range(oh):
             for ox in range(ow):
                 acc = out[oy, ox]
-                for c in range(channels):
-                    acc[c] = bias[c]
+                acc[:] = 0
                 for i in range(kh):
                     for j in range(kw):
                         src, tap = xp[oy * sh + i * dh, ox * sw + j * dw], wt[i, j]
                         for c in range(channels):
                             acc[c] += tap[c] * src[c]
-        for c in range(channels):
-            for oy in range(oh):
-                for ox in range(ow):
-                    y[k, c, oy, ox] = out[oy, ox, c]
+        from_channels_last(out, y[k], 0, 0, bias)
 
 
 @njit(parallel=True, cache=True)
@@ -55,10 +51,7 @@ def _backward(x, wt, g, grad_x, grad_wts, planes, grad_planes, grads, need_x, ne
     for k in prange(x.shape[0]):
         thread = numba.get_thread_id()
         xp, dxp, gl, dwt = planes[thread], grad_planes[thread], grads[thread], grad_wts[thread]
-        for c in range(channels):
-            for oy in range(oh):
-                for ox in range(ow):
-                    gl[oy, ox, c] = g[k, c, oy, ox]
+        padded_channels_last(g[k], gl, 0, 0)
         if need_w:
             padded_channels_last(x[k], xp, ph, pw)
         if need_x:
