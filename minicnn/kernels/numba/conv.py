@@ -206,6 +206,17 @@ per sample for: with more, each sample's product is too thin (16 columns against
 rows, and the weight gradient rewritten per sample), and one stacked product wins."""
 
 
+POINTWISE_LEAST_PIXELS = 64
+"""The fewest output pixels per sample (8 x 8) that a 1 x 1 convolution at stride 1 takes
+a product per sample on the NCHW planes for. With fewer pixels than filters it goes
+``per-sample`` where a thread takes at least :data:`POINTWISE_SAMPLES_PER_TASK` whole
+samples at once (:func:`samples_per_task`), else ``stacked``: on MobileNetV2's 4 x 4 maps
+(160->960, 960->160, 960->320) the first wins at batch 32, the stacked product at batch 2
+and mostly at 8 (``benchmarks/RESULTS.md``)."""
+
+POINTWISE_SAMPLES_PER_TASK = 8
+
+
 def path(channels: int, filters: int, pixels: int, win: Window, samples: int) -> str:
     """Which kernel convolves ``channels`` input and ``filters`` output channels with
     ``pixels = OH*OW`` outputs per sample, ``samples`` samples (forward and backward agree):
@@ -223,7 +234,9 @@ def path(channels: int, filters: int, pixels: int, win: Window, samples: int) ->
       (:data:`FFT_FROM`), through the discrete Fourier transform (:mod:`.conv_fft`);
     - ``pointwise``: 1 x 1 without padding, a product per sample on the NCHW planes
       (:mod:`.conv_pointwise`), unless a sample has fewer than ``filters /``
-      :data:`POINTWISE_FILTERS_PER_PIXEL` output pixels;
+      :data:`POINTWISE_FILTERS_PER_PIXEL` output pixels, or fewer than
+      :data:`POINTWISE_LEAST_PIXELS` and than the filters (then ``per-sample`` where a
+      thread takes several samples at once, else ``stacked``);
     - ``stacked``: the weight has more rows than the columns one thread multiplies at once
       (``pixels`` times :func:`samples_per_task`, counted in float32, against
       ``filters``): all samples' columns in one product (:mod:`.conv_batched`);
@@ -249,10 +262,14 @@ def path(channels: int, filters: int, pixels: int, win: Window, samples: int) ->
     if (win.sh == win.sw == win.dh == win.dw == 1 and min(channels, filters) >= 16
             and any(win.kh * win.kw >= taps and samples >= least for taps, least in FFT_FROM)):
         return "fft"
+    depth = channels * win.kh * win.kw
+    group = samples_per_task(samples, pixels, depth, filters, 4)
+    if (conv_pointwise.takes(win) and win.sh == win.sw == 1
+            and pixels < min(POINTWISE_LEAST_PIXELS, filters)):
+        return "per-sample" if group >= POINTWISE_SAMPLES_PER_TASK else "stacked"
     if conv_pointwise.takes(win) and pixels * POINTWISE_FILTERS_PER_PIXEL >= filters:
         return "pointwise"
-    depth = channels * win.kh * win.kw
-    if pixels * samples_per_task(samples, pixels, depth, filters, 4) < filters:
+    if pixels * group < filters:
         return "stacked"
     return "per-sample"
 
