@@ -137,6 +137,13 @@ class KernelSet(Protocol):
         the gradient at the batch norm's output is ``maxpool2d_backward(g * [y > 0])``,
         then :meth:`batchnorm_backward`."""
 
+    def sgd_step(self, param, grad, buf, lr, momentum, dampening):
+        """SGD's step, in place, for arrays of one shape and dtype: with a momentum buffer
+        ``buf``, ``buf <- momentum * buf + (1 - dampening) * grad``, then ``param <- param -
+        lr * buf``; with ``buf`` None, ``param <- param - lr * grad``. The numbers are cast
+        to the arrays' dtype and every product and sum rounded to it as NumPy's in-place
+        operators round them (no fused multiply-add), so every set gives the same bits."""
+
 
 def _methods() -> dict:
     members = vars(KernelSet)

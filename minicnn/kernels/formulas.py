@@ -1,9 +1,11 @@
-"""Batch normalisation and ReLU as array expressions, for NumPy or CuPy arrays.
+"""Batch normalisation, ReLU and SGD's momentum step as array expressions, for NumPy or
+CuPy arrays.
 
 These follow the contract's formulas (:mod:`minicnn.kernels.contract`) one array operation
 at a time, which makes them the readable version. The ``reference`` and ``numpy`` sets use
-them as their batch norm and ReLU; the ``numba`` set its running-estimate update and
-inverse deviation; the ``cupy`` set falls back on them for arrays its kernels do not take.
+them as their batch norm, ReLU and SGD step; the ``numba`` set its running-estimate update
+and inverse deviation; the ``cupy`` set its SGD step, and falls back on them for arrays its
+kernels do not take.
 """
 from __future__ import annotations
 
@@ -76,3 +78,15 @@ def relu_forward(x):
 def relu_backward(g, y):
     """``g * [y > 0]``, from the output ``y`` (``y > 0`` exactly where ``x > 0``)."""
     return g * (y > 0)
+
+
+def sgd_step(param, grad, buf, lr, momentum, dampening):
+    """``buf <- momentum * buf + (1 - dampening) * grad``, ``param <- param - lr * buf``, in
+    place, three array operations and two temporaries; ``param <- param - lr * grad`` when
+    ``buf`` is None."""
+    if buf is None:
+        param -= lr * grad
+        return
+    buf *= momentum
+    buf += (1 - dampening) * grad
+    param -= lr * buf

@@ -6,9 +6,13 @@ For a parameter ``p`` with gradient ``g`` (``g <- g + wd * p`` first when weight
     b <- g                       at the first step,  b <- mu * b + (1 - d) * g   after
     g <- g + mu * b  (nesterov)  or  g <- b  (momentum > 0)
     p <- p - lr * g
+
+Without momentum, or with it after the first step and without Nesterov, the kernel set's
+``sgd_step`` does the update in place (one pass on the CPU).
 """
 from __future__ import annotations
 
+from ..backend import kernels_of
 from .optimizer import Optimizer, weight_decayed
 
 
@@ -29,13 +33,16 @@ class SGD(Optimizer):
     def _update(self, param, grad, state, group):
         grad = weight_decayed(grad, param, group)
         mu = group["momentum"]
-        if mu:
-            if "momentum_buffer" not in state:
-                state["momentum_buffer"] = grad.copy()
-            else:
-                buf = state["momentum_buffer"]
-                buf *= mu
-                buf += (1 - group["dampening"]) * grad
+        if not mu or ("momentum_buffer" in state and not group["nesterov"]):
+            buf = state["momentum_buffer"] if mu else None
+            kernels_of(param).sgd_step(param, grad, buf, group["lr"], mu, group["dampening"])
+            return
+        if "momentum_buffer" not in state:  # the first step: b <- g
+            state["momentum_buffer"] = grad.copy()
+        else:  # Nesterov
             buf = state["momentum_buffer"]
-            grad = grad + mu * buf if group["nesterov"] else buf
+            buf *= mu
+            buf += (1 - group["dampening"]) * grad
+        buf = state["momentum_buffer"]
+        grad = grad + mu * buf if group["nesterov"] else buf
         param -= group["lr"] * grad

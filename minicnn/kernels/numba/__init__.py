@@ -15,7 +15,7 @@ What makes it fast, in order of weight:
   single loops instead of a chain of array expressions that each read and write the whole
   tensor; batch norm -> clamp (ReLU, ReLU6, Hardtanh) (:mod:`.norm_clamp`) and batch norm
   -> ReLU -> 2x2 max pooling (:mod:`.fused`) are one fused pass each way after the batch
-  statistics.
+  statistics; SGD's momentum step is one parallel pass (:mod:`.sgd`).
 - ``@njit(cache=True)``: compiled once per machine and kept on disk; ``parallel=True``
   with ``prange`` over samples or channels, where the work is large enough.
 
@@ -37,6 +37,7 @@ from .pool import (
     maxpool2d_backward,
     maxpool2d_forward,
 )
+from .sgd import sgd_step
 from .window import col2im, im2col
 
 __all__ = [  # the contract's functions (minicnn/kernels/contract.py), checked by a test
@@ -46,5 +47,5 @@ __all__ = [  # the contract's functions (minicnn/kernels/contract.py), checked b
     "depthwise_conv2d_backward", "batchnorm_stats", "batchnorm_inv_std", "batchnorm_update_running",
     "batchnorm_apply", "batchnorm_backward", "relu_forward", "relu_backward",
     "batchnorm_clamp_forward", "batchnorm_clamp_backward",
-    "batchnorm_relu_maxpool_forward", "batchnorm_relu_maxpool_backward"
+    "batchnorm_relu_maxpool_forward", "batchnorm_relu_maxpool_backward", "sgd_step"
 ]

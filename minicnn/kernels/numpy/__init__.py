@@ -4,9 +4,10 @@
 ``im2col``/``col2im`` copy one strided slice per kernel offset (:mod:`.window`); max
 pooling is an argmax over those columns (:mod:`.pool`); convolution is a tensordot on them
 (:func:`~minicnn.kernels.composed.compose_conv2d`), and depthwise convolution a sum over
-the kernel offsets of strided slices times per-channel weights (:mod:`.conv`). Batch norm
-and ReLU are the array formulas of :mod:`minicnn.kernels.formulas` (the same functions as
-the ``reference`` set's), and the fused batch norm -> ReLU -> max pooling is those composed.
+the kernel offsets of strided slices times per-channel weights (:mod:`.conv`). Batch norm,
+ReLU and the SGD step are the array formulas of :mod:`minicnn.kernels.formulas` (the same
+functions as the ``reference`` set's), and the fused batch norm -> ReLU -> max pooling is
+those composed.
 """
 from .. import formulas
 from ..composed import (
@@ -23,6 +24,7 @@ from ..formulas import (
     batchnorm_update_running,
     relu_backward,
     relu_forward,
+    sgd_step,
 )
 from . import pool
 from .conv import depthwise_conv2d_backward, depthwise_conv2d_forward
@@ -42,5 +44,5 @@ __all__ = [  # the contract's functions (minicnn/kernels/contract.py), checked b
     "depthwise_conv2d_backward", "batchnorm_stats", "batchnorm_inv_std", "batchnorm_update_running",
     "batchnorm_apply", "batchnorm_backward", "relu_forward", "relu_backward",
     "batchnorm_clamp_forward", "batchnorm_clamp_backward",
-    "batchnorm_relu_maxpool_forward", "batchnorm_relu_maxpool_backward"
+    "batchnorm_relu_maxpool_forward", "batchnorm_relu_maxpool_backward", "sgd_step"
 ]

@@ -4,7 +4,7 @@ loops, for reading and as the oracle the tests hold the fast sets to.
 Slow on purpose: ``im2col``, ``col2im`` and max pooling write every index out
 (:mod:`.window`, :mod:`.pool`); convolution is a tensordot on this set's ``im2col``
 (:func:`~minicnn.kernels.composed.compose_conv2d`); depthwise convolution writes every tap
-out (:mod:`.conv`); batch norm and ReLU are the array
+out (:mod:`.conv`); batch norm, ReLU and the SGD step are the array
 formulas of :mod:`minicnn.kernels.formulas`; the fused batch norm -> ReLU -> max pooling
 is those composed. Use on small arrays only.
 """
@@ -23,6 +23,7 @@ from ..formulas import (
     batchnorm_update_running,
     relu_backward,
     relu_forward,
+    sgd_step,
 )
 from . import pool
 from .conv import depthwise_conv2d_backward, depthwise_conv2d_forward
@@ -42,5 +43,5 @@ __all__ = [  # the contract's functions (minicnn/kernels/contract.py), checked b
     "depthwise_conv2d_backward", "batchnorm_stats", "batchnorm_inv_std", "batchnorm_update_running",
     "batchnorm_apply", "batchnorm_backward", "relu_forward", "relu_backward",
     "batchnorm_clamp_forward", "batchnorm_clamp_backward",
-    "batchnorm_relu_maxpool_forward", "batchnorm_relu_maxpool_backward"
+    "batchnorm_relu_maxpool_forward", "batchnorm_relu_maxpool_backward", "sgd_step"
 ]

@@ -506,3 +506,35 @@ def test_reference_depthwise_is_the_per_channel_convolution(geometry):
         np.testing.assert_allclose(grads[0][:, ch:ch + 1], gx, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(grads[1][f], gw, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(grads[2][f], gb, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", SETS)
+@pytest.mark.parametrize("shape", [(7,), (64, 3, 3, 3), (5, 0)])
+@pytest.mark.parametrize("dampening", [0.0, 0.25])
+def test_sgd_step_gives_the_formulas_bits(name, dtype, shape, dampening):
+    """Every set's in-place SGD step, with a momentum buffer and without, gives the
+    reference's numbers bit for bit, both arrays updated; a transposed (non-contiguous)
+    parameter too."""
+    kernels = kernel_set(name)
+    rng = np.random.default_rng(3)
+    param, grad, buf = (rng.standard_normal(shape).astype(dtype) for _ in range(3))
+    expected_param, expected_buf = param.copy(), buf.copy()
+    reference.sgd_step(expected_param, grad, expected_buf, 0.05, 0.9, dampening)
+    plain = param.copy()
+    reference.sgd_step(plain, grad, None, 0.05, 0, dampening)
+    assert buf.size == 0 or not np.array_equal(expected_buf, buf)  # the step moved it
+    mine = [on(name, a.copy()) for a in (param, grad, buf)]
+    kernels.sgd_step(*mine, 0.05, 0.9, dampening)
+    assert host(mine[0]).dtype == dtype
+    assert np.array_equal(host(mine[0]), expected_param)
+    assert np.array_equal(host(mine[2]), expected_buf)
+    alone = on(name, param.copy())
+    kernels.sgd_step(alone, mine[1], None, 0.05, 0, dampening)
+    assert np.array_equal(host(alone), plain)
+    assert np.array_equal(plain, param - dtype(0.05) * grad)
+    if len(shape) > 1:
+        p, b = on(name, param.copy()).T, on(name, buf.copy()).T
+        kernels.sgd_step(p, on(name, grad.T.copy()), b, 0.05, 0.9, dampening)
+        assert np.array_equal(host(p), expected_param.T)
+        assert np.array_equal(host(b), expected_buf.T)
