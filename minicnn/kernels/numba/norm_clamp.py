@@ -8,9 +8,8 @@ batch norm's output is ``gz = g * [low < y < high]``, and ``low < y < high`` exa
 input gradient (:mod:`.norm`'s formulas) are computed with ``gz`` made on the fly, so it is
 never stored either. Counting every read or write of a full-size tensor: two forward (four
 layer by layer: normalise, then clamp) and five backward (eight, and one array fewer). The
-values
-are the layer-by-layer chain's: the same ``x * scale + shift`` in the input's dtype, the
-same bounds; a NaN stays NaN, as with torch's clamp.
+values are the layer-by-layer chain's: the same ``x * scale + shift`` in the input's dtype,
+the same bounds; a NaN stays NaN, as with torch's clamp.
 """
 from __future__ import annotations
 
